@@ -1,0 +1,1 @@
+"""Plain domain logic: no discord imports, frozen dataclasses in and out."""

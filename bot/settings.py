@@ -1,0 +1,100 @@
+"""Process settings: environment variables and an optional TOML file.
+
+Per-server settings (channels, language, time zone) live in the database, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.errors import StartupError
+
+DEFAULT_CONFIG_FILE = Path("config/moteplass.toml")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")
+
+
+class Settings(BaseSettings):
+    """Everything the process needs to start. Build with `load_settings()`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        env_file=None,
+        extra="ignore",
+        toml_file=DEFAULT_CONFIG_FILE,
+    )
+
+    discord_token: SecretStr = Field(default=SecretStr(""))
+    database_path: Path = Path("data/moteplass.db")
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    log_level: str = "INFO"
+    guild_ready_timeout: float = 2.0
+    # Commands are synced globally unless this lists guild ids (faster while developing).
+    sync_guilds: list[int] = Field(default_factory=list)
+    # Minimum seconds between two edits of the same announcement (coalescing updater).
+    embed_edit_interval: float = 1.0
+    # A reminder found late by this many hours or less is still sent (once).
+    reminder_grace_hours: float = 6.0
+
+    @field_validator("discord_token", mode="after")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not _TOKEN_RE.match(raw):
+            # Never echo the value: it may be a real token with a typo.
+            raise ValueError("token_malformed")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+    def require_token(self) -> str:
+        token = self.discord_token.get_secret_value()
+        if not token:
+            raise StartupError(
+                "DISCORD_TOKEN is not set: put the bot token from the Discord developer portal "
+                "in the DISCORD_TOKEN environment variable (or discord_token in "
+                f"{DEFAULT_CONFIG_FILE})."
+            )
+        return token
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning validation errors into one clear line (no traceback)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
+        if "discord_token" in fields:
+            raise StartupError(
+                "DISCORD_TOKEN is malformed (it contains spaces, newlines or other characters "
+                "a bot token never has): copy it again from the Discord developer portal into "
+                f"the DISCORD_TOKEN environment variable (or discord_token in {DEFAULT_CONFIG_FILE})."
+            ) from None
+        names = ", ".join(f.upper() for f in fields) or "settings"
+        raise StartupError(
+            f"Invalid setting {names}: check the environment or {DEFAULT_CONFIG_FILE}."
+        ) from None
