@@ -97,22 +97,28 @@ class Database:
         except sqlite3.Error as exc:
             raise DatabaseFileError(f"The database file {path} cannot be opened: {exc}.") from None
         db = cls(conn, path)
+        conn.row_factory = aiosqlite.Row
         try:
-            conn.row_factory = aiosqlite.Row
+            # Read before writing anything: a damaged file or one from newer code is left
+            # exactly as it was (switching to WAL would already change its header).
             await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            if migrate:
-                await db.migrate()
-            else:
-                await db.check_version()
+            await db.fetchval("SELECT COUNT(*) FROM sqlite_master")
+            await db.check_version()
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise DatabaseFileError(
                 f"The database file {path} is damaged or not an SQLite database ({exc}); "
                 "it was left untouched."
             ) from None
+        except BaseException:
+            await conn.close()
+            raise
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if migrate:
+                await db.migrate()
         except BaseException:
             await conn.close()
             raise
@@ -191,7 +197,7 @@ class Database:
 
     async def healthy(self) -> bool:
         try:
-            return await self.fetchval("SELECT 1") == 1
+            return bool(await self.fetchval("SELECT 1") == 1)
         except sqlite3.Error:
             return False
 

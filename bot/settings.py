@@ -91,8 +91,9 @@ def load_settings(**overrides: Any) -> Settings:
         if "discord_token" in fields:
             raise StartupError(
                 "DISCORD_TOKEN is malformed (it contains spaces, newlines or other characters "
-                "a bot token never has): copy it again from the Discord developer portal into "
-                f"the DISCORD_TOKEN environment variable (or discord_token in {DEFAULT_CONFIG_FILE})."
+                "a bot token never has): copy it again from the Discord developer portal "
+                "into the DISCORD_TOKEN environment variable (or discord_token in "
+                f"{DEFAULT_CONFIG_FILE})."
             ) from None
         names = ", ".join(f.upper() for f in fields) or "settings"
         raise StartupError(

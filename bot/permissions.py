@@ -1,0 +1,39 @@
+"""Who may do what: the server-side checks behind `default_permissions`."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.errors import NotOrganiser
+from bot.storage.guilds import GuildSettings
+
+
+def is_organiser(member: discord.Member | discord.User, settings: GuildSettings) -> bool:
+    """Manage Server, or the server's organiser role."""
+    if not isinstance(member, discord.Member):
+        return False
+    if member.guild_permissions.manage_guild or member.guild_permissions.administrator:
+        return True
+    role_id = settings.organiser_role_id
+    return role_id is not None and any(role.id == role_id for role in member.roles)
+
+
+def require_organiser(member: discord.Member | discord.User, settings: GuildSettings) -> None:
+    if not is_organiser(member, settings):
+        raise NotOrganiser()
+
+
+# What the bot needs in each configured channel.
+ANNOUNCE_NEEDS = (
+    "view_channel",
+    "send_messages",
+    "embed_links",
+    "add_reactions",
+    "read_message_history",
+)
+INTRO_NEEDS = ("view_channel", "send_messages", "embed_links")
+
+
+def missing_permissions(channel: discord.abc.GuildChannel, needs: tuple[str, ...]) -> list[str]:
+    perms = channel.permissions_for(channel.guild.me)
+    return [name for name in needs if not getattr(perms, name)]

@@ -1,0 +1,95 @@
+"""Per-server settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.db import Database
+from bot.i18n import DEFAULT_LANGUAGE
+
+DEFAULT_TIMEZONE = "Europe/Oslo"
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    guild_id: int
+    announce_channel_id: int | None = None
+    intro_channel_id: int | None = None
+    organiser_role_id: int | None = None
+    language: str = DEFAULT_LANGUAGE
+    timezone: str = DEFAULT_TIMEZONE
+    stored: bool = False
+
+    def with_changes(
+        self,
+        *,
+        announce_channel_id: int | None = None,
+        intro_channel_id: int | None = None,
+        organiser_role_id: int | None = None,
+        language: str | None = None,
+        timezone: str | None = None,
+    ) -> GuildSettings:
+        """A copy with every given (non-None) field replaced."""
+        return replace(
+            self,
+            announce_channel_id=announce_channel_id or self.announce_channel_id,
+            intro_channel_id=intro_channel_id or self.intro_channel_id,
+            organiser_role_id=organiser_role_id or self.organiser_role_id,
+            language=language or self.language,
+            timezone=timezone or self.timezone,
+        )
+
+
+class GuildSettingsRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """The stored settings, or the defaults (with `stored=False`) for a new server."""
+        row = await self.db.fetchone(
+            "SELECT guild_id, announce_channel_id, intro_channel_id, organiser_role_id, "
+            "language, timezone FROM guild_settings WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return GuildSettings(guild_id=guild_id)
+        return GuildSettings(
+            guild_id=row["guild_id"],
+            announce_channel_id=row["announce_channel_id"],
+            intro_channel_id=row["intro_channel_id"],
+            organiser_role_id=row["organiser_role_id"],
+            language=row["language"],
+            timezone=row["timezone"],
+            stored=True,
+        )
+
+    async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
+        stamp = now.isoformat()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
+                "organiser_role_id, language, timezone, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET "
+                "announce_channel_id = excluded.announce_channel_id, "
+                "intro_channel_id = excluded.intro_channel_id, "
+                "organiser_role_id = excluded.organiser_role_id, "
+                "language = excluded.language, timezone = excluded.timezone, "
+                "updated_at = excluded.updated_at",
+                (
+                    settings.guild_id,
+                    settings.announce_channel_id,
+                    settings.intro_channel_id,
+                    settings.organiser_role_id,
+                    settings.language,
+                    settings.timezone,
+                    stamp,
+                    stamp,
+                ),
+            )
+        return replace(settings, stored=True)
+
+    async def all_guild_ids(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT guild_id FROM guild_settings ORDER BY guild_id")
+        return [int(r[0]) for r in rows]

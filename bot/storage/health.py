@@ -1,0 +1,16 @@
+"""Small read-only queries for /about."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.db import Database
+
+
+async def count_upcoming_meetings(db: Database, guild_id: int | None, now: datetime) -> int:
+    value = await db.fetchval(
+        "SELECT COUNT(*) FROM meetings WHERE guild_id = ? AND status = 'scheduled' "
+        "AND starts_at > ?",
+        (guild_id, now.isoformat()),
+    )
+    return int(value or 0)

@@ -1,0 +1,1 @@
+"""discord.py extensions, one per capability. Each is thin: parse, call, render."""

@@ -1,0 +1,148 @@
+"""/setup configure and /setup show: per-server settings."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import MoteplassBot
+from bot.domain.zones import suggest_timezones, validate_timezone
+from bot.errors import BadInput
+from bot.i18n import Text
+from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions
+from bot.storage.guilds import GuildSettings
+
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name="Norsk bokmål", value="nb"),
+    app_commands.Choice(name="Svenska", value="sv"),
+    app_commands.Choice(name="English", value="en"),
+]
+
+
+def _check_channel(
+    guild: discord.Guild, channel_id: int, needs: tuple[str, ...]
+) -> discord.abc.GuildChannel:
+    channel = guild.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise BadInput("setup.error.not_text_channel", channel=f"<#{channel_id}>")
+    missing = missing_permissions(channel, needs)
+    if missing:
+        raise BadInput(
+            "setup.error.channel_no_access",
+            channel=channel.mention,
+            permissions=", ".join(missing),
+        )
+    return channel
+
+
+def describe_channel(_: Text, guild: discord.Guild, channel_id: int | None) -> str:
+    if channel_id is None:
+        return _("setup.value.unset")
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        return _("setup.value.channel_deleted", channel_id=channel_id)
+    needs = ANNOUNCE_NEEDS if isinstance(channel, discord.TextChannel) else INTRO_NEEDS
+    missing = missing_permissions(channel, needs)
+    if missing:
+        return _("setup.value.channel_no_access", channel=channel.mention)
+    return channel.mention
+
+
+def settings_embed(_: Text, guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+    embed = discord.Embed(title=_("setup.show.title"), colour=discord.Colour.blurple())
+    embed.add_field(
+        name=_("setup.field.announce_channel"),
+        value=describe_channel(_, guild, settings.announce_channel_id),
+        inline=False,
+    )
+    embed.add_field(
+        name=_("setup.field.intro_channel"),
+        value=describe_channel(_, guild, settings.intro_channel_id),
+        inline=False,
+    )
+    role_text = _("setup.value.unset")
+    if settings.organiser_role_id is not None:
+        role = guild.get_role(settings.organiser_role_id)
+        role_text = (
+            role.mention
+            if role
+            else _("setup.value.role_deleted", role_id=settings.organiser_role_id)
+        )
+    embed.add_field(name=_("setup.field.organiser_role"), value=role_text, inline=False)
+    embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
+    embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+    if not settings.stored:
+        embed.set_footer(text=_("setup.show.not_saved"))
+    return embed
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up Møteplass"):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="configure", description="Choose channels, role, language, zone")
+    @app_commands.describe(
+        announce_channel="Where meetings are announced",
+        intro_channel="Where introductions and matches are posted",
+        organiser_role="People with this role may run organiser commands",
+        language="The language the bot writes in",
+        timezone="IANA time zone, e.g. Europe/Oslo",
+    )
+    @app_commands.choices(language=LANGUAGE_CHOICES)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def configure(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        announce_channel: discord.TextChannel | None = None,
+        intro_channel: discord.TextChannel | None = None,
+        organiser_role: discord.Role | None = None,
+        language: app_commands.Choice[str] | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        guild = interaction.guild
+        current = await self.bot.guild_settings.get(guild.id)
+        # Validate everything before storing anything.
+        zone = validate_timezone(timezone) if timezone is not None else None
+        if announce_channel is not None:
+            _check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
+        if intro_channel is not None:
+            _check_channel(guild, intro_channel.id, INTRO_NEEDS)
+        if organiser_role is not None and organiser_role.is_default():
+            raise BadInput("setup.error.everyone_role")
+        updated = current.with_changes(
+            announce_channel_id=announce_channel.id if announce_channel else None,
+            intro_channel_id=intro_channel.id if intro_channel else None,
+            organiser_role_id=organiser_role.id if organiser_role else None,
+            language=language.value if language else None,
+            timezone=zone,
+        )
+        saved = await self.bot.guild_settings.save(updated, self.bot.clock.now())
+        _ = self.bot.catalog.translator(saved.language)
+        await interaction.response.send_message(
+            _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
+        )
+
+    @configure.autocomplete("timezone")
+    async def _timezone_autocomplete(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=z, value=z) for z in suggest_timezones(current)]
+
+    @app_commands.command(name="show", description="Show this server's settings")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def show(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        assert interaction.guild is not None
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        _ = self.bot.catalog.translator(settings.language)
+        await interaction.response.send_message(
+            embed=settings_embed(_, interaction.guild, settings), ephemeral=True
+        )
+
+
+async def setup(bot: MoteplassBot) -> None:
+    await bot.add_cog(SetupCog(bot))
