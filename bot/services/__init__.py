@@ -1,0 +1,1 @@
+"""Orchestration between storage, domain logic and the Discord adapter."""
