@@ -1,0 +1,298 @@
+"""Match rounds, their groups, follow-up answers and per-server match settings."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    guild_id: int
+    delivery: str = "thread"  # or "dm"
+    window_rounds: int = 6
+    followup_days: int = 14
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A group to store: (user id, sector) per member, its score and why (JSON)."""
+
+    members: tuple[tuple[int, str], ...]
+    score: int
+    same_sector: bool
+    reasons_json: str = "[]"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRound:
+    id: int
+    guild_id: int
+    meeting_id: int | None
+    kind: str
+    seed: int
+    people: int
+    groups: int
+    cross_sector: int
+    score: int
+    created_at: datetime
+    followup_due_at: datetime | None
+    followup_done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SavedGroup:
+    id: int
+    round_id: int
+    position: int
+    members: tuple[int, ...]
+    sectors: tuple[str, ...]
+    score: int
+    same_sector: bool
+    reasons_json: str
+    thread_id: int | None
+    delivered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetPair:
+    a: int
+    b: int
+    at: datetime
+    round_id: int
+
+
+def _round(row: sqlite3.Row) -> MatchRound:
+    due = row["followup_due_at"]
+    return MatchRound(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        meeting_id=row["meeting_id"],
+        kind=row["kind"],
+        seed=row["seed"],
+        people=row["people"],
+        groups=row["groups"],
+        cross_sector=row["cross_sector"],
+        score=row["score"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        followup_due_at=datetime.fromisoformat(due) if due else None,
+        followup_done=bool(row["followup_done"]),
+    )
+
+
+_ROUND_COLUMNS = (
+    "id, guild_id, meeting_id, kind, seed, people, groups, cross_sector, score, created_at, "
+    "followup_due_at, followup_done"
+)
+
+
+class MatchRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def settings(self, guild_id: int) -> MatchSettings:
+        row = await self.db.fetchone(
+            "SELECT delivery, window_rounds, followup_days FROM match_settings WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return MatchSettings(guild_id)
+        return MatchSettings(guild_id, row[0], row[1], row[2])
+
+    async def save_settings(self, settings: MatchSettings) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+                "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
+                "followup_days = excluded.followup_days",
+                (
+                    settings.guild_id,
+                    settings.delivery,
+                    settings.window_rounds,
+                    settings.followup_days,
+                ),
+            )
+
+    async def save_round(
+        self,
+        guild_id: int,
+        *,
+        kind: str,
+        seed: int,
+        groups: Sequence[GroupRecord],
+        now: datetime,
+        meeting_id: int | None = None,
+        created_by: int | None = None,
+        followup_due: datetime | None = None,
+    ) -> tuple[MatchRound, list[SavedGroup]]:
+        """The round and all its groups in one transaction."""
+        people = sum(len(g.members) for g in groups)
+        cross = sum(1 for g in groups if not g.same_sector)
+        score = sum(g.score for g in groups)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO match_rounds (guild_id, meeting_id, kind, seed, people, groups, "
+                "cross_sector, score, created_by, created_at, followup_due_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    meeting_id,
+                    kind,
+                    seed,
+                    people,
+                    len(groups),
+                    cross,
+                    score,
+                    created_by,
+                    now.isoformat(),
+                    followup_due.isoformat() if followup_due else None,
+                ),
+            )
+            round_id = cur.lastrowid
+            assert round_id is not None
+            for position, group in enumerate(groups):
+                gcur = await conn.execute(
+                    "INSERT INTO match_groups (round_id, guild_id, position, score, same_sector, "
+                    "reasons) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        round_id,
+                        guild_id,
+                        position,
+                        group.score,
+                        int(group.same_sector),
+                        group.reasons_json,
+                    ),
+                )
+                await conn.executemany(
+                    "INSERT INTO match_members (group_id, guild_id, user_id, sector) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(gcur.lastrowid, guild_id, uid, sector) for uid, sector in group.members],
+                )
+        saved = await self.get_round(guild_id, round_id)
+        assert saved is not None
+        return saved, await self.groups(round_id)
+
+    async def get_round(self, guild_id: int, round_id: int) -> MatchRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND id = ?",  # noqa: S608
+            (guild_id, round_id),
+        )
+        return None if row is None else _round(row)
+
+    async def last_round(self, guild_id: int, kind: str = "pairs") -> MatchRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = ? "  # noqa: S608
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (guild_id, kind),
+        )
+        return None if row is None else _round(row)
+
+    async def groups(self, round_id: int) -> list[SavedGroup]:
+        rows = await self.db.fetchall(
+            "SELECT g.id, g.round_id, g.position, g.score, g.same_sector, g.reasons, "
+            "g.thread_id, g.delivered, m.user_id, m.sector FROM match_groups g "
+            "JOIN match_members m ON m.group_id = g.id WHERE g.round_id = ? "
+            "ORDER BY g.position, m.id",
+            (round_id,),
+        )
+        result: list[SavedGroup] = []
+        for _, members in itertools.groupby(rows, key=lambda r: r["id"]):
+            block = list(members)
+            first = block[0]
+            result.append(
+                SavedGroup(
+                    id=first["id"],
+                    round_id=first["round_id"],
+                    position=first["position"],
+                    members=tuple(r["user_id"] for r in block if r["user_id"] is not None),
+                    sectors=tuple(r["sector"] for r in block),
+                    score=first["score"],
+                    same_sector=bool(first["same_sector"]),
+                    reasons_json=first["reasons"],
+                    thread_id=first["thread_id"],
+                    delivered=bool(first["delivered"]),
+                )
+            )
+        return result
+
+    async def group(self, group_id: int) -> SavedGroup | None:
+        row = await self.db.fetchone("SELECT round_id FROM match_groups WHERE id = ?", (group_id,))
+        if row is None:
+            return None
+        return next((g for g in await self.groups(row[0]) if g.id == group_id), None)
+
+    async def set_delivered(self, group_id: int, thread_id: int | None) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE match_groups SET delivered = 1, thread_id = ? WHERE id = ?",
+                (thread_id, group_id),
+            )
+
+    async def history(
+        self, guild_id: int, rounds: int, kinds: Sequence[str] = ("pairs", "tables")
+    ) -> list[MetPair]:
+        """Everyone who was grouped together in the last `rounds` rounds of these kinds."""
+        marks = ",".join("?" * len(kinds))
+        round_rows = await self.db.fetchall(
+            f"SELECT id, created_at FROM match_rounds WHERE guild_id = ? AND kind IN ({marks}) "  # noqa: S608
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (guild_id, *kinds, rounds),
+        )
+        pairs: list[MetPair] = []
+        for round_row in round_rows:
+            at = datetime.fromisoformat(round_row["created_at"])
+            for group in await self.groups(round_row["id"]):
+                for a, b in itertools.combinations(group.members, 2):
+                    pairs.append(MetPair(min(a, b), max(a, b), at, round_row["id"]))
+        return pairs
+
+    async def record_answer(self, group_id: int, user_id: int, met: str, now: datetime) -> bool:
+        """Store a "did you meet?" answer. False when the person is not in that group."""
+        if met not in ("yes", "no", "planned"):
+            raise ValueError(met)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE match_members SET met = ?, answered_at = ? "
+                "WHERE group_id = ? AND user_id = ?",
+                (met, now.isoformat(), group_id, user_id),
+            )
+            return cur.rowcount == 1
+
+    async def answers(self, round_id: int) -> dict[int, str | None]:
+        rows = await self.db.fetchall(
+            "SELECT m.user_id, m.met FROM match_members m JOIN match_groups g ON g.id = m.group_id "
+            "WHERE g.round_id = ? AND m.user_id IS NOT NULL",
+            (round_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def due_followups(self, now: datetime) -> list[MatchRound]:
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
+            "AND followup_due_at IS NOT NULL AND followup_due_at <= ? ORDER BY followup_due_at",
+            (now.isoformat(),),
+        )
+        return [_round(r) for r in rows]
+
+    async def claim_followup(self, round_id: int) -> bool:
+        """True only for the first caller: the follow-up of a round is sent once."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE match_rounds SET followup_done = 1 WHERE id = ? AND followup_done = 0",
+                (round_id,),
+            )
+            return cur.rowcount == 1
+
+    async def open_followup_rounds(self, guild_id: int) -> list[MatchRound]:
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = 'pairs' "  # noqa: S608
+            "ORDER BY created_at DESC, id DESC",
+            (guild_id,),
+        )
+        return [_round(r) for r in rows]
