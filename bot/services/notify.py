@@ -1,0 +1,52 @@
+"""Direct messages with an honest result: sent, closed (50007) or failed.
+
+Closed DMs are not retried (403s count toward Discord's invalid-request limit); the
+caller falls back to a mention in a channel or thread, with a mention allowed for that
+one person only.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+import discord
+
+log = logging.getLogger(__name__)
+
+CANNOT_DM = 50007
+
+
+class DmResult(enum.Enum):
+    SENT = "sent"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+async def send_dm(client: discord.Client, user_id: int, **message: Any) -> DmResult:
+    """Send one DM. Never raises for Discord errors; logs ids only, never the text."""
+    try:
+        user = client.get_user(user_id) or await client.fetch_user(user_id)
+        channel = user.dm_channel or await user.create_dm()
+        await channel.send(allowed_mentions=discord.AllowedMentions.none(), **message)
+    except discord.Forbidden as exc:
+        if exc.code == CANNOT_DM:
+            log.info("DMs closed for user %s", user_id)
+            return DmResult.CLOSED
+        log.warning("DM to user %s refused (code %s)", user_id, exc.code)
+        return DmResult.CLOSED
+    except discord.NotFound:
+        log.info("user %s not found for a DM", user_id)
+        return DmResult.FAILED
+    except discord.HTTPException as exc:
+        log.warning("DM to user %s failed (status %s, code %s)", user_id, exc.status, exc.code)
+        return DmResult.FAILED
+    return DmResult.SENT
+
+
+def only_user(user_id: int) -> discord.AllowedMentions:
+    """Allowed mentions for a fallback message that must reach exactly this person."""
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
+    )
