@@ -1,0 +1,382 @@
+"""RSVP rules: who is going, who waits, who is promoted. Pure; no discord, no database.
+
+People answer with one of three reactions (✅ going, 🤔 maybe, ❌ not going). The rules:
+
+* One answer per person; the latest reaction wins. When someone switches, the outcome
+  names their older reaction in `reactions_to_remove`, so the adapter can take it away.
+* Removing a reaction withdraws the answer **only if it is the person's current answer**.
+  Taking away the old reaction (by the bot, after a switch) produces a remove event for an
+  emoji that is no longer the answer; that event changes nothing. This is the classic bug
+  this module exists to avoid.
+* With a capacity, ✅ beyond it puts the person on a first-come waitlist (ordered by `seq`).
+  Whenever a place frees up (someone going withdraws or switches to 🤔/❌, or the capacity
+  is raised or removed), the first on the waitlist is promoted; the outcome names them so
+  they can be told.
+* Lowering the capacity below the number already going moves nobody back: a confirmed
+  place is never taken away. Nobody new gets a place until the count is below the capacity.
+* While answers are closed (deadline passed, meeting started or cancelled: `is_open`),
+  reactions change nothing (`Outcome.closed`). Capacity changes by the organiser still apply.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+__all__ = [
+    "EMOJI",
+    "Answer",
+    "Choice",
+    "Counts",
+    "Event",
+    "Outcome",
+    "React",
+    "Roster",
+    "RsvpState",
+    "SetCapacity",
+    "Status",
+    "Unreact",
+    "apply",
+    "apply_all",
+    "choice_for_emoji",
+    "is_open",
+    "reconcile",
+]
+
+
+class Choice(enum.StrEnum):
+    """What a person can pick (one reaction each)."""
+
+    GOING = "going"
+    MAYBE = "maybe"
+    NOT_GOING = "not_going"
+
+
+class Status(enum.StrEnum):
+    """Where a person stands. WAITLIST is a ✅ that did not fit in the capacity."""
+
+    GOING = "going"
+    MAYBE = "maybe"
+    NOT_GOING = "not_going"
+    WAITLIST = "waitlist"
+
+    @property
+    def choice(self) -> Choice:
+        return _CHOICE_OF[self]
+
+
+_CHOICE_OF: Mapping[Status, Choice] = {
+    Status.GOING: Choice.GOING,
+    Status.WAITLIST: Choice.GOING,
+    Status.MAYBE: Choice.MAYBE,
+    Status.NOT_GOING: Choice.NOT_GOING,
+}
+
+EMOJI: Mapping[Choice, str] = MappingProxyType(
+    {Choice.GOING: "\u2705", Choice.MAYBE: "\U0001f914", Choice.NOT_GOING: "\u274c"}
+)
+_BY_EMOJI: Mapping[str, Choice] = {emoji: choice for choice, emoji in EMOJI.items()}
+
+
+def choice_for_emoji(name: str | None) -> Choice | None:
+    """The choice a unicode emoji stands for, or None for every other emoji."""
+    if not name:
+        return None
+    return _BY_EMOJI.get(name.replace("\ufe0f", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    user_id: int
+    status: Status
+    seq: int  # first-come order: lower answered earlier
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    going: int = 0
+    maybe: int = 0
+    not_going: int = 0
+    waitlist: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """User ids per status, each in first-come order."""
+
+    going: tuple[int, ...] = ()
+    maybe: tuple[int, ...] = ()
+    not_going: tuple[int, ...] = ()
+    waitlist: tuple[int, ...] = ()
+
+    @property
+    def counts(self) -> Counts:
+        return Counts(len(self.going), len(self.maybe), len(self.not_going), len(self.waitlist))
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpState:
+    """Every answer of one meeting plus its capacity (None: no limit). Immutable."""
+
+    capacity: int | None = None
+    answers: Mapping[int, Answer] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, answers: Iterable[Answer], capacity: int | None = None) -> RsvpState:
+        return cls(capacity, MappingProxyType({a.user_id: a for a in answers}))
+
+    def status_of(self, user_id: int) -> Status | None:
+        answer = self.answers.get(user_id)
+        return None if answer is None else answer.status
+
+    def ordered(self, status: Status) -> list[Answer]:
+        return sorted((a for a in self.answers.values() if a.status is status), key=_by_seq)
+
+    def roster(self) -> Roster:
+        groups: dict[Status, list[Answer]] = {s: [] for s in Status}
+        for answer in self.answers.values():
+            groups[answer.status].append(answer)
+        ids = {s: tuple(a.user_id for a in sorted(g, key=_by_seq)) for s, g in groups.items()}
+        return Roster(
+            ids[Status.GOING], ids[Status.MAYBE], ids[Status.NOT_GOING], ids[Status.WAITLIST]
+        )
+
+    def counts(self) -> Counts:
+        n = dict.fromkeys(Status, 0)
+        for answer in self.answers.values():
+            n[answer.status] += 1
+        return Counts(n[Status.GOING], n[Status.MAYBE], n[Status.NOT_GOING], n[Status.WAITLIST])
+
+    def max_seq(self) -> int:
+        return max((a.seq for a in self.answers.values()), default=0)
+
+
+def _by_seq(answer: Answer) -> tuple[int, int]:
+    return (answer.seq, answer.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class React:
+    """Someone added an RSVP reaction. `seq` is a fresh, increasing first-come number."""
+
+    user_id: int
+    choice: Choice
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unreact:
+    """Someone's RSVP reaction disappeared (they removed it, or the bot did)."""
+
+    user_id: int
+    choice: Choice
+
+
+@dataclass(frozen=True, slots=True)
+class SetCapacity:
+    capacity: int | None
+
+
+Event = React | Unreact | SetCapacity
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The new state and what the adapter has to do about it.
+
+    `changed`: the stored state differs. `promoted`: users moved from the waitlist to going,
+    in order (tell them). `waitlisted`: the acting person ended on the waitlist.
+    `reactions_to_remove`: (user_id, choice) pairs of reactions that no longer match an
+    answer. `closed`: the event was refused because answers are closed.
+    """
+
+    state: RsvpState
+    changed: bool = False
+    promoted: tuple[int, ...] = ()
+    waitlisted: bool = False
+    reactions_to_remove: tuple[tuple[int, Choice], ...] = ()
+    closed: bool = False
+
+
+def is_open(*, starts_at: datetime, deadline: datetime | None, status: str, now: datetime) -> bool:
+    """Answers are open while the meeting is scheduled, not started, and before the deadline.
+
+    The boundaries are closed: at the start (or deadline) itself, answers are closed.
+    """
+    if status != "scheduled":
+        return False
+    if now >= starts_at:
+        return False
+    return deadline is None or now < deadline
+
+
+def apply(state: RsvpState, event: Event, *, accepting: bool = True) -> Outcome:
+    """Apply one event. `accepting=False` (answers closed) refuses reactions."""
+    if isinstance(event, SetCapacity):
+        return _set_capacity(state, event.capacity)
+    if not accepting:
+        return Outcome(state, closed=True)
+    if isinstance(event, React):
+        return _react(state, event)
+    return _unreact(state, event)
+
+
+def apply_all(state: RsvpState, events: Iterable[Event], *, accepting: bool = True) -> Outcome:
+    """Apply events in order; the combined outcome (promotions and removals concatenated).
+
+    A user promoted and later withdrawn still appears in `promoted` only if they are
+    going at the end. `waitlisted` and `closed` describe the last event.
+    """
+    current = Outcome(state)
+    promoted: list[int] = []
+    removals: list[tuple[int, Choice]] = []
+    changed = False
+    for event in events:
+        current = apply(current.state, event, accepting=accepting)
+        changed = changed or current.changed
+        promoted.extend(current.promoted)
+        removals.extend(current.reactions_to_remove)
+    final = current.state
+    return Outcome(
+        final,
+        changed=changed,
+        promoted=tuple(u for u in dict.fromkeys(promoted) if final.status_of(u) is Status.GOING),
+        waitlisted=current.waitlisted,
+        reactions_to_remove=tuple(dict.fromkeys(removals)),
+        closed=current.closed,
+    )
+
+
+def _going_count(answers: Mapping[int, Answer]) -> int:
+    return sum(1 for a in answers.values() if a.status is Status.GOING)
+
+
+def _has_room(capacity: int | None, going: int) -> bool:
+    return capacity is None or going < capacity
+
+
+def _promote(answers: dict[int, Answer], capacity: int | None) -> tuple[int, ...]:
+    """Fill free places from the waitlist, first come first served. Mutates `answers`."""
+    going = _going_count(answers)
+    if not _has_room(capacity, going):
+        return ()
+    waiting = sorted((a for a in answers.values() if a.status is Status.WAITLIST), key=_by_seq)
+    promoted: list[int] = []
+    for answer in waiting:
+        if not _has_room(capacity, going):
+            break
+        answers[answer.user_id] = Answer(answer.user_id, Status.GOING, answer.seq)
+        promoted.append(answer.user_id)
+        going += 1
+    return tuple(promoted)
+
+
+def _react(state: RsvpState, event: React) -> Outcome:
+    current = state.answers.get(event.user_id)
+    if current is not None and current.status.choice is event.choice:
+        # The same answer again (a replayed event, or reconciliation): nothing changes.
+        return Outcome(state, waitlisted=current.status is Status.WAITLIST)
+    answers = dict(state.answers)
+    removals: tuple[tuple[int, Choice], ...] = ()
+    if current is not None:
+        del answers[event.user_id]
+        removals = ((event.user_id, current.status.choice),)
+    if event.choice is Choice.GOING:
+        # Someone waiting came first: a newcomer never jumps the queue.
+        waiting = any(a.status is Status.WAITLIST for a in answers.values())
+        room = not waiting and _has_room(state.capacity, _going_count(answers))
+        status = Status.GOING if room else Status.WAITLIST
+    else:
+        status = Status(event.choice.value)
+    answers[event.user_id] = Answer(event.user_id, status, event.seq)
+    promoted = _promote(answers, state.capacity)
+    new_state = RsvpState(state.capacity, MappingProxyType(answers))
+    return Outcome(
+        new_state,
+        changed=True,
+        promoted=promoted,
+        waitlisted=new_state.status_of(event.user_id) is Status.WAITLIST,
+        reactions_to_remove=removals,
+    )
+
+
+def _unreact(state: RsvpState, event: Unreact) -> Outcome:
+    current = state.answers.get(event.user_id)
+    if current is None or current.status.choice is not event.choice:
+        # Not their answer (e.g. the bot took away the reaction they switched from).
+        return Outcome(state)
+    answers = dict(state.answers)
+    del answers[event.user_id]
+    promoted = _promote(answers, state.capacity)
+    return Outcome(RsvpState(state.capacity, MappingProxyType(answers)), True, promoted)
+
+
+def _set_capacity(state: RsvpState, capacity: int | None) -> Outcome:
+    if capacity == state.capacity:
+        return Outcome(state)
+    answers = dict(state.answers)
+    promoted = _promote(answers, capacity)
+    return Outcome(RsvpState(capacity, MappingProxyType(answers)), True, promoted)
+
+
+# Several RSVP reactions and none matches the stored answer: the least committal wins, so
+# that an ambiguous person never takes a limited place from someone else.
+_RECONCILE_PREFERENCE: tuple[Choice, ...] = (Choice.NOT_GOING, Choice.MAYBE, Choice.GOING)
+
+
+def reconcile(
+    state: RsvpState,
+    observed: Mapping[Choice, Sequence[int]],
+    *,
+    next_seq: int | None = None,
+    accepting: bool = True,
+) -> Outcome:
+    """Bring the state in line with the reactions actually on the announcement.
+
+    `observed` maps each choice to the users who currently have that reaction (bots and
+    other emojis already left out), in the order Discord listed them.
+
+    * A person without any RSVP reaction loses their answer (withdrawn while offline).
+    * A person whose stored answer's reaction is still there keeps that answer, status and
+      place in the queue, even if they also have other RSVP reactions (those are listed in
+      `reactions_to_remove`). While the bot runs, it takes away old reactions after every
+      switch, so a leftover extra reaction is most often one it failed to remove.
+    * A person with no stored answer, or whose stored reaction is gone, gets the choice
+      they reacted with; with several, the least committal (❌, then 🤔, then ✅), and the
+      others are listed for removal.
+    * New answers get first-come numbers from `next_seq` (default: one past the highest
+      stored) in the order ✅, 🤔, ❌ and, within each, the order given. New ✅ fill free
+      places after the existing waitlist; those who do not fit are waitlisted.
+    """
+    if not accepting:
+        return Outcome(state, closed=True)
+    present: dict[int, list[Choice]] = {}
+    for choice in Choice:  # fixed order: GOING, MAYBE, NOT_GOING
+        for user_id in dict.fromkeys(observed.get(choice, ())):
+            present.setdefault(user_id, []).append(choice)
+    seq = state.max_seq() + 1 if next_seq is None else next_seq
+    answers: dict[int, Answer] = {}
+    removals: list[tuple[int, Choice]] = []
+    for user_id, choices in present.items():
+        stored = state.answers.get(user_id)
+        if stored is not None and stored.status.choice in choices:
+            keep = stored.status.choice
+            answers[user_id] = stored
+        else:
+            keep = next(c for c in _RECONCILE_PREFERENCE if c in choices)
+            status = Status.WAITLIST if keep is Choice.GOING else Status(keep.value)
+            answers[user_id] = Answer(user_id, status, seq)
+            seq += 1
+        removals.extend((user_id, c) for c in choices if c is not keep)
+    waiting_before = {u for u, a in state.answers.items() if a.status is Status.WAITLIST}
+    promoted = _promote(answers, state.capacity)
+    new_state = RsvpState(state.capacity, MappingProxyType(answers))
+    return Outcome(
+        new_state,
+        changed=new_state.answers != state.answers,
+        promoted=tuple(u for u in promoted if u in waiting_before),
+        reactions_to_remove=tuple(removals),
+    )
