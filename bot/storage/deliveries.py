@@ -1,0 +1,491 @@
+"""The delivery ledger (claim before send, mark after), reminder plans and DM opt-outs.
+
+Exactly once: a delivery is claimed by inserting its unique key (`INSERT … ON CONFLICT DO
+NOTHING` inside `BEGIN IMMEDIATE`), so of any number of callers - coroutines, or separate
+connections to the same file - exactly one gets the claim. After sending, the holder marks
+it `sent`, `failed` (permanent, or retryable with `retry_at`) or `skipped`, checking its
+claim token so a claim that was taken over or dropped cannot be marked by a late caller.
+
+A claim still `claimed` after a crash is taken over at most once (`reclaim_stale`): one
+retry, never more. A second crash leaves it `failed` with code `abandoned`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.db import Database
+from bot.domain.reminders import MONTHLY_POST, ReminderPlan, validate_plan
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STALE_AFTER = timedelta(minutes=5)
+DEFAULT_MAX_ATTEMPTS = 5
+ABANDONED = "abandoned"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The right to send one delivery. Pass it back to `mark_*`."""
+
+    id: int
+    guild_id: int
+    key: str
+    kind: str
+    meeting_id: int | None
+    recipient_id: int
+    due_at: datetime
+    token: str
+    attempt: int
+    is_retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    guild_id: int
+    key: str
+    kind: str
+    meeting_id: int | None
+    offset_key: str
+    recipient_id: int
+    due_at: datetime
+    status: str  # claimed | sent | failed | skipped
+    attempts: int
+    permanent: bool
+    stale_reclaims: int
+    last_error_code: str | None
+    retry_at: datetime | None
+    claimed_at: datetime | None
+    done_at: datetime | None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _delivery(row: aiosqlite.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        key=row["key"],
+        kind=row["kind"],
+        meeting_id=row["meeting_id"],
+        offset_key=row["offset_key"],
+        recipient_id=row["recipient_id"],
+        due_at=datetime.fromisoformat(row["due_at"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        permanent=bool(row["permanent"]),
+        stale_reclaims=row["stale_reclaims"],
+        last_error_code=row["last_error_code"],
+        retry_at=_dt(row["retry_at"]),
+        claimed_at=_dt(row["claimed_at"]),
+        done_at=_dt(row["done_at"]),
+    )
+
+
+def _claim(row: aiosqlite.Row | Sequence[Any], *, is_retry: bool) -> Claim:
+    return Claim(
+        id=row[0],
+        guild_id=row[1],
+        key=row[2],
+        kind=row[3],
+        meeting_id=row[4],
+        recipient_id=row[6],
+        due_at=datetime.fromisoformat(row[7]),
+        token=row[16],
+        attempt=row[9],
+        is_retry=is_retry,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    """UTC ISO-8601, so stored times compare correctly as text."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware (UTC) time")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _token() -> str:
+    return secrets.token_hex(16)
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(
+        self,
+        guild_id: int,
+        key: str,
+        kind: str,
+        *,
+        due_at: datetime,
+        now: datetime,
+        meeting_id: int | None = None,
+        offset_key: str = "",
+        recipient_id: int = 0,
+    ) -> Claim | None:
+        """Claim `key` for sending: the Claim for the first caller ever, None for any other
+        (whatever the key's state: claimed, sent, failed or skipped)."""
+        token = _token()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, "
+                "recipient_id, due_at, status, attempts, claimed_at, claim_token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'claimed', 1, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (
+                    guild_id,
+                    key,
+                    kind,
+                    meeting_id,
+                    offset_key,
+                    recipient_id,
+                    _iso(due_at),
+                    _iso(now),
+                    token,
+                ),
+            )
+            if cursor.rowcount != 1:
+                return None
+            row_id = cursor.lastrowid
+        assert row_id is not None
+        return Claim(
+            id=row_id,
+            guild_id=guild_id,
+            key=key,
+            kind=kind,
+            meeting_id=meeting_id,
+            recipient_id=recipient_id,
+            due_at=due_at,
+            token=token,
+            attempt=1,
+        )
+
+    async def claim_retry(
+        self, guild_id: int, key: str, now: datetime, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> Claim | None:
+        """Claim a delivery that failed with a retryable error (429, 5xx) once its `retry_at`
+        has come and it has had fewer than `max_attempts` attempts. One caller wins."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'claimed', attempts = attempts + 1, "
+                "claimed_at = ?, claim_token = ?, done_at = NULL "
+                "WHERE guild_id = ? AND key = ? AND status = 'failed' AND permanent = 0 "
+                "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) "
+                "RETURNING "
+                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+                "done_at, claim_token ",
+                (_iso(now), _token(), guild_id, key, max_attempts, _iso(now)),
+            )
+            rows = list(await cursor.fetchall())
+        return _claim(rows[0], is_retry=True) if rows else None
+
+    async def reclaim_stale(
+        self, now: datetime, *, stale_after: timedelta = DEFAULT_STALE_AFTER
+    ) -> list[Claim]:
+        """At start (and from time to time): claims left `claimed` by a crash, older than
+        `stale_after`, are taken over once and returned for one retry. A claim that was
+        already taken over once and is stale again is marked failed (`abandoned`) instead:
+        never a second retry. Pass `stale_after=timedelta(0)` at start when this process
+        is known to be the only one (a live claim of another instance would be taken)."""
+        cutoff = _iso(now - stale_after)
+        stamp = _iso(now)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'failed', permanent = 1, last_error_code = ?, "
+                "done_at = ? WHERE status = 'claimed' AND stale_reclaims >= 1 "
+                "AND claimed_at <= ?",
+                (ABANDONED, stamp, cutoff),
+            )
+            abandoned = cursor.rowcount
+            cursor = await conn.execute(
+                "UPDATE deliveries SET stale_reclaims = stale_reclaims + 1, "
+                "attempts = attempts + 1, claimed_at = ?, "
+                "claim_token = lower(hex(randomblob(16))) "
+                "WHERE status = 'claimed' AND stale_reclaims = 0 AND claimed_at <= ? "
+                "RETURNING "
+                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+                "done_at, claim_token ",
+                (stamp, cutoff),
+            )
+            rows = list(await cursor.fetchall())
+        if abandoned:
+            log.warning("%d deliveries abandoned after a second interrupted attempt", abandoned)
+        if rows:
+            log.info("%d interrupted deliveries taken over for one retry", len(rows))
+        return sorted((_claim(row, is_retry=True) for row in rows), key=lambda c: c.id)
+
+    async def _finish(self, claim: Claim, sql: str, params: Sequence[Any]) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                sql + " WHERE id = ? AND claim_token = ? AND status = 'claimed'",
+                (*params, claim.id, claim.token),
+            )
+            return cursor.rowcount == 1
+
+    async def mark_sent(self, claim: Claim, now: datetime) -> bool:
+        """True if the claim was still ours (False: dropped by a reschedule or taken over)."""
+        return await self._finish(
+            claim,
+            "UPDATE deliveries SET status = 'sent', done_at = ?, retry_at = NULL",
+            (_iso(now),),
+        )
+
+    async def mark_failed(
+        self,
+        claim: Claim,
+        code: str | int,
+        *,
+        permanent: bool,
+        now: datetime,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Record a failed attempt. `permanent` (e.g. 50007, DMs closed): never retried.
+        Otherwise (429, 5xx) `claim_retry` may take it again from `retry_at`."""
+        return await self._finish(
+            claim,
+            "UPDATE deliveries SET status = 'failed', last_error_code = ?, permanent = ?, "
+            "retry_at = ?, done_at = ?",
+            (
+                str(code),
+                int(permanent),
+                None if permanent or retry_at is None else _iso(retry_at),
+                _iso(now),
+            ),
+        )
+
+    async def mark_skipped(self, claim: Claim, now: datetime, reason: str = "") -> bool:
+        return await self._finish(
+            claim,
+            "UPDATE deliveries SET status = 'skipped', last_error_code = ?, done_at = ?",
+            (reason or None, _iso(now)),
+        )
+
+    async def record_skipped(
+        self,
+        guild_id: int,
+        key: str,
+        kind: str,
+        *,
+        due_at: datetime,
+        now: datetime,
+        reason: str = "too_late",
+        meeting_id: int | None = None,
+        offset_key: str = "",
+        recipient_id: int = 0,
+    ) -> bool:
+        """Record that a delivery nobody claimed will not be sent (e.g. past the grace
+        window), so it is not considered again. False if the key already has a row."""
+        stamp = _iso(now)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, "
+                "recipient_id, due_at, status, attempts, last_error_code, done_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', 0, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (
+                    guild_id,
+                    key,
+                    kind,
+                    meeting_id,
+                    offset_key,
+                    recipient_id,
+                    _iso(due_at),
+                    reason,
+                    stamp,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    async def get(self, guild_id: int, key: str) -> Delivery | None:
+        row = await self.db.fetchone(
+            "SELECT "
+            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+            "done_at, claim_token "
+            "FROM deliveries WHERE guild_id = ? AND key = ?",
+            (guild_id, key),
+        )
+        return None if row is None else _delivery(row)
+
+    async def for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
+        """Every ledger row of a meeting, any status."""
+        rows = await self.db.fetchall(
+            "SELECT "
+            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+            "done_at, claim_token "
+            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+            "ORDER BY due_at, id",
+            (guild_id, meeting_id),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def pending_for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
+        """Claims not finished: in flight, or failed and waiting for a retry."""
+        rows = await self.db.fetchall(
+            "SELECT "
+            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+            "done_at, claim_token "
+            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+            "AND (status = 'claimed' OR (status = 'failed' AND permanent = 0)) "
+            "ORDER BY due_at, id",
+            (guild_id, meeting_id),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def retry_due(
+        self, now: datetime, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> list[Delivery]:
+        """Failed, retryable deliveries whose retry time has come (all servers)."""
+        rows = await self.db.fetchall(
+            "SELECT "
+            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
+            "done_at, claim_token "
+            "FROM deliveries WHERE status = 'failed' AND permanent = 0 "
+            "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY retry_at, id",
+            (max_attempts, _iso(now)),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def reschedule_for_meeting(self, guild_id: int, meeting_id: int) -> int:
+        """A meeting moved or was cancelled: drop what was not sent (claims in flight,
+        retryable failures, skips) so the plan can be recomputed. Sent deliveries and
+        permanent failures stay: a key is never sent twice. Returns the rows dropped."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+                "AND (status IN ('claimed', 'skipped') OR (status = 'failed' AND permanent = 0))",
+                (guild_id, meeting_id),
+            )
+            return cursor.rowcount
+
+    async def last_monthly_post(self, guild_id: int) -> tuple[int, int] | None:
+        """The latest (year, month) whose monthly post was claimed, sent or skipped."""
+        value = await self.db.fetchval(
+            "SELECT MAX(offset_key) FROM deliveries WHERE guild_id = ? AND kind = ? "
+            "AND status IN ('claimed', 'sent', 'skipped', 'failed')",
+            (guild_id, MONTHLY_POST),
+        )
+        if not value:
+            return None
+        year, _, month = str(value).partition("-")
+        return int(year), int(month)
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+class ReminderPlanRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, guild_id: int) -> ReminderPlan:
+        """The server's plan, or the defaults if it never changed it."""
+        row = await self.db.fetchone(
+            "SELECT channel_enabled, channel_reminder_days, dm_enabled, dm_days, local_time, "
+            "extra_hour_before, ping_role_id, monthly_enabled, monthly_day, monthly_time "
+            "FROM reminder_plans WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return ReminderPlan()
+        return ReminderPlan(
+            channel_reminder_days=row["channel_reminder_days"],
+            dm_days=row["dm_days"],
+            local_time=time.fromisoformat(row["local_time"]),
+            extra_hour_before=bool(row["extra_hour_before"]),
+            ping_role_id=row["ping_role_id"],
+            monthly_day=row["monthly_day"],
+            monthly_time=time.fromisoformat(row["monthly_time"]),
+            channel_enabled=bool(row["channel_enabled"]),
+            dm_enabled=bool(row["dm_enabled"]),
+            monthly_enabled=bool(row["monthly_enabled"]),
+        )
+
+    async def set(self, guild_id: int, plan: ReminderPlan, now: datetime) -> ReminderPlan:
+        """Validate and save (BadInput with a `reminders.error.*` key if out of range)."""
+        validate_plan(plan)
+        stamp = _iso(now)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
+                "dm_enabled, dm_days, local_time, extra_hour_before, ping_role_id, "
+                "monthly_enabled, monthly_day, monthly_time, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET "
+                "channel_enabled = excluded.channel_enabled, "
+                "channel_reminder_days = excluded.channel_reminder_days, "
+                "dm_enabled = excluded.dm_enabled, dm_days = excluded.dm_days, "
+                "local_time = excluded.local_time, "
+                "extra_hour_before = excluded.extra_hour_before, "
+                "ping_role_id = excluded.ping_role_id, "
+                "monthly_enabled = excluded.monthly_enabled, "
+                "monthly_day = excluded.monthly_day, monthly_time = excluded.monthly_time, "
+                "updated_at = excluded.updated_at",
+                (
+                    guild_id,
+                    int(plan.channel_enabled),
+                    plan.channel_reminder_days,
+                    int(plan.dm_enabled),
+                    plan.dm_days,
+                    _hhmm(plan.local_time),
+                    int(plan.extra_hour_before),
+                    plan.ping_role_id,
+                    int(plan.monthly_enabled),
+                    plan.monthly_day,
+                    _hhmm(plan.monthly_time),
+                    stamp,
+                    stamp,
+                ),
+            )
+        return await self.get(guild_id)
+
+    async def set_dm_opt_out(
+        self, guild_id: int, user_id: int, opted_out: bool, now: datetime
+    ) -> bool:
+        """`/reminders off` (True) or `on` (False) for one person. True if it changed."""
+        async with self.db.transaction() as conn:
+            if opted_out:
+                cursor = await conn.execute(
+                    "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
+                    (guild_id, user_id, _iso(now)),
+                )
+            else:
+                cursor = await conn.execute(
+                    "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+                    (guild_id, user_id),
+                )
+            return cursor.rowcount == 1
+
+    async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
+        value = await self.db.fetchval(
+            "SELECT 1 FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return value is not None
+
+    async def opted_out(self, guild_id: int) -> frozenset[int]:
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM reminder_optouts WHERE guild_id = ?", (guild_id,)
+        )
+        return frozenset(int(row["user_id"]) for row in rows)

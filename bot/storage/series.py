@@ -1,0 +1,260 @@
+"""Meeting series and their skipped dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import aiosqlite
+
+from bot.db import Database
+from bot.domain.recurrence import (
+    DEFAULT_LEAD_DAYS,
+    RecurrenceRule,
+    SeriesSchedule,
+    local_date_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesDraft:
+    """A new series, before it has an id."""
+
+    guild_id: int
+    rule: RecurrenceRule
+    dtstart_local: date
+    start_time: time
+    end_time: time
+    timezone: str
+    title_template: str
+    place_template: str = ""
+    description_template: str = ""
+    lead_days: int = DEFAULT_LEAD_DAYS
+    capacity: int | None = None
+    created_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    id: int
+    guild_id: int
+    rule: RecurrenceRule
+    dtstart_local: date
+    start_time: time
+    end_time: time
+    timezone: str
+    title_template: str
+    place_template: str
+    description_template: str
+    lead_days: int
+    capacity: int | None
+    active: bool
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+    skipped: frozenset[date] = frozenset()
+
+    @property
+    def schedule(self) -> SeriesSchedule:
+        return SeriesSchedule(
+            self.rule,
+            self.dtstart_local,
+            self.start_time,
+            self.end_time,
+            self.timezone,
+            self.skipped,
+        )
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
+    return Series(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        rule=RecurrenceRule.from_rrule(row["rrule"]),
+        dtstart_local=date.fromisoformat(row["dtstart_local"]),
+        start_time=time.fromisoformat(row["start_time"]),
+        end_time=time.fromisoformat(row["end_time"]),
+        timezone=row["timezone"],
+        title_template=row["title_template"],
+        place_template=row["place_template"],
+        description_template=row["description_template"],
+        lead_days=row["lead_days"],
+        capacity=row["capacity"],
+        active=bool(row["active"]),
+        created_by=row["created_by"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        skipped=skipped,
+    )
+
+
+class SeriesRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, draft: SeriesDraft, now: datetime) -> Series:
+        stamp = now.isoformat()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO series (guild_id, rrule, dtstart_local, start_time, end_time, "
+                "timezone, title_template, place_template, description_template, lead_days, "
+                "capacity, active, created_by, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                (
+                    draft.guild_id,
+                    draft.rule.to_rrule(),
+                    draft.dtstart_local.isoformat(),
+                    _hhmm(draft.start_time),
+                    _hhmm(draft.end_time),
+                    draft.timezone,
+                    draft.title_template,
+                    draft.place_template,
+                    draft.description_template,
+                    draft.lead_days,
+                    draft.capacity,
+                    draft.created_by,
+                    stamp,
+                    stamp,
+                ),
+            )
+            series_id = cursor.lastrowid
+        assert series_id is not None
+        created = await self.get(draft.guild_id, series_id)
+        assert created is not None
+        return created
+
+    async def _skips(self, guild_id: int, series_ids: list[int]) -> dict[int, set[date]]:
+        found: dict[int, set[date]] = {i: set() for i in series_ids}
+        if not series_ids:
+            return found
+        rows = await self.db.fetchall(
+            "SELECT series_id, local_date FROM series_skips WHERE guild_id = ? "
+            "ORDER BY series_id, local_date",
+            (guild_id,),
+        )
+        for row in rows:
+            if row["series_id"] in found:
+                found[row["series_id"]].add(date.fromisoformat(row["local_date"]))
+        return found
+
+    async def get(self, guild_id: int, series_id: int) -> Series | None:
+        row = await self.db.fetchone(
+            "SELECT "
+            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
+            "place_template, description_template, lead_days, capacity, active, created_by, "
+            "created_at, updated_at "
+            "FROM series WHERE guild_id = ? AND id = ?",
+            (guild_id, series_id),
+        )
+        if row is None:
+            return None
+        skips = await self._skips(guild_id, [series_id])
+        return _series(row, frozenset(skips[series_id]))
+
+    async def for_guild(self, guild_id: int, *, include_stopped: bool = False) -> list[Series]:
+        """The server's series (active ones unless `include_stopped`), oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT "
+            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
+            "place_template, description_template, lead_days, capacity, active, created_by, "
+            "created_at, updated_at "
+            "FROM series WHERE guild_id = ? AND (active = 1 OR ?) ORDER BY id",
+            (guild_id, int(include_stopped)),
+        )
+        skips = await self._skips(guild_id, [row["id"] for row in rows])
+        return [_series(row, frozenset(skips[row["id"]])) for row in rows]
+
+    async def all_active(self) -> list[Series]:
+        """Every active series of every server (for the scheduler)."""
+        rows = await self.db.fetchall(
+            "SELECT "
+            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
+            "place_template, description_template, lead_days, capacity, active, created_by, "
+            "created_at, updated_at "
+            "FROM series WHERE active = 1 ORDER BY guild_id, id"
+        )
+        result: list[Series] = []
+        by_guild: dict[int, dict[int, set[date]]] = {}
+        for row in rows:
+            guild_id = row["guild_id"]
+            if guild_id not in by_guild:
+                ids = [r["id"] for r in rows if r["guild_id"] == guild_id]
+                by_guild[guild_id] = await self._skips(guild_id, ids)
+            result.append(_series(row, frozenset(by_guild[guild_id][row["id"]])))
+        return result
+
+    async def update(self, series: Series, now: datetime) -> Series | None:
+        """Save every editable field of `series` (use `dataclasses.replace` on a loaded one).
+        Meetings already created are not touched: the series only shapes future ones."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE series SET rrule = ?, dtstart_local = ?, start_time = ?, end_time = ?, "
+                "timezone = ?, title_template = ?, place_template = ?, "
+                "description_template = ?, lead_days = ?, capacity = ?, active = ?, "
+                "updated_at = ? WHERE guild_id = ? AND id = ?",
+                (
+                    series.rule.to_rrule(),
+                    series.dtstart_local.isoformat(),
+                    _hhmm(series.start_time),
+                    _hhmm(series.end_time),
+                    series.timezone,
+                    series.title_template,
+                    series.place_template,
+                    series.description_template,
+                    series.lead_days,
+                    series.capacity,
+                    int(series.active),
+                    now.isoformat(),
+                    series.guild_id,
+                    series.id,
+                ),
+            )
+            changed = cursor.rowcount
+        if changed != 1:
+            return None
+        return await self.get(series.guild_id, series.id)
+
+    async def stop(self, guild_id: int, series_id: int, now: datetime) -> bool:
+        """Stop creating meetings. True if the series was active."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE series SET active = 0, updated_at = ? "
+                "WHERE guild_id = ? AND id = ? AND active = 1",
+                (now.isoformat(), guild_id, series_id),
+            )
+            return cursor.rowcount == 1
+
+    async def skip(self, guild_id: int, series_id: int, local_date: date, now: datetime) -> bool:
+        """Skip one local date. True if newly skipped; False if already skipped or no such
+        series on this server."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO series_skips (series_id, guild_id, local_date, created_at) "
+                "SELECT id, guild_id, ?, ? FROM series WHERE guild_id = ? AND id = ? "
+                "ON CONFLICT (series_id, local_date) DO NOTHING",
+                (local_date.isoformat(), now.isoformat(), guild_id, series_id),
+            )
+            return cursor.rowcount == 1
+
+    async def unskip(self, guild_id: int, series_id: int, local_date: date) -> bool:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM series_skips WHERE guild_id = ? AND series_id = ? AND local_date = ?",
+                (guild_id, series_id, local_date.isoformat()),
+            )
+            return cursor.rowcount == 1
+
+    async def meeting_dates(self, guild_id: int, series_id: int) -> frozenset[date]:
+        """Local dates of every meeting already made from the series (cancelled included),
+        for `reminders.next_to_create`."""
+        rows = await self.db.fetchall(
+            "SELECT starts_at, timezone FROM meetings WHERE guild_id = ? AND series_id = ?",
+            (guild_id, series_id),
+        )
+        return frozenset(
+            local_date_of(datetime.fromisoformat(row["starts_at"]), row["timezone"]) for row in rows
+        )
