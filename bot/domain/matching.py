@@ -1,0 +1,861 @@
+"""Cross-sector matchmaking: scoring, the weighted graph, exact matching, reasons, suggestions.
+
+Pure domain code: frozen dataclasses in and out, no Discord, no clock (the caller passes the
+history and a seed). `match_round(people, history, config)` pairs everyone (one group of
+three when the number is odd, never anyone alone) by an exact maximum-weight matching
+(rustworkx's blossom, `max_weight_matching(max_cardinality=True)`) on a graph whose
+integer edge weights encode the rules.
+
+What a group is worth (its "value vector"), most important first
+-----------------------------------------------------------------
+1. *same sector*: 1 if every member is from the same sector (a fallback, shown as a reason).
+2. *repeats*: member pairs who met in the last `window_rounds` rounds (distinct dates in the
+   history are rounds; the most recent N count).
+3. *same organisation*: member pairs from the same organisation (empty organisation never
+   matches).
+4. *priority*: members with `priority > 0` (left out or paused last time) placed in a group
+   that is cross-sector and repeat-free, so the unavoidable fallbacks go to others.
+5. *score*: the visible score (`pair_score`): `cross_sector` if the sectors differ, plus
+   `shared_interest` per shared interest key (at most `max_shared`), plus `offer_match` per
+   term one offers and the other seeks (at most `max_offer_terms` per direction), minus
+   `same_organisation`, minus `repeat`. A trio scores the sum of its three pairs.
+6. *tie-break*: 0–15 per pair from a hash of the seed and both ids (deterministic per seed).
+
+The internal weight is these levels in a mixed radix: level ℓ's unit is larger than twice
+the most that all lower levels can add up to over a whole round (`n + 2` groups), so the
+optimum is lexicographic: first the fewest same-sector groups, then the fewest repeats, then
+the fewest same-organisation pairs, then priority, then the highest total score, then the
+seeded tie-break. Weights are exact Python integers (rustworkx accepts 128-bit weights).
+Repeats and same-sector pairs are heavy penalties, not prohibitions: they are used only
+when nobody else is left.
+
+Offers and seeks are free text. They match by shared *terms*: `terms(text)` lower-cases,
+keeps words of three or more letters, drops common nb/sv/en stop words, strips a common
+ending (-ing, -er, -en, -ar, -s …) and cuts to seven letters, so "mentoring" meets "mentor"
+and "housing" meets "house". Interests match by taxonomy key.
+
+Scale
+-----
+Up to `dense_limit` people the graph is complete (so the result is the exact optimum). Above
+it, each person keeps their `candidates_per_person` best partners (ranked by the same value
+vector, computed in numpy in row chunks), and the graph is the union of these lists. Up to
+`block_size` people the whole candidate graph is solved exactly. Above it, people are
+ordered by interest profile (so likely partners sit next to each other) and cut into
+balanced blocks, each solved exactly; whoever is left unmatched is re-solved exactly on the
+complete graph among them, their best candidates and those candidates' partners. An odd
+round attaches the one person left to the pair where they add the most (exactly, by
+enumerating every trio, up to `exact_trio_limit` people).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rustworkx as rx
+
+from bot.errors import BadInput
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+WordArray = npt.NDArray[np.uint64]
+
+_MIX = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+TIE_MAX = 15
+
+
+# ── data model ──────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    name: str
+    sector: str
+    interests: frozenset[str]
+    offers: str = ""
+    seeks: str = ""
+    organisation: str = ""
+    priority: int = 0  # > 0: left out or paused out last time
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a group is what it is, as data. `message_key` names the catalogue text.
+
+    kinds: cross_sector (keys = sectors), shared (keys = interest keys), offers (people =
+    (offerer, seeker), keys = matched terms, texts = (offer, seek)), same_sector_fallback
+    (keys = (sector,)), repeat_fallback (people = the pair), same_organisation (people,
+    texts = (organisation,)), priority (people = (person,)).
+    """
+
+    kind: str
+    people: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+
+    @property
+    def message_key(self) -> str:
+        return f"match.reason.{self.kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    members: tuple[str, ...]
+    score: int
+    reasons: tuple[Reason, ...]
+
+
+Pair = Group
+
+
+@dataclass(frozen=True, slots=True)
+class MetRecord:
+    a: str
+    b: str
+    date: date
+
+
+def _key(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Who met whom: `recent` within the last N rounds, `ever` at all."""
+
+    recent: frozenset[tuple[str, str]] = frozenset()
+    ever: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def from_records(cls, records: Iterable[MetRecord], window_rounds: int = 6) -> History:
+        """Distinct dates are rounds; pairs from the most recent `window_rounds` are recent."""
+        items = list(records)
+        rounds = sorted({r.date for r in items}, reverse=True)[: max(window_rounds, 0)]
+        window = set(rounds)
+        return cls(
+            recent=frozenset(_key(r.a, r.b) for r in items if r.date in window and r.a != r.b),
+            ever=frozenset(_key(r.a, r.b) for r in items if r.a != r.b),
+        )
+
+    def met_recently(self, a: str, b: str) -> bool:
+        return _key(a, b) in self.recent
+
+    def met_ever(self, a: str, b: str) -> bool:
+        return _key(a, b) in self.ever
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    cross_sector: int = 10
+    shared_interest: int = 3
+    max_shared: int = 4
+    offer_match: int = 4
+    max_offer_terms: int = 2  # per direction
+    same_organisation: int = 6
+    repeat: int = 12
+
+    @property
+    def pair_range(self) -> tuple[int, int]:
+        low = -self.same_organisation - self.repeat
+        high = (
+            self.cross_sector
+            + self.shared_interest * self.max_shared
+            + 2 * self.offer_match * self.max_offer_terms
+        )
+        return low, high
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    window_rounds: int = 6
+    candidates_per_person: int = 20
+    seed: int = 0
+    dense_limit: int = 300
+    block_size: int = 1200
+    exact_trio_limit: int = 13
+    weights: Weights = field(default_factory=Weights)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    people: int
+    groups: int
+    cross_sector_share: float
+    repeats: int
+    same_sector: int
+    score: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "people": self.people,
+            "groups": self.groups,
+            "cross_sector_share": round(self.cross_sector_share, 4),
+            "repeats": self.repeats,
+            "score": self.score,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoundResult:
+    groups: tuple[Group, ...]
+    summary: Summary
+    objective: int  # the internal weight of the whole round (for comparisons)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    person: str
+    score: int
+    reasons: tuple[Reason, ...]
+
+
+# ── terms ───────────────────────────────────────────────────────────────────────────────
+
+_WORD = re.compile(r"[^\W\d_]+")
+_STOP_WORDS = (
+    "and the for with our you your are can from that this who want need help "
+    "og til med som det den der ikke eller har kan vil jeg vår våre oss meg for fra "
+    "och att för med som det den ett har kan vill jag vår våra oss mig från"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+_ENDINGS = ("ingen", "ning", "ing", "ene", "ers", "er", "en", "et", "ar", "or", "s", "e")
+
+
+def terms(text: str) -> frozenset[str]:
+    """The matching terms of a free text (see the module docstring)."""
+    found: set[str] = set()
+    for word in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
+        if len(word) < 3 or word in _STOP:
+            continue
+        for ending in _ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= 4:
+                word = word[: -len(ending)]
+                break
+        found.add(word[:7])
+    return frozenset(found)
+
+
+# ── the vectorised index: one scoring path for every size ──────────────────────────────
+
+
+def _bitwords(sets: Sequence[frozenset[str]], vocabulary: Sequence[str]) -> WordArray:
+    position = {term: i for i, term in enumerate(vocabulary)}
+    width = max(1, (len(vocabulary) + 63) // 64)
+    words = np.zeros((len(sets), width), dtype=np.uint64)
+    for row, items in enumerate(sets):
+        for item in items:
+            bit = position.get(item)
+            if bit is not None:
+                words[row, bit // 64] |= np.uint64(1 << (bit % 64))
+    return words
+
+
+def _common(a: WordArray, b: WordArray, ii: IntArray, jj: IntArray) -> IntArray:
+    total = np.zeros(np.broadcast(ii, jj).shape, dtype=np.int64)
+    for w in range(a.shape[1]):
+        total += np.bitwise_count(a[ii, w] & b[jj, w]).astype(np.int64)
+    return total
+
+
+def _person_hash(seed: int, person_id: str) -> int:
+    digest = hashlib.blake2b(f"{seed}\x00{person_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def tie_break(seed: int, a: str, b: str) -> int:
+    """The seeded tie-break of a pair, 0–15 (symmetric)."""
+    mixed = ((_person_hash(seed, a) ^ _person_hash(seed, b)) * _MIX) & _MASK64
+    return mixed >> 60
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """Per pair (vectorised): the facts the value vector is made of."""
+
+    cross: BoolArray
+    repeat: BoolArray
+    same_org: BoolArray
+    prio: IntArray  # members with priority (0–2)
+    score: IntArray
+    tie: IntArray
+
+
+class Index:
+    """People as arrays: sectors, interest and term bit sets, organisations, history."""
+
+    def __init__(self, people: Sequence[Person], history: History, config: MatchConfig) -> None:
+        self.people = tuple(people)
+        self.config = config
+        self.n = len(self.people)
+        self.position = {p.id: i for i, p in enumerate(self.people)}
+        sectors = sorted({p.sector for p in self.people})
+        self.sector = np.array([sectors.index(p.sector) for p in self.people], dtype=np.int64)
+        interests = sorted(set().union(*(p.interests for p in self.people)))
+        self.interests = _bitwords([p.interests for p in self.people], interests)
+        offers = [terms(p.offers) for p in self.people]
+        seeks = [terms(p.seeks) for p in self.people]
+        vocabulary = sorted(set().union(*offers) & set().union(*seeks))
+        self.offers = _bitwords(offers, vocabulary)
+        self.seeks = _bitwords(seeks, vocabulary)
+        organisations: dict[str, int] = {}
+        org_codes = []
+        for i, p in enumerate(self.people):
+            name = " ".join(p.organisation.casefold().split())
+            org_codes.append(organisations.setdefault(name, len(organisations)) if name else -1 - i)
+        self.org = np.array(org_codes, dtype=np.int64)
+        self.priority = np.array([p.priority > 0 for p in self.people], dtype=np.int64)
+        self.hash = np.array(
+            [_person_hash(config.seed, p.id) for p in self.people], dtype=np.uint64
+        )
+        recent = [
+            min(self.position[a], self.position[b]) * self.n
+            + max(self.position[a], self.position[b])
+            for a, b in history.recent
+            if a in self.position and b in self.position
+        ]
+        self.recent_codes = np.unique(np.array(recent, dtype=np.int64))
+        self.neighbours: dict[int, list[int]] = {}
+
+    def components(self, ii: IntArray, jj: IntArray) -> Components:
+        """Facts for the pairs (ii[k], jj[k]); ii and jj broadcast against each other."""
+        w = self.config.weights
+        cross = self.sector[ii] != self.sector[jj]
+        low, high = np.minimum(ii, jj), np.maximum(ii, jj)
+        codes = low * self.n + high
+        if self.recent_codes.size:
+            at = np.searchsorted(self.recent_codes, codes).clip(0, self.recent_codes.size - 1)
+            repeat = self.recent_codes[at] == codes
+        else:
+            repeat = np.zeros(codes.shape, dtype=np.bool_)
+        same_org = self.org[ii] == self.org[jj]
+        shared = np.minimum(_common(self.interests, self.interests, ii, jj), w.max_shared)
+        offer = np.minimum(_common(self.offers, self.seeks, ii, jj), w.max_offer_terms)
+        offer += np.minimum(_common(self.seeks, self.offers, ii, jj), w.max_offer_terms)
+        score = (
+            w.cross_sector * cross.astype(np.int64)
+            + w.shared_interest * shared
+            + w.offer_match * offer
+            - w.same_organisation * same_org.astype(np.int64)
+            - w.repeat * repeat.astype(np.int64)
+        )
+        mixed = (self.hash[ii] ^ self.hash[jj]) * np.uint64(_MIX)
+        tie = (mixed >> np.uint64(60)).astype(np.int64)
+        prio = self.priority[ii] + self.priority[jj]
+        return Components(cross, repeat, same_org, prio, score.astype(np.int64), tie)
+
+    def rank(self, c: Components) -> IntArray:
+        """A per-pair int64 key with the same order as the value vector (for top-k)."""
+        low, high = self.config.weights.pair_range
+        good = c.cross & ~c.repeat
+        key = c.cross.astype(np.int64)
+        key = key * 2 + (~c.repeat).astype(np.int64)
+        key = key * 2 + (~c.same_org).astype(np.int64)
+        key = key * 3 + np.where(good, c.prio, 0)
+        key = key * (high - low + 1) + (c.score - low)
+        return key * (TIE_MAX + 1) + c.tie
+
+
+# ── weights: the value vector in a mixed radix ──────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class Radix:
+    """Units of the levels (see the module docstring), sized for a round of n people."""
+
+    base: int
+    same: int
+    repeat: int
+    org: int
+    prio: int
+    score: int
+
+    @classmethod
+    def for_round(cls, n: int, weights: Weights) -> Radix:
+        groups = n + 2
+        low, high = weights.pair_range
+        spans = [  # (max |value| of one group at this level) from the lowest level up
+            3 * TIE_MAX,
+            3 * max(abs(low), abs(high)),
+            3,  # priority
+            3,  # same organisation
+            3,  # repeats
+            1,  # same sector
+        ]
+        units = [1]
+        reach = 0
+        for span in spans:
+            reach += units[-1] * span
+            units.append(2 * groups * reach + 1)
+        _, score, prio, org, repeat, same, base = units
+        return cls(base=base, same=same, repeat=repeat, org=org, prio=prio, score=score)
+
+    def weight(self, same: int, repeats: int, org: int, prio: int, score: int, tie: int) -> int:
+        return (
+            self.base
+            - self.same * same
+            - self.repeat * repeats
+            - self.org * org
+            + self.prio * prio
+            + self.score * score
+            + tie
+        )
+
+
+def _pair_weights(index: Index, radix: Radix, ii: IntArray, jj: IntArray) -> list[int]:
+    c = index.components(ii, jj)
+    good = (c.cross & ~c.repeat).tolist()
+    return [
+        radix.weight(int(not x), int(r), int(o), p if g else 0, s, t)
+        for x, r, o, p, s, t, g in zip(
+            c.cross.tolist(),
+            c.repeat.tolist(),
+            c.same_org.tolist(),
+            c.prio.tolist(),
+            c.score.tolist(),
+            c.tie.tolist(),
+            good,
+            strict=True,
+        )
+    ]
+
+
+def _trio_weights(
+    index: Index, radix: Radix, xs: IntArray, as_: IntArray, bs: IntArray
+) -> list[int]:
+    parts = [index.components(u, v) for u, v in ((xs, as_), (xs, bs), (as_, bs))]
+    same = (index.sector[xs] == index.sector[as_]) & (index.sector[as_] == index.sector[bs])
+    repeats = sum(p.repeat.astype(np.int64) for p in parts)
+    org = sum(p.same_org.astype(np.int64) for p in parts)
+    prio = index.priority[xs] + index.priority[as_] + index.priority[bs]
+    prio = np.where(~same & (repeats == 0), prio, 0)
+    score = sum(p.score for p in parts)
+    tie = sum(p.tie for p in parts)
+    return [
+        radix.weight(int(s), r, o, p, sc, t)
+        for s, r, o, p, sc, t in zip(
+            same.tolist(),
+            np.asarray(repeats).tolist(),
+            np.asarray(org).tolist(),
+            np.asarray(prio).tolist(),
+            np.asarray(score).tolist(),
+            np.asarray(tie).tolist(),
+            strict=True,
+        )
+    ]
+
+
+# ── the graph and the solver ────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A round ready to solve: people (sorted by id), the index and the weighted graph."""
+
+    people: tuple[Person, ...]
+    index: Index
+    radix: Radix
+    edges: tuple[tuple[int, int, int], ...]  # (i, j, weight), i < j
+    dense: bool
+
+
+def _validate(people: Sequence[Person]) -> tuple[Person, ...]:
+    if len(people) < 2:
+        raise BadInput("match.error.too_few", count=len(people))
+    seen: set[str] = set()
+    for p in people:
+        if p.id in seen:
+            raise BadInput("match.error.duplicate_id", id=p.id)
+        seen.add(p.id)
+    return tuple(sorted(people, key=lambda p: p.id))
+
+
+def _all_pairs(nodes: IntArray) -> tuple[IntArray, IntArray]:
+    a, b = np.triu_indices(len(nodes), k=1)
+    return nodes[a].astype(np.int64), nodes[b].astype(np.int64)
+
+
+def _candidate_pairs(index: Index, k: int) -> tuple[IntArray, IntArray]:
+    """The union of everyone's k best partners, as (i, j) with i < j."""
+    n = index.n
+    chunk = max(1, 2_000_000 // n)
+    everyone = np.arange(n, dtype=np.int64)
+    found: list[IntArray] = []
+    for start in range(0, n, chunk):
+        rows = everyone[start : start + chunk]
+        keys = index.rank(index.components(rows[:, None], everyone[None, :]))
+        keys[np.arange(len(rows)), rows] = -1
+        best = np.argpartition(-keys, k, axis=1)[:, :k].astype(np.int64)
+        low = np.minimum(rows[:, None], best)
+        high = np.maximum(rows[:, None], best)
+        found.append((low * n + high).ravel())
+    codes = np.unique(np.concatenate(found))
+    return codes // n, codes % n
+
+
+def prepare(
+    people: Sequence[Person], history: History, config: MatchConfig | None = None
+) -> Problem:
+    """Validate, index and build the weighted graph (complete or top-k candidates)."""
+    config = config or MatchConfig()
+    ordered = _validate(people)
+    index = Index(ordered, history, config)
+    radix = Radix.for_round(len(ordered), config.weights)
+    dense = len(ordered) <= max(config.dense_limit, config.candidates_per_person + 1)
+    if dense:
+        ii, jj = _all_pairs(np.arange(len(ordered), dtype=np.int64))
+    else:
+        ii, jj = _candidate_pairs(index, config.candidates_per_person)
+    weights = _pair_weights(index, radix, ii, jj)
+    edges = tuple(zip(ii.tolist(), jj.tolist(), weights, strict=True))
+    for i, j, _ in edges:
+        index.neighbours.setdefault(i, []).append(j)
+        index.neighbours.setdefault(j, []).append(i)
+    return Problem(ordered, index, radix, edges, dense)
+
+
+def max_matching(nodes: Sequence[int], edges: Iterable[tuple[int, int, int]]) -> dict[int, int]:
+    """Exact maximum-cardinality, maximum-weight matching (rustworkx blossom). mate map."""
+    local = {node: i for i, node in enumerate(nodes)}
+    graph: rx.PyGraph = rx.PyGraph()
+    graph.add_nodes_from(list(nodes))
+    graph.add_edges_from(
+        [(local[i], local[j], w) for i, j, w in edges if i in local and j in local]
+    )
+    matching = rx.max_weight_matching(graph, max_cardinality=True, weight_fn=_identity)
+    mate: dict[int, int] = {}
+    for u, v in matching:
+        mate[nodes[u]] = nodes[v]
+        mate[nodes[v]] = nodes[u]
+    return mate
+
+
+def _identity(weight: int) -> int:
+    return weight
+
+
+def _solve_dense(problem: Problem, nodes: Sequence[int]) -> dict[int, int]:
+    array = np.array(sorted(nodes), dtype=np.int64)
+    ii, jj = _all_pairs(array)
+    weights = _pair_weights(problem.index, problem.radix, ii, jj)
+    return max_matching(array.tolist(), zip(ii.tolist(), jj.tolist(), weights, strict=True))
+
+
+def _blocks(problem: Problem, size: int) -> list[list[int]]:
+    """Balanced even-sized blocks of people with similar interest profiles."""
+    index = problem.index
+    columns = [index.interests[:, w] for w in range(index.interests.shape[1])]
+    order = np.lexsort([index.hash, *columns]).tolist()
+    count = max(1, round(index.n / size))
+    bounds = [2 * round(index.n * b / (2 * count)) for b in range(count + 1)]
+    bounds[-1] = index.n
+    return [order[bounds[b] : bounds[b + 1]] for b in range(count)]
+
+
+def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
+    """Re-solve the unmatched, their best candidates and those candidates' partners."""
+    index = problem.index
+    unmatched = [i for i in range(index.n) if i not in mate]
+    if len(unmatched) <= 1:
+        return mate
+    pool = set(unmatched)
+    limit = max(problem.index.config.dense_limit, 2 * len(unmatched))
+    for u in unmatched:
+        for v in index.neighbours.get(u, [])[:3]:
+            if len(pool) >= limit:
+                break
+            pool.add(v)
+            if v in mate:
+                pool.add(mate[v])
+    for v in pool:
+        if v in mate and mate[v] not in pool:
+            pool.add(mate[v])
+    fixed = {u: v for u, v in mate.items() if u not in pool}
+    fixed.update(_solve_dense(problem, sorted(pool)))
+    return fixed
+
+
+def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
+    n = problem.index.n
+    size = problem.index.config.block_size
+    if exact or problem.dense or n <= size:
+        mate = max_matching(list(range(n)), problem.edges)
+    else:
+        mate = {}
+        block_of = [0] * n
+        blocks = _blocks(problem, size)
+        for b, block in enumerate(blocks):
+            for node in block:
+                block_of[node] = b
+        inside: list[list[tuple[int, int, int]]] = [[] for _ in blocks]
+        for edge in problem.edges:
+            if block_of[edge[0]] == block_of[edge[1]]:
+                inside[block_of[edge[0]]].append(edge)
+        for block, edges in zip(blocks, inside, strict=True):
+            mate.update(max_matching(block, edges))
+    return _fix_up(problem, mate)
+
+
+def _pairs_of(mate: Mapping[int, int]) -> list[tuple[int, int]]:
+    return sorted({(min(u, v), max(u, v)) for u, v in mate.items()})
+
+
+def _pair_weight_map(problem: Problem, pairs: Sequence[tuple[int, int]]) -> list[int]:
+    if not pairs:
+        return []
+    ii = np.array([p[0] for p in pairs], dtype=np.int64)
+    jj = np.array([p[1] for p in pairs], dtype=np.int64)
+    return _pair_weights(problem.index, problem.radix, ii, jj)
+
+
+def _attach(problem: Problem, pairs: list[tuple[int, int]], x: int) -> list[tuple[int, ...]]:
+    """Put the one person left over into the pair where the trio gains the most."""
+    ii = np.array([p[0] for p in pairs], dtype=np.int64)
+    jj = np.array([p[1] for p in pairs], dtype=np.int64)
+    xs = np.full(len(pairs), x, dtype=np.int64)
+    gains = [
+        t - w
+        for t, w in zip(
+            _trio_weights(problem.index, problem.radix, xs, ii, jj),
+            _pair_weights(problem.index, problem.radix, ii, jj),
+            strict=True,
+        )
+    ]
+    best = max(range(len(pairs)), key=lambda k: (gains[k], -k))
+    groups: list[tuple[int, ...]] = [p for k, p in enumerate(pairs) if k != best]
+    groups.append(tuple(sorted((*pairs[best], x))))
+    return groups
+
+
+def _exact_odd(problem: Problem) -> list[tuple[int, ...]]:
+    """Every possible trio, each with an exact matching of the rest (small rounds only)."""
+    n = problem.index.n
+    weight = {(i, j): w for i, j, w in problem.edges}
+    trios = list(itertools.combinations(range(n), 3))
+    columns = [np.array(c, dtype=np.int64) for c in zip(*trios, strict=True)]
+    trio_weights = _trio_weights(problem.index, problem.radix, *columns)
+    best: tuple[int, list[tuple[int, ...]]] | None = None
+    for trio, trio_weight in zip(trios, trio_weights, strict=True):
+        rest = [i for i in range(n) if i not in trio]
+        mate = max_matching(rest, problem.edges)
+        pairs = _pairs_of(mate)
+        total = trio_weight + sum(weight[p] for p in pairs)
+        if len(pairs) * 2 == len(rest) and (best is None or total > best[0]):
+            best = (total, [*pairs, trio])
+    assert best is not None
+    return best[1]
+
+
+def solve(problem: Problem, *, exact: bool = False) -> RoundResult:
+    """Groups for a prepared round. `exact` solves the whole graph in one blossom run."""
+    started = time.perf_counter()
+    n = problem.index.n
+    groups: list[tuple[int, ...]]
+    if n == 3:
+        groups = [(0, 1, 2)]
+    elif n % 2 == 1 and n <= problem.index.config.exact_trio_limit:
+        groups = _exact_odd(problem)
+    else:
+        mate = _solve_pairs(problem, exact)
+        pairs = _pairs_of(mate)
+        left = [i for i in range(n) if i not in mate]
+        groups = _attach(problem, pairs, left[0]) if left else list(pairs)
+    return _result(problem, groups, time.perf_counter() - started)
+
+
+def match_round(
+    people: Sequence[Person], history: History | None = None, config: MatchConfig | None = None
+) -> RoundResult:
+    """Pair everyone (one trio when odd). Raises BadInput for fewer than two or duplicates."""
+    started = time.perf_counter()
+    result = solve(prepare(people, history or History(), config))
+    seconds = time.perf_counter() - started
+    summary = result.summary
+    return RoundResult(
+        result.groups,
+        Summary(
+            summary.people,
+            summary.groups,
+            summary.cross_sector_share,
+            summary.repeats,
+            summary.same_sector,
+            summary.score,
+            seconds,
+        ),
+        result.objective,
+    )
+
+
+# ── results, reasons, suggestions ───────────────────────────────────────────────────────
+
+
+def group_weight(problem: Problem, members: Sequence[int]) -> int:
+    """The internal weight of a group of two or three (by index in `problem.people`)."""
+    if len(members) == 2:
+        return _pair_weight_map(problem, [(members[0], members[1])])[0]
+    cols = [np.array([m], dtype=np.int64) for m in members]
+    return _trio_weights(problem.index, problem.radix, cols[0], cols[1], cols[2])[0]
+
+
+def pair_score(a: Person, b: Person, history: History, weights: Weights | None = None) -> int:
+    """The visible score of a pair (see the module docstring)."""
+    config = MatchConfig(weights=weights or Weights())
+    index = Index((a, b), history, config)
+    zero, one = np.array([0], dtype=np.int64), np.array([1], dtype=np.int64)
+    return int(index.components(zero, one).score[0])
+
+
+def group_reasons(members: Sequence[Person], history: History) -> tuple[Reason, ...]:
+    """Why these people sit together, as data (render with `render_reason`)."""
+    ids = tuple(p.id for p in members)
+    sectors = sorted({p.sector for p in members})
+    reasons: list[Reason] = []
+    if len(sectors) == 1:
+        reasons.append(Reason("same_sector_fallback", ids, (sectors[0],)))
+    for a, b in itertools.combinations(members, 2):
+        if history.met_recently(a.id, b.id):
+            reasons.append(Reason("repeat_fallback", (a.id, b.id)))
+    for a, b in itertools.combinations(members, 2):
+        org = " ".join(a.organisation.casefold().split())
+        if org and org == " ".join(b.organisation.casefold().split()):
+            reasons.append(Reason("same_organisation", (a.id, b.id), (), (a.organisation,)))
+    if len(sectors) > 1:
+        reasons.append(Reason("cross_sector", ids, tuple(sectors)))
+    counts: dict[str, int] = {}
+    for p in members:
+        for key in p.interests:
+            counts[key] = counts.get(key, 0) + 1
+    shared = tuple(sorted(k for k, c in counts.items() if c > 1))
+    if shared:
+        reasons.append(Reason("shared", ids, shared))
+    for a, b in itertools.permutations(members, 2):
+        common = terms(a.offers) & terms(b.seeks)
+        if common:
+            reasons.append(
+                Reason("offers", (a.id, b.id), tuple(sorted(common)), (a.offers, b.seeks))
+            )
+    reasons.extend(Reason("priority", (p.id,)) for p in members if p.priority > 0)
+    return tuple(reasons)
+
+
+def _result(problem: Problem, groups: list[tuple[int, ...]], seconds: float) -> RoundResult:
+    index = problem.index
+    people = problem.people
+    history_recent = {(int(c // index.n), int(c % index.n)) for c in index.recent_codes.tolist()}
+    history = History(recent=frozenset(_key(people[i].id, people[j].id) for i, j in history_recent))
+    built: list[Group] = []
+    objective = 0
+    repeats = same_sector = 0
+    for members in sorted(groups):
+        pairs = list(itertools.combinations(members, 2))
+        scores = index.components(
+            np.array([p[0] for p in pairs], dtype=np.int64),
+            np.array([p[1] for p in pairs], dtype=np.int64),
+        )
+        objective += group_weight(problem, members)
+        repeats += int(scores.repeat.sum())
+        same_sector += int(len({people[m].sector for m in members}) == 1)
+        chosen = [people[m] for m in members]
+        built.append(
+            Group(
+                tuple(p.id for p in chosen),
+                int(scores.score.sum()),
+                group_reasons(chosen, history),
+            )
+        )
+    built.sort(key=lambda g: g.members)
+    summary = Summary(
+        people=len(people),
+        groups=len(built),
+        cross_sector_share=(len(built) - same_sector) / len(built) if built else 1.0,
+        repeats=repeats,
+        same_sector=same_sector,
+        score=sum(g.score for g in built),
+        seconds=seconds,
+    )
+    return RoundResult(tuple(built), summary, objective)
+
+
+def suggest_for(
+    person: Person,
+    people: Sequence[Person],
+    history: History,
+    k: int = 3,
+    config: MatchConfig | None = None,
+) -> tuple[Suggestion, ...]:
+    """Up to k people from other sectors whom `person` has never met, best first."""
+    config = config or MatchConfig()
+    others = [
+        p
+        for p in people
+        if p.id != person.id and p.sector != person.sector and not history.met_ever(person.id, p.id)
+    ]
+    if not others or k <= 0:
+        return ()
+    index = Index((person, *others), history, config)
+    rows = np.zeros(len(others), dtype=np.int64)
+    cols = np.arange(1, len(others) + 1, dtype=np.int64)
+    parts = index.components(rows, cols)
+    keys = index.rank(parts).tolist()
+    order = sorted(range(len(others)), key=lambda i: (-keys[i], others[i].id))[:k]
+    return tuple(
+        Suggestion(
+            others[i].id,
+            int(parts.score[i]),
+            tuple(r for r in group_reasons((person, others[i]), history) if r.kind != "priority"),
+        )
+        for i in order
+    )
+
+
+def render_reason(
+    reason: Reason,
+    text: Callable[..., str],
+    names: Mapping[str, str],
+    label: Callable[[str], str],
+) -> str:
+    """One reason as a sentence: `text` is a catalogue lookup bound to a language
+    (`bot.i18n.Text`), `names` maps ids to display names, `label` maps taxonomy keys."""
+
+    def name(i: int) -> str:
+        person = reason.people[i] if i < len(reason.people) else ""
+        return names.get(person, person)
+
+    labels = ", ".join(label(k) for k in reason.keys)
+    if reason.kind == "offers":
+        return text(
+            reason.message_key,
+            a=name(0),
+            b=name(1),
+            offer=_shorten(reason.texts[0]),
+            seek=_shorten(reason.texts[1]),
+            terms=", ".join(reason.keys),
+        )
+    if reason.kind == "same_sector_fallback":
+        return text(reason.message_key, sector=labels)
+    if reason.kind == "cross_sector":
+        return text(reason.message_key, sectors=labels)
+    if reason.kind == "shared":
+        return text(reason.message_key, interests=labels)
+    if reason.kind == "same_organisation":
+        return text(reason.message_key, a=name(0), b=name(1), organisation=reason.texts[0])
+    if reason.kind == "repeat_fallback":
+        return text(reason.message_key, a=name(0), b=name(1))
+    return text(reason.message_key, name=name(0))
+
+
+def _shorten(value: str, limit: int = 80) -> str:
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
