@@ -177,15 +177,15 @@ class SeriesRepository:
             "created_at, updated_at "
             "FROM series WHERE active = 1 ORDER BY guild_id, id"
         )
-        result: list[Series] = []
-        by_guild: dict[int, dict[int, set[date]]] = {}
-        for row in rows:
-            guild_id = row["guild_id"]
-            if guild_id not in by_guild:
-                ids = [r["id"] for r in rows if r["guild_id"] == guild_id]
-                by_guild[guild_id] = await self._skips(guild_id, ids)
-            result.append(_series(row, frozenset(by_guild[guild_id][row["id"]])))
-        return result
+        skip_rows = await self.db.fetchall(
+            "SELECT k.series_id, k.local_date FROM series_skips AS k "
+            "JOIN series AS s ON s.id = k.series_id AND s.guild_id = k.guild_id "
+            "WHERE s.active = 1"
+        )
+        skips: dict[int, set[date]] = {}
+        for row in skip_rows:
+            skips.setdefault(row["series_id"], set()).add(date.fromisoformat(row["local_date"]))
+        return [_series(row, frozenset(skips.get(row["id"], ()))) for row in rows]
 
     async def update(self, series: Series, now: datetime) -> Series | None:
         """Save every editable field of `series` (use `dataclasses.replace` on a loaded one).
