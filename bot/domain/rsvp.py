@@ -42,6 +42,7 @@ __all__ = [
     "apply",
     "apply_all",
     "choice_for_emoji",
+    "combine",
     "is_open",
     "reconcile",
 ]
@@ -225,33 +226,48 @@ def apply(state: RsvpState, event: Event, *, accepting: bool = True) -> Outcome:
 
 
 def apply_all(state: RsvpState, events: Iterable[Event], *, accepting: bool = True) -> Outcome:
-    """Apply events in order; the combined outcome (promotions and removals concatenated).
-
-    A user promoted and later withdrawn still appears in `promoted` only if they are
-    going at the end. `waitlisted` and `closed` describe the last event.
-    """
-    current = Outcome(state)
-    promoted: list[int] = []
-    removals: list[tuple[int, Choice]] = []
-    changed = False
+    """Apply events in order; one combined outcome (see `combine`)."""
+    outcomes: list[Outcome] = []
     for event in events:
-        current = apply(current.state, event, accepting=accepting)
-        changed = changed or current.changed
-        promoted.extend(current.promoted)
-        removals.extend(current.reactions_to_remove)
-    final = current.state
+        outcomes.append(
+            apply(outcomes[-1].state if outcomes else state, event, accepting=accepting)
+        )
+    return combine(outcomes) if outcomes else Outcome(state)
+
+
+def combine(outcomes: Sequence[Outcome]) -> Outcome:
+    """Several consecutive outcomes as one, as if the adapter only saw the end.
+
+    `promoted`: everyone who moved up and is still going at the end. `reactions_to_remove`:
+    leftover reactions, never one that is the person's final answer (✅ → 🤔 → ✅ must
+    not take away the ✅). `waitlisted`/`closed` describe the last event.
+    """
+    final = outcomes[-1]
+    state = final.state
+    promoted = dict.fromkeys(u for o in outcomes for u in o.promoted)
+    removals = dict.fromkeys(r for o in outcomes for r in o.reactions_to_remove)
     return Outcome(
-        final,
-        changed=changed,
-        promoted=tuple(u for u in dict.fromkeys(promoted) if final.status_of(u) is Status.GOING),
-        waitlisted=current.waitlisted,
-        reactions_to_remove=tuple(dict.fromkeys(removals)),
-        closed=current.closed,
+        state,
+        changed=any(o.changed for o in outcomes),
+        promoted=tuple(u for u in promoted if state.status_of(u) is Status.GOING),
+        waitlisted=final.waitlisted,
+        reactions_to_remove=tuple(
+            (u, c) for u, c in removals if (s := state.status_of(u)) is None or s.choice is not c
+        ),
+        closed=final.closed,
     )
 
 
-def _going_count(answers: Mapping[int, Answer]) -> int:
-    return sum(1 for a in answers.values() if a.status is Status.GOING)
+def _tally(answers: Mapping[int, Answer]) -> tuple[int, bool]:
+    """(how many are going, whether anyone waits) in one pass."""
+    going = 0
+    waiting = False
+    for answer in answers.values():
+        if answer.status is Status.GOING:
+            going += 1
+        elif answer.status is Status.WAITLIST:
+            waiting = True
+    return going, waiting
 
 
 def _has_room(capacity: int | None, going: int) -> bool:
@@ -260,12 +276,12 @@ def _has_room(capacity: int | None, going: int) -> bool:
 
 def _promote(answers: dict[int, Answer], capacity: int | None) -> tuple[int, ...]:
     """Fill free places from the waitlist, first come first served. Mutates `answers`."""
-    going = _going_count(answers)
-    if not _has_room(capacity, going):
+    going, waiting = _tally(answers)
+    if not waiting or not _has_room(capacity, going):
         return ()
-    waiting = sorted((a for a in answers.values() if a.status is Status.WAITLIST), key=_by_seq)
+    queue = sorted((a for a in answers.values() if a.status is Status.WAITLIST), key=_by_seq)
     promoted: list[int] = []
-    for answer in waiting:
+    for answer in queue:
         if not _has_room(capacity, going):
             break
         answers[answer.user_id] = Answer(answer.user_id, Status.GOING, answer.seq)
@@ -285,20 +301,22 @@ def _react(state: RsvpState, event: React) -> Outcome:
         del answers[event.user_id]
         removals = ((event.user_id, current.status.choice),)
     if event.choice is Choice.GOING:
-        # Someone waiting came first: a newcomer never jumps the queue.
-        waiting = any(a.status is Status.WAITLIST for a in answers.values())
-        room = not waiting and _has_room(state.capacity, _going_count(answers))
-        status = Status.GOING if room else Status.WAITLIST
+        status = Status.GOING
+        if state.capacity is not None:
+            going, waiting = _tally(answers)
+            # Someone waiting came first: a newcomer never jumps the queue.
+            if waiting or not _has_room(state.capacity, going):
+                status = Status.WAITLIST
     else:
         status = Status(event.choice.value)
     answers[event.user_id] = Answer(event.user_id, status, event.seq)
-    promoted = _promote(answers, state.capacity)
-    new_state = RsvpState(state.capacity, MappingProxyType(answers))
+    freed = current is not None and current.status is Status.GOING
+    promoted = _promote(answers, state.capacity) if freed else ()
     return Outcome(
-        new_state,
+        RsvpState(state.capacity, MappingProxyType(answers)),
         changed=True,
         promoted=promoted,
-        waitlisted=new_state.status_of(event.user_id) is Status.WAITLIST,
+        waitlisted=status is Status.WAITLIST,
         reactions_to_remove=removals,
     )
 
@@ -310,7 +328,7 @@ def _unreact(state: RsvpState, event: Unreact) -> Outcome:
         return Outcome(state)
     answers = dict(state.answers)
     del answers[event.user_id]
-    promoted = _promote(answers, state.capacity)
+    promoted = _promote(answers, state.capacity) if current.status is Status.GOING else ()
     return Outcome(RsvpState(state.capacity, MappingProxyType(answers)), True, promoted)
 
 

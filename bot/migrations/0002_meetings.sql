@@ -21,7 +21,6 @@ CREATE TABLE meetings (
     roster_message_id     INTEGER,              -- posted when the announcement can't be edited
     scheduled_event_id    INTEGER,
     announcement_missing  INTEGER NOT NULL DEFAULT 0 CHECK (announcement_missing IN (0, 1)),
-    rsvp_seq              INTEGER NOT NULL DEFAULT 0,  -- last first-come number handed out
     ical_sequence         INTEGER NOT NULL DEFAULT 0,  -- iCalendar SEQUENCE, bumped on changes
     created_by            INTEGER,
     created_at            TEXT    NOT NULL,

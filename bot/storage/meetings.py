@@ -10,6 +10,7 @@ which are exact because every stored time has the same `+00:00` form.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +40,8 @@ from bot.domain.rsvp import (
     RsvpState,
     SetCapacity,
     Status,
-    apply_all,
+    apply,
+    combine,
     is_open,
     reconcile,
 )
@@ -234,8 +236,8 @@ class MeetingRepository:
             )
             promoted: tuple[int, ...] = ()
             if after.capacity != before.capacity:
-                outcome = await _apply_in(conn, meeting_id, [SetCapacity(after.capacity)], now)
-                promoted = outcome.promoted
+                outcomes, _ = await _process(conn, meeting_id, [(SetCapacity(after.capacity), now)])
+                promoted = outcomes[0].promoted
         return MeetingUpdate(after, promoted)
 
     async def cancel(
@@ -370,44 +372,47 @@ class MeetingRepository:
 
 # --- RSVP -------------------------------------------------------------------------------
 
+_LOAD_RSVP = (
+    "SELECT m.guild_id, m.capacity, m.status, m.starts_at, m.rsvp_deadline, "
+    "r.user_id, r.status, r.seq "
+    "FROM meetings AS m LEFT JOIN rsvps AS r ON r.meeting_id = m.id WHERE m.id = ?"
+)
 
-async def _meeting_for_rsvp(
-    conn: aiosqlite.Connection, meeting_id: int, reserve: int
-) -> aiosqlite.Row:
-    """The meeting's RSVP columns; with `reserve` > 0, also claims that many seq numbers."""
-    if reserve:
-        rows = await conn.execute_fetchall(
-            "UPDATE meetings SET rsvp_seq = rsvp_seq + ? WHERE id = ? "
-            "RETURNING guild_id, capacity, status, starts_at, rsvp_deadline, rsvp_seq",
-            (reserve, meeting_id),
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A meeting's answers and what decides whether it still takes them."""
+
+    guild_id: int
+    status: str
+    starts_at: datetime
+    deadline: datetime | None
+    state: RsvpState
+
+    def accepting(self, now: datetime) -> bool:
+        return is_open(
+            starts_at=self.starts_at, deadline=self.deadline, status=self.status, now=now
         )
-    else:
-        rows = await conn.execute_fetchall(
-            "SELECT guild_id, capacity, status, starts_at, rsvp_deadline, rsvp_seq "
-            "FROM meetings WHERE id = ?",
-            (meeting_id,),
-        )
+
+
+async def _load(conn: aiosqlite.Connection, meeting_id: int) -> _Loaded:
+    """The meeting row and every answer in one statement."""
+    rows = await conn.execute_fetchall(_LOAD_RSVP, (meeting_id,))
+    head: Any = None
+    answers: list[Answer] = []
     for row in rows:
-        return row
-    raise NotFound("meeting.error.not_found")
-
-
-async def _answers(conn: aiosqlite.Connection | Database, meeting_id: int) -> list[Answer]:
-    sql = "SELECT user_id, status, seq FROM rsvps WHERE meeting_id = ?"
-    if isinstance(conn, Database):
-        rows: Iterable[Any] = await conn.fetchall(sql, (meeting_id,))
-    else:
-        rows = await conn.execute_fetchall(sql, (meeting_id,))
-    return [Answer(r[0], _STATUS[r[1]], r[2]) for r in rows]
-
-
-def _accepting(row: aiosqlite.Row, now: datetime) -> bool:
-    deadline = row["rsvp_deadline"]
-    return is_open(
-        starts_at=datetime.fromisoformat(row["starts_at"]),
-        deadline=None if deadline is None else datetime.fromisoformat(deadline),
-        status=row["status"],
-        now=now,
+        if head is None:
+            head = row
+        if row[5] is not None:
+            answers.append(Answer(row[5], _STATUS[row[6]], row[7]))
+    if head is None:
+        raise NotFound("meeting.error.not_found")
+    return _Loaded(
+        guild_id=head[0],
+        status=head[2],
+        starts_at=_required_time(head[3]),
+        deadline=_time(head[4]),
+        state=RsvpState.of(answers, head[1]),
     )
 
 
@@ -420,7 +425,7 @@ async def _write(
     users: Iterable[int] | None,
     now: datetime,
 ) -> None:
-    """Write the rows that differ between the states (only `users`, if given)."""
+    """Write the answers that differ between the states (only among `users`, if given)."""
     stamp = _stamp(now)
     candidates = set(before.answers) | set(after.answers) if users is None else set(users)
     upserts: list[tuple[Any, ...]] = []
@@ -437,110 +442,198 @@ async def _write(
         await conn.executemany(_DELETE_RSVP, deletes)
     if upserts:
         await conn.executemany(_UPSERT_RSVP, upserts)
+    if after.capacity != before.capacity:
+        await conn.execute(
+            "UPDATE meetings SET capacity = ?, updated_at = ? WHERE id = ?",
+            (after.capacity, stamp, meeting_id),
+        )
 
 
-async def _apply_in(
-    conn: aiosqlite.Connection, meeting_id: int, events: Sequence[Event], now: datetime
-) -> Outcome:
-    """Load, apply and write inside an open transaction. React seqs are assigned here."""
-    reacts = sum(1 for e in events if isinstance(e, React))
-    meeting = await _meeting_for_rsvp(conn, meeting_id, reacts)
-    seq = int(meeting["rsvp_seq"]) - reacts
-    numbered: list[Event] = []
-    for event in events:
+# What this connection and every other one have changed so far. When both are as they
+# were right after our last RSVP write, nothing can have changed since: no reload needed.
+_MARKER = "SELECT total_changes(), data_version FROM pragma_data_version"
+_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    marker: tuple[int, int]
+    loaded: _Loaded
+
+
+async def _process(
+    conn: aiosqlite.Connection,
+    meeting_id: int,
+    items: Sequence[tuple[Event, datetime]],
+    cache: dict[int, _Cached] | None = None,
+) -> tuple[list[Outcome], _Cached | None]:
+    """Load, apply each event in order, write once; inside an open transaction.
+
+    A React's `seq` is replaced by the next first-come number (one past the highest
+    stored), so callers pass 0. Each outcome is the state right after its own event.
+    With a `cache`, the answers loaded by an earlier call are reused when nothing at all
+    was written since; the second result is the entry to store once the transaction has
+    committed (never before: a rolled-back write must not be remembered).
+    """
+    loaded: _Loaded | None = None
+    marker: tuple[int, int] | None = None
+    if cache is not None:
+        rows = list(await conn.execute_fetchall(_MARKER))
+        marker = (int(rows[0][0]), int(rows[0][1]))
+        hit = cache.get(meeting_id)
+        if hit is not None and hit.marker == marker:
+            loaded = hit.loaded
+    if loaded is None:
+        loaded = await _load(conn, meeting_id)
+    state = loaded.state
+    seq = state.max_seq()
+    outcomes: list[Outcome] = []
+    touched: set[int] = set()
+    for event, now in items:
         if isinstance(event, React):
             seq += 1
             event = replace(event, seq=seq)
-        numbered.append(event)
-    state = RsvpState.of(await _answers(conn, meeting_id), meeting["capacity"])
-    outcome = apply_all(state, numbered, accepting=_accepting(meeting, now))
-    if not outcome.changed:
-        return outcome
-    after = outcome.state
-    if after.capacity != state.capacity:
-        await conn.execute(
-            "UPDATE meetings SET capacity = ?, updated_at = ? WHERE id = ?",
-            (after.capacity, _stamp(now), meeting_id),
-        )
-    touched = {e.user_id for e in numbered if not isinstance(e, SetCapacity)}
-    if any(isinstance(e, SetCapacity) for e in numbered) or len(numbered) > 1:
-        touched_or_all: set[int] | None = None  # promotions may chain: compare everyone
-    else:
-        touched_or_all = touched | set(outcome.promoted)
-    await _write(conn, meeting_id, meeting["guild_id"], state, after, touched_or_all, now)
-    return outcome
+        if not isinstance(event, SetCapacity):
+            touched.add(event.user_id)
+        outcome = apply(state, event, accepting=loaded.accepting(now))
+        touched.update(outcome.promoted)
+        outcomes.append(outcome)
+        state = outcome.state
+    if state is not loaded.state:
+        # Every answer that changes is the actor's or a promotion: only those are written.
+        latest = max(now for _, now in items)
+        await _write(conn, meeting_id, loaded.guild_id, loaded.state, state, touched, latest)
+        loaded = replace(loaded, state=state)
+    if marker is None:
+        return outcomes, None
+    return outcomes, _Cached((conn.total_changes, marker[1]), loaded)
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: Event
+    now: datetime
+    future: asyncio.Future[Outcome | None]
 
 
 class RsvpRepository:
-    """Answers per meeting. Every write is one transaction: load, apply the rule, write."""
+    """Answers per meeting. Every answer is written in one transaction with the rule applied.
+
+    `apply` commits in groups: while one transaction runs, answers for the same meeting
+    queue up, and the next transaction takes them all, applying them one by one in
+    arrival order (each caller still gets the outcome of its own event). Awaited one at a
+    time, every answer gets its own transaction; in a burst, a few transactions carry
+    many answers. If a group fails, each of its answers is retried alone, so one bad
+    answer never takes the others down.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._queues: dict[int, list[_Pending]] = {}
+        self._cache: dict[int, _Cached] = {}
+
+    def _remember(self, meeting_id: int, entry: _Cached | None) -> None:
+        """Keep the state written by a committed transaction (a few meetings at most)."""
+        if entry is None:
+            return
+        self._cache.pop(meeting_id, None)
+        self._cache[meeting_id] = entry
+        while len(self._cache) > _CACHE_SIZE:
+            del self._cache[next(iter(self._cache))]
 
     async def load_state(self, meeting_id: int) -> RsvpState:
-        capacity = await self.db.fetchone(
-            "SELECT capacity FROM meetings WHERE id = ?", (meeting_id,)
-        )
-        if capacity is None:
-            raise NotFound("meeting.error.not_found")
-        return RsvpState.of(await _answers(self.db, meeting_id), capacity[0])
+        return (await _load(self.db.conn, meeting_id)).state
 
     async def apply(self, meeting_id: int, event: Event, now: datetime) -> Outcome:
-        """One reaction or capacity change. A React's `seq` is ignored: the meeting's next
-        first-come number is used (pass 0). Refused reactions come back with `closed`."""
+        """One reaction or capacity change (pass `seq=0` in a React: it is numbered here).
+
+        Reactions while answers are closed come back unchanged with `closed` set.
+        """
+        mine = _Pending(event, now, asyncio.get_running_loop().create_future())
+        queue = self._queues.get(meeting_id)
+        if queue is not None:
+            queue.append(mine)
+            result = await mine.future
+            if result is None:  # the group failed: try this answer on its own
+                return await self._apply_alone(meeting_id, event, now)
+            return result
+        queue = [mine]
+        self._queues[meeting_id] = queue
+        try:
+            async with self.db.transaction() as conn:
+                if self._queues.get(meeting_id) is queue:
+                    del self._queues[meeting_id]  # later answers form the next group
+                outcomes, entry = await _process(
+                    conn, meeting_id, [(p.event, p.now) for p in queue], self._cache
+                )
+        except BaseException as exc:
+            if self._queues.get(meeting_id) is queue:
+                del self._queues[meeting_id]
+            for pending in queue[1:]:
+                if not pending.future.done():
+                    pending.future.set_result(None)
+            if len(queue) > 1 and isinstance(exc, Exception):
+                log.warning(
+                    "rsvp group of %d for meeting %d failed; retrying each", len(queue), meeting_id
+                )
+                return await self._apply_alone(meeting_id, event, now)
+            raise
+        self._remember(meeting_id, entry)
+        for pending, outcome in zip(queue[1:], outcomes[1:], strict=True):
+            if not pending.future.done():
+                pending.future.set_result(outcome)
+        return outcomes[0]
+
+    async def _apply_alone(self, meeting_id: int, event: Event, now: datetime) -> Outcome:
         async with self.db.transaction() as conn:
-            return await _apply_in(conn, meeting_id, [event], now)
+            outcomes, entry = await _process(conn, meeting_id, [(event, now)], self._cache)
+        self._remember(meeting_id, entry)
+        return outcomes[0]
 
     async def apply_many(self, meeting_id: int, events: Sequence[Event], now: datetime) -> Outcome:
-        """A burst of events in order, in one transaction (the combined outcome)."""
+        """A burst of events in order, in one transaction: all written or none.
+
+        The combined outcome: `promoted` lists who moved up and is still going at the end,
+        `reactions_to_remove` every leftover reaction, `waitlisted`/`closed` the last event.
+        """
         if not events:
             return Outcome(await self.load_state(meeting_id))
         async with self.db.transaction() as conn:
-            return await _apply_in(conn, meeting_id, events, now)
+            outcomes, entry = await _process(
+                conn, meeting_id, [(e, now) for e in events], self._cache
+            )
+        self._remember(meeting_id, entry)
+        return combine(outcomes)
 
     async def reconcile(
         self, meeting_id: int, observed: Mapping[Choice, Sequence[int]], now: datetime
     ) -> Outcome:
         """Bring stored answers in line with the reactions seen, atomically.
 
-        Reactions that arrive while the caller was reading the announcement should be
-        applied after this call, not before, or this snapshot would undo them.
+        Reactions that arrive while the caller reads the announcement should be applied
+        after this call, not before, or this older snapshot would undo them.
         """
         async with self.db.transaction() as conn:
-            meeting = await _meeting_for_rsvp(conn, meeting_id, 0)
-            state = RsvpState.of(await _answers(conn, meeting_id), meeting["capacity"])
-            next_seq = max(int(meeting["rsvp_seq"]), state.max_seq()) + 1
-            outcome = reconcile(
-                state, observed, next_seq=next_seq, accepting=_accepting(meeting, now)
-            )
+            loaded = await _load(conn, meeting_id)
+            outcome = reconcile(loaded.state, observed, accepting=loaded.accepting(now))
             if outcome.changed:
-                await self._replace_in(conn, meeting_id, meeting["guild_id"], state, outcome, now)
+                await _write(
+                    conn, meeting_id, loaded.guild_id, loaded.state, outcome.state, None, now
+                )
         return outcome
 
     async def replace_state(self, meeting_id: int, outcome: Outcome, now: datetime) -> None:
-        """Make the stored answers exactly `outcome.state`'s (the capacity is not touched)."""
-        async with self.db.transaction() as conn:
-            meeting = await _meeting_for_rsvp(conn, meeting_id, 0)
-            state = RsvpState.of(await _answers(conn, meeting_id), meeting["capacity"])
-            await self._replace_in(conn, meeting_id, meeting["guild_id"], state, outcome, now)
+        """Make the stored answers exactly `outcome.state`'s (the capacity is not touched).
 
-    @staticmethod
-    async def _replace_in(
-        conn: aiosqlite.Connection,
-        meeting_id: int,
-        guild_id: int,
-        state: RsvpState,
-        outcome: Outcome,
-        now: datetime,
-    ) -> None:
-        await _write(conn, meeting_id, guild_id, state, outcome.state, None, now)
-        await conn.execute(
-            "UPDATE meetings SET rsvp_seq = max(rsvp_seq, ?) WHERE id = ?",
-            (outcome.state.max_seq(), meeting_id),
-        )
+        Prefer `reconcile`, which computes and writes in one transaction.
+        """
+        async with self.db.transaction() as conn:
+            loaded = await _load(conn, meeting_id)
+            target = RsvpState(loaded.state.capacity, outcome.state.answers)
+            await _write(conn, meeting_id, loaded.guild_id, loaded.state, target, None, now)
 
     async def counts(self, meeting_id: int) -> Counts:
-        rows = await self.db.fetchall(
+        rows = await self.db.conn.execute_fetchall(
             "SELECT status, COUNT(*) FROM rsvps WHERE meeting_id = ? GROUP BY status",
             (meeting_id,),
         )
@@ -551,12 +644,13 @@ class RsvpRepository:
 
     async def attendees(self, meeting_id: int) -> Roster:
         """User ids per status, in first-come order."""
-        return RsvpState.of(await _answers(self.db, meeting_id)).roster()
+        return (await self.load_state(meeting_id)).roster()
 
     async def claim_notice(self, kind: str, meeting_id: int, user_id: int, now: datetime) -> bool:
         """True only the first time for (kind, meeting, user): tell people things once.
 
-        Claim before sending; if sending fails in a way worth retrying, `release_notice`.
+        Claim before sending; if sending failed in a way worth retrying, `release_notice`.
+        Use user_id 0 for a notice about the whole meeting.
         """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
