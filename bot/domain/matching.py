@@ -182,7 +182,9 @@ class MatchConfig:
     candidates_per_person: int = 20
     seed: int = 0
     dense_limit: int = 300
-    block_size: int = 1200
+    block_size: int = 2500
+    candidate_sample: int = 3000
+    improve_passes: int = 10
     exact_trio_limit: int = 13
     weights: Weights = field(default_factory=Weights)
 
@@ -487,20 +489,27 @@ def _all_pairs(nodes: IntArray) -> tuple[IntArray, IntArray]:
     return nodes[a].astype(np.int64), nodes[b].astype(np.int64)
 
 
-def _candidate_pairs(index: Index, k: int) -> tuple[IntArray, IntArray]:
-    """The union of everyone's k best partners, as (i, j) with i < j."""
+def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntArray]:
+    """The union of everyone's k best partners, as (i, j) with i < j.
+
+    Each chunk of rows is ranked against at most `sample` columns (a seeded random subset
+    when the round is larger), which keeps large rounds linear in n.
+    """
     n = index.n
-    chunk = max(1, 2_000_000 // n)
+    rng = np.random.default_rng(index.config.seed)
+    width = min(n, max(sample, k + 1))
+    chunk = max(1, 2_000_000 // width)
     everyone = np.arange(n, dtype=np.int64)
     found: list[IntArray] = []
     for start in range(0, n, chunk):
         rows = everyone[start : start + chunk]
-        keys = index.rank(index.components(rows[:, None], everyone[None, :]))
-        keys[np.arange(len(rows)), rows] = -1
-        best = np.argpartition(-keys, k, axis=1)[:, :k].astype(np.int64)
+        cols = everyone if width == n else np.sort(rng.choice(n, size=width, replace=False))
+        keys = index.rank(index.components(rows[:, None], cols[None, :]))
+        keys[rows[:, None] == cols[None, :]] = -1
+        best = cols[np.argpartition(-keys, k, axis=1)[:, :k]].astype(np.int64)
         low = np.minimum(rows[:, None], best)
         high = np.maximum(rows[:, None], best)
-        found.append((low * n + high).ravel())
+        found.append((low * n + high)[low != high])
     codes = np.unique(np.concatenate(found))
     return codes // n, codes % n
 
@@ -517,7 +526,7 @@ def prepare(
     if dense:
         ii, jj = _all_pairs(np.arange(len(ordered), dtype=np.int64))
     else:
-        ii, jj = _candidate_pairs(index, config.candidates_per_person)
+        ii, jj = _candidate_pairs(index, config.candidates_per_person, config.candidate_sample)
     weights = _pair_weights(index, radix, ii, jj)
     edges = tuple(zip(ii.tolist(), jj.tolist(), weights, strict=True))
     for i, j, _ in edges:
@@ -554,14 +563,22 @@ def _solve_dense(problem: Problem, nodes: Sequence[int]) -> dict[int, int]:
 
 
 def _blocks(problem: Problem, size: int) -> list[list[int]]:
-    """Balanced even-sized blocks of people with similar interest profiles."""
+    """Blocks of about `size` people with the round's sector mix and similar interests.
+
+    Each sector's people are sorted by interest profile and cut into `count` runs; block b
+    takes run b of every sector, so every block can be as cross-sector as the whole round
+    and likely partners (similar profiles) land in the same block.
+    """
     index = problem.index
+    count = max(1, round(index.n / size))
     columns = [index.interests[:, w] for w in range(index.interests.shape[1])]
     order = np.lexsort([index.hash, *columns]).tolist()
-    count = max(1, round(index.n / size))
-    bounds = [2 * round(index.n * b / (2 * count)) for b in range(count + 1)]
-    bounds[-1] = index.n
-    return [order[bounds[b] : bounds[b + 1]] for b in range(count)]
+    blocks: list[list[int]] = [[] for _ in range(count)]
+    for sector in sorted(set(index.sector.tolist())):
+        members = [i for i in order if index.sector[i] == sector]
+        for b in range(count):
+            blocks[b].extend(members[len(members) * b // count : len(members) * (b + 1) // count])
+    return blocks
 
 
 def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
@@ -587,6 +604,52 @@ def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
     return fixed
 
 
+def _improve(problem: Problem, mate: dict[int, int], passes: int) -> dict[int, int]:
+    """Two-swap local search: for a candidate edge (u, v) with partners u', v', take
+    (u, v) + (u', v') instead of (u, u') + (v, v') when that gains; disjoint swaps are
+    applied in order of gain, a few passes. Monotone: the matching only gets better."""
+    index, radix = problem.index, problem.radix
+    ii = np.array([e[0] for e in problem.edges], dtype=np.int64)
+    jj = np.array([e[1] for e in problem.edges], dtype=np.int64)
+    edge_weight = np.array([e[2] for e in problem.edges], dtype=object)
+    for _ in range(passes):
+        partner = np.full(index.n, -1, dtype=np.int64)
+        for u, v in mate.items():
+            partner[u] = v
+        up, vp = partner[ii], partner[jj]
+        mask = (up >= 0) & (vp >= 0) & (up != jj)
+        if not mask.any():
+            break
+        u, v, up, vp = ii[mask], jj[mask], up[mask], vp[mask]
+        current = np.zeros(index.n, dtype=object)
+        current[np.arange(index.n)[partner >= 0]] = _pair_weights(
+            index, radix, np.arange(index.n)[partner >= 0], partner[partner >= 0]
+        )
+        gain = (
+            edge_weight[mask]
+            + np.array(_pair_weights(index, radix, up, vp), dtype=object)
+            - current[u]
+            - current[v]
+        )
+        positive = [k for k, g in enumerate(gain.tolist()) if g > 0]
+        if not positive:
+            break
+        positive.sort(key=lambda k: -gain[k])
+        used: set[int] = set()
+        changed = 0
+        for k in positive:
+            quad = (int(u[k]), int(v[k]), int(up[k]), int(vp[k]))
+            if used.intersection(quad):
+                continue
+            used.update(quad)
+            a, b, c, d = quad
+            mate[a], mate[b], mate[c], mate[d] = b, a, d, c
+            changed += 1
+        if not changed:
+            break
+    return mate
+
+
 def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     n = problem.index.n
     size = problem.index.config.block_size
@@ -605,6 +668,7 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
                 inside[block_of[edge[0]]].append(edge)
         for block, edges in zip(blocks, inside, strict=True):
             mate.update(max_matching(block, edges))
+        mate = _improve(problem, _fix_up(problem, mate), problem.index.config.improve_passes)
     return _fix_up(problem, mate)
 
 
