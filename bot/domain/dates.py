@@ -56,6 +56,7 @@ _TIME_SEP = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 _TIME_DIGITS = re.compile(r"^(\d{1,2})(\d{2})$")
 _TIME_HOUR = re.compile(r"^(\d{1,2})$")
 _KL = re.compile(r"^kl\.?\s*", re.IGNORECASE)
+_SHORT_CLOCK = re.compile(r"^\d:\d{2}$")
 _DURATION_CLOCK = re.compile(r"^(\d{1,3}):(\d{2})$")
 _DURATION_PARTS = re.compile(
     r"^(?:(?P<h>\d+(?:[.,]\d+)?)\s*(?:h|t|hr|hrs|hour|hours|time|timer|timme|timmar|tim)\.?)?"
@@ -148,15 +149,21 @@ def combine(day: date, clock: time, zone: str | tzinfo) -> datetime:
 def parse_end(text: str, start: datetime, zone: str | tzinfo) -> datetime:
     """The end: a clock time on the start's local day, or a duration after the start.
 
-    An end time at or before the start is returned as is; validation refuses it rather
-    than guessing the next day.
+    `H:MM` with a one-digit hour reads both ways: the clock time when that is later than
+    the start on the same day, otherwise a duration (`1:30` after 08:30 is 10:00). Any
+    other time that is not after the start (`09:00` after 10:00) is returned as is, and
+    validation refuses it rather than guessing the next day.
     """
     try:
-        duration = parse_duration(text)
+        clock: time | None = parse_time(text)
     except BadInput:
-        clock = parse_time(text)
-        return combine(to_local(start, zone).date(), clock, zone)
-    return start + duration
+        clock = None
+    if clock is None:
+        return start + parse_duration(text)
+    end = combine(to_local(start, zone).date(), clock, zone)
+    if end <= start and _SHORT_CLOCK.match(text.strip()):
+        return start + parse_duration(text)
+    return end
 
 
 def parse_datetime(text: str, zone: str | tzinfo, *, today: date | None = None) -> datetime:
