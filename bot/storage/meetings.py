@@ -40,6 +40,7 @@ from bot.domain.rsvp import (
     RsvpState,
     SetCapacity,
     Status,
+    Unreact,
     apply,
     combine,
     is_open,
@@ -469,8 +470,9 @@ async def _process(
 ) -> tuple[list[Outcome], _Cached | None]:
     """Load, apply each event in order, write once; inside an open transaction.
 
-    A React's `seq` is replaced by the next first-come number (one past the highest
-    stored), so callers pass 0. Each outcome is the state right after its own event.
+    A React's `seq` is replaced by the next first-come number, one past the highest
+    stored at that moment (so the numbers do not depend on how events were grouped);
+    callers pass 0. Each outcome is the state right after its own event.
     With a `cache`, the answers loaded by an earlier call are reused when nothing at all
     was written since; the second result is the entry to store once the transaction has
     committed (never before: a rolled-back write must not be remembered).
@@ -486,16 +488,23 @@ async def _process(
     if loaded is None:
         loaded = await _load(conn, meeting_id)
     state = loaded.state
-    seq = state.max_seq()
+    top = state.max_seq()  # kept equal to state.max_seq() without a scan per event
     outcomes: list[Outcome] = []
     touched: set[int] = set()
     for event, now in items:
         if isinstance(event, React):
-            seq += 1
-            event = replace(event, seq=seq)
+            event = replace(event, seq=top + 1)
         if not isinstance(event, SetCapacity):
             touched.add(event.user_id)
         outcome = apply(state, event, accepting=loaded.accepting(now))
+        if outcome.changed and isinstance(event, React):
+            top += 1
+        elif (
+            outcome.changed
+            and isinstance(event, Unreact)
+            and state.answers[event.user_id].seq == top
+        ):
+            top = outcome.state.max_seq()
         touched.update(outcome.promoted)
         outcomes.append(outcome)
         state = outcome.state
