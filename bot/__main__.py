@@ -18,7 +18,9 @@ from bot.settings import load_settings
 log = logging.getLogger("bot")
 
 # name → (module, one-line help). Each module has add_arguments(parser) and main(args).
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "match": ("bot.cli.match", "pair people from a CSV or JSON file"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

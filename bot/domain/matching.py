@@ -473,7 +473,8 @@ class Problem:
     dense: bool
 
 
-def _validate(people: Sequence[Person]) -> tuple[Person, ...]:
+def validate_people(people: Sequence[Person]) -> tuple[Person, ...]:
+    """People sorted by id; BadInput for fewer than two or a duplicate id."""
     if len(people) < 2:
         raise BadInput("match.error.too_few", count=len(people))
     seen: set[str] = set()
@@ -519,7 +520,7 @@ def prepare(
 ) -> Problem:
     """Validate, index and build the weighted graph (complete or top-k candidates)."""
     config = config or MatchConfig()
-    ordered = _validate(people)
+    ordered = validate_people(people)
     index = Index(ordered, history, config)
     radix = Radix.for_round(len(ordered), config.weights)
     dense = len(ordered) <= max(config.dense_limit, config.candidates_per_person + 1)
@@ -905,7 +906,6 @@ def render_reason(
             b=name(1),
             offer=_shorten(reason.texts[0]),
             seek=_shorten(reason.texts[1]),
-            terms=", ".join(reason.keys),
         )
     if reason.kind == "same_sector_fallback":
         return text(reason.message_key, sector=labels)
