@@ -233,7 +233,7 @@ _STOP_WORDS = (
     "och att för med som det den ett har kan vill jag vår våra oss mig från"
 )
 _STOP = frozenset(_STOP_WORDS.split())
-_ENDINGS = ("ingen", "ning", "ing", "ene", "ers", "er", "en", "et", "ar", "or", "s", "e")
+_ENDINGS = ("ingen", "ning", "ing", "ene", "ers", "er", "en", "et", "ar", "s", "e")
 
 
 def terms(text: str) -> frozenset[str]:

@@ -1,0 +1,285 @@
+"""Matching: exact against brute force, invariants, determinism, reasons, suggestions."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.matching import (
+    History,
+    MatchConfig,
+    MetRecord,
+    Person,
+    Problem,
+    group_weight,
+    match_round,
+    prepare,
+    render_reason,
+    suggest_for,
+    terms,
+)
+from bot.errors import BadInput
+from bot.i18n import Catalog
+
+SECTORS = ("civil_society", "business", "public_sector", "research_education")
+INTERESTS = ("language", "housing", "health", "elderly", "refugees")
+PHRASES = ("mentoring", "housing advice", "volunteers", "internships", "funding", "")
+
+
+@st.composite
+def rounds(draw: st.DrawFn, low: int = 2, high: int = 12) -> tuple[list[Person], History]:
+    n = draw(st.integers(low, high))
+    people = [
+        Person(
+            id=f"p{i:02d}",
+            name=f"P{i}",
+            sector=draw(st.sampled_from(SECTORS[: draw(st.integers(1, 4))])),
+            interests=frozenset(draw(st.sets(st.sampled_from(INTERESTS), max_size=3))),
+            offers=draw(st.sampled_from(PHRASES)),
+            seeks=draw(st.sampled_from(PHRASES)),
+            organisation=draw(st.sampled_from(("", "org1", "org2"))),
+            priority=draw(st.sampled_from((0, 0, 0, 1))),
+        )
+        for i in range(n)
+    ]
+    pairs = list(itertools.combinations([p.id for p in people], 2))
+    met = draw(st.lists(st.sampled_from(pairs), max_size=n)) if pairs else []
+    days = [date(2026, 1, 1 + k) for k in range(8)]
+    records = [MetRecord(a, b, draw(st.sampled_from(days))) for a, b in met]
+    return people, History.from_records(records, window_rounds=6)
+
+
+def partitions(items: list[int]) -> Iterator[list[tuple[int, ...]]]:
+    """Every partition into pairs, plus exactly one trio when the count is odd."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    sizes = (2, 3) if len(items) % 2 == 1 else (2,)
+    for size in sizes:
+        if size == 3 and len(items) % 2 == 0:
+            continue
+        for others in itertools.combinations(rest, size - 1):
+            remaining = [i for i in rest if i not in others]
+            if size == 2 and len(remaining) % 2 == 1 and len(items) % 2 == 0:
+                continue
+            for tail in partitions(remaining):
+                trios = sum(len(g) == 3 for g in tail) + (size == 3)
+                if trios == len(items) % 2:
+                    yield [(first, *others), *tail]
+
+
+def brute_force(problem: Problem) -> tuple[int, list[list[tuple[int, ...]]]]:
+    best = None
+    winners: list[list[tuple[int, ...]]] = []
+    for partition in partitions(list(range(len(problem.people)))):
+        total = sum(group_weight(problem, g) for g in partition)
+        if best is None or total > best:
+            best, winners = total, [partition]
+        elif total == best:
+            winners.append(partition)
+    assert best is not None
+    return best, winners
+
+
+@settings(max_examples=40, deadline=None)
+@given(rounds(2, 10))
+def test_total_equals_brute_force(data: tuple[list[Person], History]) -> None:
+    people, history = data
+    problem = prepare(people, history, MatchConfig(seed=3))
+    result = match_round(people, history, MatchConfig(seed=3))
+    best, _ = brute_force(problem)
+    assert result.objective == best
+
+
+def test_brute_force_twelve_people() -> None:
+    people = [
+        Person(
+            f"p{i:02d}",
+            f"P{i}",
+            SECTORS[i % 3],
+            frozenset(INTERESTS[i % 4 : i % 4 + 2]),
+            PHRASES[i % 5],
+            PHRASES[(i + 2) % 5],
+            f"org{i % 4}",
+        )
+        for i in range(12)
+    ]
+    history = History.from_records([MetRecord("p00", "p01", date(2026, 1, 1))])
+    problem = prepare(people, history, MatchConfig(seed=1))
+    assert match_round(people, history, MatchConfig(seed=1)).objective == brute_force(problem)[0]
+
+
+def _feasible(people: list[Person], history: History, ok: object) -> bool:
+    """Whether some partition has only groups for which ok(group) holds (n ≤ 10)."""
+    index = dict(enumerate(people))
+    return any(
+        all(ok([index[m] for m in g]) for g in partition)  # type: ignore[operator]
+        for partition in partitions(list(index))
+    )
+
+
+def _cross(group: list[Person]) -> bool:
+    return len({p.sector for p in group}) > 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(rounds(2, 9))
+def test_invariants(data: tuple[list[Person], History]) -> None:
+    people, history = data
+    result = match_round(people, history, MatchConfig(seed=7))
+    members = [m for g in result.groups for m in g.members]
+    assert sorted(members) == sorted(p.id for p in people)
+    sizes = sorted(len(g.members) for g in result.groups)
+    assert (
+        sizes == [2] * (len(people) // 2 - 1) + [3] if len(people) % 2 else [2] * (len(people) // 2)
+    )
+    by_id = {p.id: p for p in people}
+    groups = [[by_id[m] for m in g.members] for g in result.groups]
+    if _feasible(people, history, _cross):
+        assert all(_cross(g) for g in groups)
+        assert result.summary.cross_sector_share == 1.0
+
+    def repeat_free(group: list[Person]) -> bool:
+        return not any(
+            history.met_recently(a.id, b.id) for a, b in itertools.combinations(group, 2)
+        )
+
+    # Cross-sector comes first; among cross-sector partitions, repeats are avoided.
+    if _feasible(people, history, lambda g: _cross(g) and repeat_free(g)) or (
+        not _feasible(people, history, _cross) and _feasible(people, history, repeat_free)
+    ):
+        assert result.summary.repeats == 0
+    again = match_round(list(reversed(people)), history, MatchConfig(seed=7))
+    assert again.groups == result.groups
+
+
+def test_same_sector_only_when_nobody_else_is_left() -> None:
+    people = [Person(f"c{i}", "", "civil_society", frozenset()) for i in range(4)]
+    people.append(Person("b0", "", "business", frozenset()))
+    people.append(Person("b1", "", "business", frozenset()))
+    result = match_round(people)
+    same = [g for g in result.groups if all(m.startswith("c") for m in g.members)]
+    assert len(same) == 1
+    assert any(r.kind == "same_sector_fallback" for r in same[0].reasons)
+    assert result.summary.cross_sector_share == pytest.approx(2 / 3)
+
+
+def test_priority_people_get_the_good_pairs() -> None:
+    people = [
+        Person("c0", "", "civil_society", frozenset(), priority=1),
+        Person("c1", "", "civil_society", frozenset()),
+        Person("c2", "", "civil_society", frozenset()),
+        Person("b0", "", "business", frozenset()),
+    ]
+    result = match_round(people)
+    assert ("b0", "c0") in [g.members for g in result.groups]
+
+
+def test_repeat_is_avoided_and_old_meetings_fall_out_of_the_window() -> None:
+    people = [
+        Person("a", "", "civil_society", frozenset({"language"})),
+        Person("b", "", "business", frozenset({"language"})),
+        Person("c", "", "civil_society", frozenset()),
+        Person("d", "", "business", frozenset()),
+    ]
+    records = [MetRecord("a", "b", date(2026, 1, 1))]
+    recent = History.from_records(records, window_rounds=6)
+    assert ("a", "b") not in [g.members for g in match_round(people, recent).groups]
+    later = records + [MetRecord("x", "y", date(2026, m, 1)) for m in range(2, 8)]
+    old = History.from_records(later, window_rounds=6)
+    assert not old.met_recently("a", "b") and old.met_ever("a", "b")
+    assert ("a", "b") in [g.members for g in match_round(people, old).groups]
+
+
+def test_seed_changes_only_ties() -> None:
+    people = [Person(f"p{i}", "", SECTORS[i % 2], frozenset()) for i in range(20)]
+    first = match_round(people, config=MatchConfig(seed=1))
+    assert first.groups == match_round(people, config=MatchConfig(seed=1)).groups
+    assert first.summary.score == match_round(people, config=MatchConfig(seed=2)).summary.score
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_too_few(count: int) -> None:
+    people = [Person("a", "", "business", frozenset())][:count]
+    with pytest.raises(BadInput) as caught:
+        match_round(people)
+    assert caught.value.key == "match.error.too_few"
+    assert caught.value.params == {"count": count}
+
+
+def test_duplicate_ids() -> None:
+    people = [Person("a", "", "business", frozenset()), Person("a", "", "other", frozenset())]
+    with pytest.raises(BadInput) as caught:
+        match_round(people)
+    assert caught.value.key == "match.error.duplicate_id"
+
+
+def test_large_round_uses_candidates_and_blocks() -> None:
+    people = [
+        Person(
+            f"p{i:04d}",
+            "",
+            SECTORS[i % 4],
+            frozenset({INTERESTS[i % 5], INTERESTS[i % 3]}),
+            PHRASES[i % 6],
+            PHRASES[(i * 7) % 6],
+            f"org{i % 50}",
+        )
+        for i in range(801)
+    ]
+    config = MatchConfig(seed=2, dense_limit=100, block_size=300, candidates_per_person=8)
+    result = match_round(people, History(), config)
+    assert sorted(m for g in result.groups for m in g.members) == [p.id for p in people]
+    assert sorted(len(g.members) for g in result.groups)[-1] == 3
+    assert result.summary.cross_sector_share == 1.0
+    exact = match_round(
+        people,
+        History(),
+        MatchConfig(seed=2, dense_limit=100, block_size=10_000, candidates_per_person=8),
+    )
+    assert result.summary.score >= 0.97 * exact.summary.score
+
+
+def test_terms_normalise() -> None:
+    assert terms("Mentoring") & terms("mentor")
+    assert terms("Housing advice") & terms("a house")
+    assert not terms("and the for")
+
+
+def test_reasons_render_in_every_language(catalog: Catalog) -> None:
+    a = Person("a", "Anne", "civil_society", frozenset({"language"}), offers="mentoring", seeks="")
+    b = Person("b", "Bo", "business", frozenset({"language"}), offers="", seeks="a mentor")
+    group = match_round([a, b]).groups[0]
+    kinds = {r.kind for r in group.reasons}
+    assert {"cross_sector", "shared", "offers"} <= kinds
+    for lang in ("nb", "sv", "en"):
+        for reason in group.reasons:
+            text = render_reason(reason, catalog.translator(lang), {"a": "Anne", "b": "Bo"}, str)
+            assert catalog.has(reason.message_key, lang)
+            assert "{" not in text
+
+
+def test_suggest_for() -> None:
+    me = Person("me", "", "civil_society", frozenset({"housing"}), seeks="housing advice")
+    people = [
+        me,
+        Person("same", "", "civil_society", frozenset({"housing"})),
+        Person("met", "", "business", frozenset({"housing"})),
+        Person("best", "", "public_sector", frozenset({"housing"}), offers="housing advice"),
+        Person("ok", "", "business", frozenset({"housing"})),
+        Person("meh", "", "business", frozenset()),
+        Person("last", "", "other", frozenset()),
+    ]
+    history = History.from_records([MetRecord("me", "met", date(2020, 1, 1))], window_rounds=1)
+    suggestions = suggest_for(me, people, history, k=3)
+    ids = [s.person for s in suggestions]
+    assert ids[:2] == ["best", "ok"]
+    assert "same" not in ids and "met" not in ids and len(ids) == 3
+    assert suggestions[0].score > suggestions[1].score
+    assert any(r.kind == "offers" for r in suggestions[0].reasons)
