@@ -135,11 +135,17 @@ class Emulator:
         from tests.emulator.rest import build_app
 
         app = build_app(self)
-        app.router.add_get("/", lambda request: handle_gateway(self, request))
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+
+        async def gateway(request: web.Request) -> web.StreamResponse:
+            return await handle_gateway(self, request)
+
+        app.router.add_get("/", gateway)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         self.port = _free_port()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         return self
 
@@ -839,7 +845,7 @@ class Emulator:
                 session.alive = False
             ws = session.ws
             assert ws is not None
-            await ws.send_str('{"op": 9, "s": null, "t": null, "d": %s}' % str(resumable).lower())
+            await ws.send_str(f'{{"op": 9, "s": null, "t": null, "d": {str(resumable).lower()}}}')
 
     async def send_reconnect(self) -> None:
         """Send op 7; the client reconnects and RESUMEs."""
@@ -1106,9 +1112,9 @@ class Emulator:
         user_ids: list[int] = []
         for m in _MENTION_USER.finditer(content):
             uid = int(m.group(1))
-            if uid in self.users and uid not in user_ids:
-                if parse is None or "users" in parse or uid in allowed_users:
-                    user_ids.append(uid)
+            known = uid in self.users and uid not in user_ids
+            if known and (parse is None or "users" in parse or uid in allowed_users):
+                user_ids.append(uid)
         if referenced is not None:
             replied = int(referenced["author"]["id"])
             if (allowed is None or allowed.get("replied_user", False)) and replied not in user_ids:
@@ -1118,9 +1124,9 @@ class Emulator:
             guild = self.guilds.get(int(guild_id))
             for m in _MENTION_ROLE.finditer(content):
                 rid = int(m.group(1))
-                if guild is not None and rid in guild.roles and str(rid) not in role_ids:
-                    if parse is None or "roles" in parse or rid in allowed_roles:
-                        role_ids.append(str(rid))
+                known = guild is not None and rid in guild.roles and str(rid) not in role_ids
+                if known and (parse is None or "roles" in parse or rid in allowed_roles):
+                    role_ids.append(str(rid))
         everyone = ("@everyone" in content or "@here" in content) and (
             parse is None or "everyone" in parse
         )

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from tests.emulator.emulator import Emulator
 
 PREFIX = "/api/v10"
+BODY_KEY: web.RequestKey[tuple[Any, list[tuple[str, bytes, str | None]]]] = web.RequestKey(
+    "emu_body", tuple
+)
 NO_AUTH_PREFIXES = ("/interactions/", "/webhooks/")
 
 
@@ -186,7 +189,7 @@ def build_app(emu: Emulator) -> web.Application:
             if fault is not None and fault.status is not None:
                 response = _fault_response(fault)
             else:
-                request["emu_body"] = (body, files)
+                request[BODY_KEY] = (body, files)
                 response = await handler(request)
         except ApiError as err:
             response = json_response(err.body(), err.status, err.headers)
@@ -197,7 +200,7 @@ def build_app(emu: Emulator) -> web.Application:
 
     def wrap(fn: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def view(request: web.Request) -> web.StreamResponse:
-            body, files = request.get("emu_body", (None, []))
+            body, files = request.get(BODY_KEY, (None, []))
             req = Req(request, dict(request.match_info), dict(request.query), body, files)
             result = await fn(emu, req)
             if isinstance(result, web.StreamResponse):
@@ -424,8 +427,7 @@ async def patch_channel(emu: Emulator, req: Req) -> Any:
         if "permission_overwrites" in body:
             guild = emu._guild(int(channel["guild_id"]))
             body["permission_overwrites"] = [
-                emu._overwrite(guild, o)
-                for o in body["permission_overwrites"]
+                emu._overwrite(guild, o) for o in body["permission_overwrites"]
             ]
     allowed = {
         "name",
@@ -634,7 +636,7 @@ async def delete_user_reaction(emu: Emulator, req: Req) -> Any:
 
 @route("GET", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}")
 async def get_reactions(emu: Emulator, req: Req) -> Any:
-    cid, msg, emoji = _reaction_target(emu, req)
+    _, msg, emoji = _reaction_target(emu, req)
     limit = max(1, min(int(req.query.get("limit", 25)), 100))
     after = int(req.query.get("after", 0))
     if int(req.query.get("type", 0)) == 1:
