@@ -59,6 +59,7 @@ class EmuClient(discord.Client):
         self.tree = app_commands.CommandTree(self)
         self.raw: list[tuple[str, discord.RawReactionActionEvent]] = []
         self.deleted: list[int] = []
+        self.messages_seen: list[discord.Message] = []
         self.ready_count = 0
         self.late_errors: list[Exception] = []
         build_tree(self)
@@ -78,8 +79,16 @@ class EmuClient(discord.Client):
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         self.raw.append(("remove", payload))
 
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.id != emu_bot_id(self):
+            self.messages_seen.append(message)
+
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         self.deleted.append(payload.message_id)
+
+
+def emu_bot_id(client: discord.Client) -> int:
+    return client.user.id if client.user is not None else 0
 
 
 def build_tree(client: EmuClient) -> None:
@@ -98,6 +107,11 @@ def build_tree(client: EmuClient) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await asyncio.sleep(0.05)
         await interaction.followup.send("done later", ephemeral=True)
+
+    @tree.command(name="later", description="Deferred then edited")
+    async def later(interaction: discord.Interaction, role: discord.Role) -> None:
+        await interaction.response.defer()
+        await interaction.edit_original_response(content=f"role {role.name}")
 
     @tree.command(name="export", description="A file")
     async def export(interaction: discord.Interaction) -> None:
@@ -327,6 +341,13 @@ async def test_slash_command_round_trips(client: EmuClient, emu: Emulator, world
     assert slow.response_type == 5 and slow.ephemeral
     assert slow.content == "done later" and len(slow.followups) == 1
 
+    organisers = emu.add_role(world.guild.id, "Arrangør")
+    later = await emu.invoke(
+        world.guild.id, world.kari.id, "later", options={"role": organisers.id}
+    )
+    assert later.response_type == 5 and not later.ephemeral and later.content == "role Arrangør"
+    assert emu.messages(world.channel.id)[-1]["content"] == "role Arrangør"
+
     export = await emu.invoke(world.guild.id, world.kari.id, "export")
     assert export.ephemeral and export.files == [("meetings.csv", b"a,b\n1,2\n")]
     card = await emu.invoke(world.guild.id, world.kari.id, "card")
@@ -336,7 +357,7 @@ async def test_slash_command_round_trips(client: EmuClient, emu: Emulator, world
         world.guild.id, world.kari.id, "meeting edit", focused="meeting", value="tir"
     )
     assert [c["value"] for c in choices] == ["m1", "m2"] and choices[0]["name"] == "tir 1"
-    assert emu.count_requests("POST", "/interactions/{interaction_id}/{token}/callback") == 7
+    assert emu.count_requests("POST", "/interactions/{interaction_id}/{token}/callback") == 8
 
 
 async def test_late_answer_is_refused_with_10062(
@@ -496,3 +517,95 @@ async def test_react_many_returns_dispatch_times(
     times = await emu.react_many([(world.channel.id, sent.id, u, "✅", True) for u in users])
     assert len(times) == 20 and times == sorted(times)
     await emu.wait_until(lambda: len(client.raw) == 20)
+
+
+async def test_answer_delayed_past_the_window_is_refused(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    await synced(client, emu)
+    emu.interaction_deadline = 0.2
+    emu.inject("POST", "/interactions/{interaction_id}/{token}/callback", delay=0.3)
+    res = await emu.invoke(world.guild.id, world.kari.id, "ping")
+    assert res.error is not None and res.error[1] == 10062
+
+
+async def test_private_thread_members_and_archiving(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    channel = text_channel(client, world.channel.id)
+    thread = await channel.create_thread(
+        name="Oppfølging", type=discord.ChannelType.private_thread, invitable=False
+    )
+    assert thread.type is discord.ChannelType.private_thread and not thread.invitable
+    await thread.add_user(discord.Object(world.kari.id))
+    await thread.send("hei")
+    assert emu.thread_member_ids(thread.id) == [emu.bot_user_id, world.kari.id]
+    assert [m["content"] for m in emu.messages(thread.id)] == ["hei"]
+    await emu.wait_until(lambda: client.get_channel(thread.id) is not None)
+    archived = await thread.edit(archived=True, locked=True)
+    assert archived.archived and archived.locked
+    with pytest.raises(discord.HTTPException) as err:
+        await thread.send("closed")
+    assert err.value.code == 50083
+    emu.set_channel_overwrite(world.channel.id, emu.bot_user_id, deny=P.CREATE_PRIVATE_THREADS)
+    with pytest.raises(discord.Forbidden) as forbidden:
+        await channel.create_thread(name="x", type=discord.ChannelType.private_thread)
+    assert forbidden.value.code == 50013
+
+
+async def test_scheduled_events(client: EmuClient, emu: Emulator, world: World) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    guild = client.get_guild(world.guild.id)
+    assert guild is not None
+    start = datetime.now(UTC) + timedelta(days=3)
+    event = await guild.create_scheduled_event(
+        name="Frokostmøte",
+        start_time=start,
+        end_time=start + timedelta(hours=2),
+        entity_type=discord.EntityType.external,
+        location="Oslo",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    [stored] = emu.scheduled_events(world.guild.id)
+    assert stored["entity_metadata"] == {"location": "Oslo"} and stored["status"] == 1
+    await emu.wait_until(lambda: guild.get_scheduled_event(event.id) is not None)
+    await event.edit(name="Lunsjmøte")
+    assert emu.scheduled_events(world.guild.id)[0]["name"] == "Lunsjmøte"
+    await event.cancel()
+    assert emu.scheduled_events(world.guild.id)[0]["status"] == 4
+    await event.delete()
+    assert emu.scheduled_events(world.guild.id) == []
+    with pytest.raises(discord.NotFound) as err:
+        await guild.fetch_scheduled_event(event.id)
+    assert err.value.code == 10070
+    emu.set_bot_permissions(world.guild.id, P.VIEW_CHANNEL | P.SEND_MESSAGES)
+    with pytest.raises(discord.Forbidden):
+        await guild.create_scheduled_event(
+            name="x",
+            start_time=start,
+            end_time=start + timedelta(hours=1),
+            entity_type=discord.EntityType.external,
+            location="Oslo",
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
+
+
+async def test_requests_without_a_bot_token_are_401(emu: Emulator) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(f"{emu.api_base}/users/@me") as resp:
+        assert resp.status == 401
+        assert resp.headers["Content-Type"] == "application/json"
+        assert (await resp.json())["code"] == 0
+
+
+async def test_member_messages_arrive_without_content_intent(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    received = client.messages_seen
+    emu.post_message(world.channel.id, world.kari.id, "secret")
+    emu.post_message(world.channel.id, world.kari.id, f"<@{emu.bot_user_id}> hei")
+    await emu.wait_until(lambda: len(received) == 2)
+    assert [m.content for m in received] == ["", f"<@{emu.bot_user_id}> hei"]
+    assert received[0].author.id == world.kari.id
