@@ -24,7 +24,7 @@ Definitions (decided here, once)
   `new + returning + anonymous == participants`.
 * **Unique participants** (totals): distinct known people who participated in a meeting in
   range. Anonymised participations are in `participations` only (they cannot be told apart).
-  `returning_participants` in the totals is `unique_participants - new_participants`: people
+  `participated_before` in the totals is `unique_participants - new_participants`: people
   in range who had participated before it.
 * **Answers**: every answer (going, maybe, not going, waitlist) to a listed meeting,
   cancelled ones included, so the totals equal the sum of the meeting columns.
@@ -288,7 +288,7 @@ class Totals:
     introductions_before: int
     introductions_growth: tuple[MonthCount, ...]
     cancelled_meetings: int = 0
-    returning_participants: int = 0
+    participated_before: int = 0  # unique participants who had come before the range
     participations: int = 0  # sum of participants over held meetings, anonymised included
     checked_in_meetings: int = 0
     tables: int = 0
@@ -546,7 +546,7 @@ def build_report(
         introductions_before=intro_before,
         introductions_growth=growth,
         cancelled_meetings=len(in_range) - len(held),
-        returning_participants=len(unique) - new_total,
+        participated_before=len(unique) - new_total,
         participations=sum(row.participants for row in meeting_rows),
         checked_in_meetings=sum(1 for row in meeting_rows if row.checked_in),
         tables=sum(r.groups for r in round_rows if r.kind == "tables"),

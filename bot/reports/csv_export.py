@@ -1,0 +1,228 @@
+"""The report as a CSV attachment: the same numbers as the embed and the chart, counts only.
+
+Format, decided once:
+
+* UTF-8 with a byte-order mark, so Excel (which otherwise guesses the Windows code page)
+  shows æ, ø, å, ä and ö right.
+* Comma-separated (RFC 4180), records ended by CRLF. The comma is what Google Sheets,
+  LibreOffice, Numbers, pandas and Python's `csv` read without being told. Excel with
+  Norwegian or Swedish regional settings expects `;` when a file is double-clicked and may
+  show one column; *Data → From Text/CSV* reads it right (it detects the comma and the
+  BOM). We do not add a `sep=,` line: Excel then ignores the BOM and garbles the letters.
+* Decimals use a point, shares are fractions from 0 to 1 with four decimals, dates are ISO
+  (`2026-12-03`) in the server's zone. An empty cell means "no data" (a share with nothing
+  to divide by; attendance of a meeting without a check-in).
+* Sections follow each other, separated by an empty row; each starts with a one-cell row
+  naming it (`meetings`, `rounds`, `introductions_by_month`, `totals`), then a header row,
+  then the data. `totals` has `key,value` rows.
+* Header keys are stable English snake_case (`CSV_COLUMNS`; sector columns are
+  `sector_<key>`). With `lang_labels` (key → text), headers and total keys are shown as
+  those labels instead, for people; without it, the file is for machines. `csv_labels`
+  builds the mapping from the `report.csv.*` messages.
+* No personal data: no names, no user ids. Meeting titles (written by organisers) are
+  the only text; a title starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'`
+  so spreadsheets do not run it as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+
+from bot.domain.stats import Report
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MEETING_COLUMNS",
+    "MONTH_COLUMNS",
+    "ROUND_COLUMNS",
+    "SECTIONS",
+    "TOTAL_KEYS",
+    "csv_labels",
+    "report_csv",
+    "sector_column",
+]
+
+SECTIONS: tuple[str, ...] = ("meetings", "rounds", "introductions_by_month", "totals")
+
+MEETING_COLUMNS: tuple[str, ...] = (
+    "meeting_id",
+    "date",
+    "title",
+    "status",
+    "going",
+    "maybe",
+    "not_going",
+    "waitlist",
+    "attended",
+    "participants",
+    "new_participants",
+    "returning_participants",
+    "cross_sector_contacts",
+)
+ROUND_COLUMNS: tuple[str, ...] = (
+    "round_id",
+    "date",
+    "kind",
+    "groups",
+    "people",
+    "cross_sector_groups",
+    "cross_sector_share",
+    "answered",
+    "met_yes",
+    "met_share",
+)
+MONTH_COLUMNS: tuple[str, ...] = ("month", "introductions", "cumulative")
+TOTAL_KEYS: tuple[str, ...] = (
+    "range_start",
+    "range_end",
+    "zone",
+    "meetings",
+    "cancelled_meetings",
+    "checked_in_meetings",
+    "unique_participants",
+    "new_participants",
+    "participated_before",
+    "participations",
+    "answers",
+    "attended",
+    "rounds",
+    "pairs",
+    "tables",
+    "matched_people",
+    "cross_sector_share",
+    "met_share",
+    "unique_cross_sector_contacts",
+    "contacts_per_participant",
+    "introductions_in_range",
+    "introductions_before",
+)
+# Every fixed key that may appear in a header or as a total key (sector columns aside).
+CSV_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        SECTIONS + MEETING_COLUMNS + ROUND_COLUMNS + MONTH_COLUMNS + ("key", "value") + TOTAL_KEYS
+    )
+)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff"
+
+
+def sector_column(sector: str) -> str:
+    return f"sector_{sector}"
+
+
+def csv_labels(
+    translate: Callable[[str], str], sector_labels: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Labels for `report_csv`: each key's `report.csv.<key>` message, and sector names.
+
+    `translate` is a catalogue bound to a language (`bot.i18n.Text`), `sector_labels` maps
+    sector keys to their names in that language.
+    """
+    labels = {key: translate(f"report.csv.{key}") for key in CSV_COLUMNS}
+    for sector, label in (sector_labels or {}).items():
+        labels[sector_column(sector)] = label
+    return labels
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _safe_text(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> bytes:
+    """The report as CSV bytes (UTF-8 with BOM, `,`, CRLF); see the module docstring."""
+    labels = lang_labels or {}
+
+    def header(keys: Sequence[str]) -> list[str]:
+        return [labels.get(key, key) for key in keys]
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    sector_keys = [sector_column(s) for s in report.sectors]
+    writer.writerow(header(["meetings"]))
+    writer.writerow(header([*MEETING_COLUMNS, *sector_keys]))
+    for row in report.meetings:
+        writer.writerow(
+            [
+                row.meeting_id,
+                row.date_local.isoformat(),
+                _safe_text(row.title),
+                row.status,
+                row.going,
+                row.maybe,
+                row.not_going,
+                row.waitlist,
+                "" if row.attended is None else row.attended,
+                row.participants,
+                row.new_participants,
+                row.returning_participants,
+                row.cross_sector_contacts,
+                *(row.by_sector.get(sector, 0) for sector in report.sectors),
+            ]
+        )
+    writer.writerow([])
+
+    writer.writerow(header(["rounds"]))
+    writer.writerow(header(ROUND_COLUMNS))
+    for r in report.rounds:
+        writer.writerow(
+            [
+                r.round_id,
+                r.date_local.isoformat(),
+                r.kind,
+                r.groups,
+                r.people,
+                r.cross_sector_groups,
+                _number(r.cross_sector_share),
+                r.answered,
+                r.met_yes,
+                _number(r.met_share),
+            ]
+        )
+    writer.writerow([])
+
+    totals = report.totals
+    writer.writerow(header(["introductions_by_month"]))
+    writer.writerow(header(MONTH_COLUMNS))
+    for month in totals.introductions_growth:
+        writer.writerow([month.month.strftime("%Y-%m"), month.introductions, month.cumulative])
+    writer.writerow([])
+
+    request = report.request
+    values: dict[str, object] = {
+        "range_start": request.start.isoformat(),
+        "range_end": request.end.isoformat(),
+        "zone": request.zone,
+        "meetings": totals.meetings,
+        "cancelled_meetings": totals.cancelled_meetings,
+        "checked_in_meetings": totals.checked_in_meetings,
+        "unique_participants": totals.unique_participants,
+        "new_participants": totals.new_participants,
+        "participated_before": totals.participated_before,
+        "participations": totals.participations,
+        "answers": totals.answers,
+        "attended": totals.attended,
+        "rounds": totals.rounds,
+        "pairs": totals.pairs,
+        "tables": totals.tables,
+        "matched_people": totals.matched_people,
+        "cross_sector_share": _number(totals.cross_sector_share),
+        "met_share": _number(totals.met_share),
+        "unique_cross_sector_contacts": totals.unique_cross_sector_contacts,
+        "contacts_per_participant": _number(totals.contacts_per_participant),
+        "introductions_in_range": totals.introductions_in_range,
+        "introductions_before": totals.introductions_before,
+    }
+    writer.writerow(header(["totals"]))
+    writer.writerow(header(["key", "value"]))
+    for key in TOTAL_KEYS:
+        writer.writerow([labels.get(key, key), values[key]])
+
+    return (BOM + buffer.getvalue()).encode("utf-8")
