@@ -609,3 +609,21 @@ async def test_member_messages_arrive_without_content_intent(
     await emu.wait_until(lambda: len(received) == 2)
     assert [m.content for m in received] == ["", f"<@{emu.bot_user_id}> hei"]
     assert received[0].author.id == world.kari.id
+
+
+async def test_pins_and_overwrites(client: EmuClient, emu: Emulator, world: World) -> None:
+    channel = text_channel(client, world.channel.id)
+    sent = await channel.send("pin me")
+    await sent.pin()
+    pins = [m async for m in channel.pins()]
+    assert [m.id for m in pins] == [sent.id] and emu.message(world.channel.id, sent.id)["pinned"]  # type: ignore[index]
+    emu.set_bot_permissions(world.guild.id, P.DEFAULT_BOT | P.MANAGE_ROLES)
+    hidden = emu.add_role(world.guild.id, "Skjult")
+    emu.update_member(world.guild.id, world.kari.id, roles=[hidden.id])
+    guild = client.get_guild(world.guild.id)
+    assert guild is not None
+    role = await emu.wait_until(lambda: guild.get_role(hidden.id))
+    await channel.set_permissions(role, view_channel=False)
+    assert not emu.permissions_in(world.channel.id, world.kari.id) & P.VIEW_CHANNEL
+    assert emu.permissions_in(world.channel.id, world.ola.id) & P.VIEW_CHANNEL
+    await emu.wait_until(lambda: channel.overwrites_for(role).view_channel is False)

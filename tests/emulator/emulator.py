@@ -229,7 +229,7 @@ class Emulator:
     ) -> GuildRef:
         gid = self.snowflake()
         owner = self.add_user(f"{name}-owner")
-        data = {
+        data: dict[str, Any] = {
             "id": str(gid),
             "name": name,
             "icon": None,
@@ -501,7 +501,7 @@ class Emulator:
                     "parent_id": channel["parent_id"],
                     "type": channel["type"],
                 },
-                int(gid),
+                int(gid) if gid else None,
             )
         else:
             self._dispatch("CHANNEL_DELETE", channel, int(gid) if gid else None)
@@ -933,7 +933,7 @@ class Emulator:
         return None
 
     def message_json(self, msg: dict[str, Any]) -> dict[str, Any]:
-        out = dict(msg)
+        out = {k: v for k, v in msg.items() if not k.startswith("_")}
         reactions = self.message_reactions.get(int(msg["id"]), {})
         out["reactions"] = [
             {
@@ -1177,6 +1177,10 @@ class Emulator:
             gid = msg.get("guild_id")
             self._dispatch("MESSAGE_UPDATE", self._message_event(msg), int(gid) if gid else None)
         return msg
+
+    def dispatch_message_update(self, msg: dict[str, Any]) -> None:
+        gid = msg.get("guild_id")
+        self._dispatch("MESSAGE_UPDATE", self._message_event(msg), int(gid) if gid else None)
 
     def remove_message(self, channel_id: int, message_id: int) -> None:
         msgs = self.channel_messages.get(int(channel_id), {})

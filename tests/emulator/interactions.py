@@ -120,7 +120,7 @@ def _resolve(
     if otype == CHANNEL:
         cid = int(value)
         ch = emu.channel_json(cid)
-        entry = {
+        entry: dict[str, Any] = {
             k: ch[k]
             for k in (
                 "id",
@@ -357,7 +357,7 @@ async def submit_modal(
     modal = result.modal
     if modal is None:
         raise ValueError(f"the interaction was not answered with a modal: {result!r}")
-    known = set()
+    known: set[str | None] = set()
     for comp in modal.get("components", []):
         inner = comp.get("components") or ([comp["component"]] if "component" in comp else [comp])
         known.update(c.get("custom_id") for c in inner)

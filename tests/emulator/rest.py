@@ -94,7 +94,7 @@ async def _parse_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes,
                 if name.startswith("files[") and name.endswith("]"):
                     index = int(name[6:-1])
                 filename = getattr(part, "filename", None) or f"file{index}"
-                indexed[index] = (filename, bytes(data), part.headers.get("Content-Type"))  # type: ignore[union-attr]
+                indexed[index] = (filename, bytes(data), part.headers.get("Content-Type"))
                 order += 1
         if indexed:
             top = max(indexed) + 1
@@ -517,6 +517,70 @@ async def post_message(emu: Emulator, req: Req) -> Any:
         raise invalid_form("embeds: Must be 10 or fewer in length.")
     msg = emu.create_message(cid, emu.bot_user_id, body, req.files)
     return emu.message_json(msg)
+
+
+@route("GET", "/channels/{channel_id}/messages/pins")
+async def get_pins(emu: Emulator, req: Req) -> Any:
+    cid = req.int("channel_id")
+    emu.require(cid, P.READ_MESSAGE_HISTORY)
+    pinned = [m for m in emu.channel_messages.get(cid, {}).values() if m.get("pinned")]
+    pinned.sort(key=lambda m: m.get("_pinned_at", ""), reverse=True)
+    items = [{"pinned_at": m.get("_pinned_at"), "message": emu.message_json(m)} for m in pinned]
+    return {"items": items, "has_more": False}
+
+
+@route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
+async def pin_message(emu: Emulator, req: Req) -> Any:
+    cid = req.int("channel_id")
+    msg = emu.get_message(cid, req.int("message_id"))
+    if emu._channel(cid).get("guild_id") is not None:
+        emu.require(cid, P.MANAGE_MESSAGES)
+    if not msg.get("pinned"):
+        msg["pinned"] = True
+        msg["_pinned_at"] = iso(emu.now())
+        emu.dispatch_message_update(msg)
+    return Raw(204)
+
+
+@route("DELETE", "/channels/{channel_id}/messages/pins/{message_id}")
+async def unpin_message(emu: Emulator, req: Req) -> Any:
+    cid = req.int("channel_id")
+    msg = emu.get_message(cid, req.int("message_id"))
+    if emu._channel(cid).get("guild_id") is not None:
+        emu.require(cid, P.MANAGE_MESSAGES)
+    msg["pinned"] = False
+    msg.pop("_pinned_at", None)
+    return Raw(204)
+
+
+@route("POST", "/channels/{channel_id}/typing")
+async def typing(emu: Emulator, req: Req) -> Any:
+    emu.require(req.int("channel_id"), P.SEND_MESSAGES)
+    return Raw(204)
+
+
+@route("PUT", "/channels/{channel_id}/permissions/{target_id}")
+async def put_overwrite(emu: Emulator, req: Req) -> Any:
+    cid = req.int("channel_id")
+    emu.require(cid, P.MANAGE_ROLES)
+    body = req.json or {}
+    emu.set_channel_overwrite(
+        cid, req.int("target_id"), allow=int(body.get("allow", 0)), deny=int(body.get("deny", 0))
+    )
+    return Raw(204)
+
+
+@route("DELETE", "/channels/{channel_id}/permissions/{target_id}")
+async def delete_overwrite(emu: Emulator, req: Req) -> Any:
+    cid = req.int("channel_id")
+    emu.require(cid, P.MANAGE_ROLES)
+    channel = emu._channel(cid)
+    target = str(req.int("target_id"))
+    channel["permission_overwrites"] = [
+        o for o in channel["permission_overwrites"] if o["id"] != target
+    ]
+    emu.update_channel(cid)
+    return Raw(204)
 
 
 @route("GET", "/channels/{channel_id}/messages")
