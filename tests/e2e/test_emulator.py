@@ -627,3 +627,28 @@ async def test_pins_and_overwrites(client: EmuClient, emu: Emulator, world: Worl
     assert not emu.permissions_in(world.channel.id, world.kari.id) & P.VIEW_CHANNEL
     assert emu.permissions_in(world.channel.id, world.ola.id) & P.VIEW_CHANNEL
     await emu.wait_until(lambda: channel.overwrites_for(role).view_channel is False)
+
+
+async def test_op7_reconnect_resumes(client: EmuClient, emu: Emulator, world: World) -> None:
+    sent = await text_channel(client, world.channel.id).send("RSVP")
+    await emu.send_reconnect()
+    await emu.wait_for_resume()
+    await emu.react(world.channel.id, sent.id, world.kari.id, "✅")
+    await emu.wait_until(lambda: client.raw)
+    assert emu.identify_count == 1
+
+
+async def test_callback_twice_is_40060_and_unknown_is_10062(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    import aiohttp
+
+    await synced(client, emu)
+    res = await emu.invoke(world.guild.id, world.kari.id, "ping")
+    url = f"{emu.api_base}/interactions/{res.interaction_id}/{res.token}/callback"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"type": 4, "data": {"content": "again"}}) as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == 40060
+        bad = f"{emu.api_base}/interactions/{res.interaction_id}/nope/callback"
+        async with session.post(bad, json={"type": 4, "data": {"content": "x"}}) as resp:
+            assert resp.status == 404 and (await resp.json())["code"] == 10062
