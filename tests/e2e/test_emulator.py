@@ -652,3 +652,16 @@ async def test_callback_twice_is_40060_and_unknown_is_10062(
         bad = f"{emu.api_base}/interactions/{res.interaction_id}/nope/callback"
         async with session.post(bad, json={"type": 4, "data": {"content": "x"}}) as resp:
             assert resp.status == 404 and (await resp.json())["code"] == 10062
+
+
+async def test_edit_bucket_429_carries_via_and_is_retried(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    emu.enable_edit_bucket(1, 0.2)
+    sent = await text_channel(client, world.channel.id).send("0")
+    emu.edit_bucket_take(world.channel.id)  # someone else used the bucket: the next edit gets a 429
+    await sent.edit(content="1")
+    statuses = [
+        r.status for r in emu.find_requests("PATCH", "/channels/{channel_id}/messages/{message_id}")
+    ]
+    assert statuses == [429, 200]

@@ -713,7 +713,10 @@ class Emulator:
     def _dispatch(self, event: str, data: dict[str, Any], guild_id: int | None) -> None:
         self.dispatched.append((event, data))
         for session in self.sessions:
-            if not session.alive or not session.wants(event, guild_id):
+            own_member = event == "GUILD_MEMBER_UPDATE" and data.get("user", {}).get("id") == str(
+                self.bot_user_id
+            )  # sent without the members intent too
+            if not session.alive or not (own_member or session.wants(event, guild_id)):
                 continue
             if (
                 guild_id is not None
@@ -913,7 +916,13 @@ class Emulator:
         if len(times) >= limit:
             retry = max(per - (now - times[0]), 0.001)
             headers = _ratelimit_headers(limit, 0, retry, f"edit-{channel_id}")
-            headers.update({"Retry-After": str(max(1, round(retry))), "X-RateLimit-Scope": "user"})
+            headers.update(
+                {
+                    "Retry-After": str(max(1, round(retry))),
+                    "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",  # without it discord.py takes a 429 for a Cloudflare ban
+                }
+            )
             raise ApiError(
                 429,
                 0,
