@@ -665,3 +665,10 @@ async def test_edit_bucket_429_carries_via_and_is_retried(
         r.status for r in emu.find_requests("PATCH", "/channels/{channel_id}/messages/{message_id}")
     ]
     assert statuses == [429, 200]
+
+
+async def test_command_in_the_bots_dm(client: EmuClient, emu: Emulator, world: World) -> None:
+    await synced(client, emu)
+    res = await emu.invoke(None, world.kari.id, "ping")
+    assert res.content == "pong" and res.ephemeral
+    assert res.record.payload["context"] == 1 and "user" in res.record.payload

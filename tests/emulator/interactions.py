@@ -89,7 +89,7 @@ def _base_payload(
     else:
         payload.update(
             user=emu.user_json(user_id),
-            authorizing_integration_owners={"0": str(user_id)},
+            authorizing_integration_owners={"0": "0"},  # guild install, used in the bot's DM
             context=1,
         )
     payload["channel"] = channel
