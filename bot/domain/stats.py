@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Literal, TypeAlias
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
@@ -188,7 +188,10 @@ class ReportRequest:
         _require_aware("end", self.end)
         if self.start >= self.end:
             raise ValueError("start must be before end")
-        ZoneInfo(self.zone)  # raises for an unknown zone
+        try:
+            ZoneInfo(self.zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.zone!r}") from None
 
     @property
     def tz(self) -> ZoneInfo:
