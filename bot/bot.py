@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import datetime
+from typing import Any
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
     "cogs.setup",
     "cogs.about",
+    "cogs.meetings",
 )
 
 
@@ -71,6 +74,9 @@ class MoteplassBot(commands.AutoShardedBot):
         self.guild_settings = GuildSettingsRepository(db)
         self._extensions = extensions
         self._sync_commands = sync_commands
+        # Services registered by cogs, for start-up waiting and tests (not for cogs to
+        # reach each other: they share storage, not each other).
+        self.services: dict[str, Any] = {}
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator(self.catalog))
@@ -107,6 +113,11 @@ class MoteplassBot(commands.AutoShardedBot):
         if guild_id is None:
             return GuildSettings(guild_id=0)
         return await self.guild_settings.get(guild_id)
+
+    async def wait_until_settled(self) -> None:
+        """Wait for start-up work (reconciliation, scheduling) and pending updates."""
+        waits = [s.settled() for s in self.services.values() if hasattr(s, "settled")]
+        await asyncio.gather(*waits)
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_monotonic

@@ -190,6 +190,11 @@ class MeetingRepository:
         )
         return None if row is None else _meeting(row)
 
+    async def find_by_id(self, meeting_id: int) -> Meeting | None:
+        """Any server's meeting by id: for background work that starts from an id."""
+        row = await self.db.fetchone(_SELECT + "WHERE id = ?", (meeting_id,))
+        return None if row is None else _meeting(row)
+
     async def require(self, guild_id: int, meeting_id: int) -> Meeting:
         """The meeting, or NotFound (also for another server's meeting)."""
         meeting = await self.get(guild_id, meeting_id)

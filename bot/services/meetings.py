@@ -1,0 +1,430 @@
+"""Announcements, RSVP by reaction, the coalescing embed updater and reconciliation.
+
+Discord-facing glue around `bot.storage.meetings` and `bot.domain.rsvp`: the database is
+the source of truth, the announcement embed shows it. Reaction events are applied through
+`RsvpRepository.apply` (which batches bursts into shared transactions); the embed is
+refreshed by a `Coalescer`, so a burst of answers costs a few edits, not one per click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.domain.dates import format_range_local
+from bot.domain.meeting import Meeting
+from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
+from bot.errors import ChannelUnavailable, NotSetUp
+from bot.i18n import Text
+from bot.permissions import missing_permissions
+from bot.services.coalescer import Coalescer
+from bot.services.notify import DmResult, only_user, send_dm
+from bot.storage.meetings import MeetingRepository, RsvpRepository
+
+if TYPE_CHECKING:
+    from bot.bot import MoteplassBot
+
+log = logging.getLogger(__name__)
+
+OLD_MESSAGE_EDIT_CAP = 30046
+UNKNOWN_MESSAGE = 10008
+COLOUR_OPEN = discord.Colour(0x2E7D32)
+COLOUR_CANCELLED = discord.Colour(0xB71C1C)
+
+
+def timestamps(moment: datetime) -> str:
+    """`<t:…:F> (<t:…:R>)`: every reader sees their own local time."""
+    unix = int(moment.timestamp())
+    return f"<t:{unix}:F> (<t:{unix}:R>)"
+
+
+def announcement_embed(_: Text, meeting: Meeting, counts: Counts) -> discord.Embed:
+    cancelled = meeting.cancelled
+    title = _("meeting.embed.cancelled_title", title=meeting.title) if cancelled else meeting.title
+    description = meeting.description
+    if cancelled and meeting.cancel_reason:
+        description = _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
+    embed = discord.Embed(
+        title=title[:256],
+        description=description or None,
+        colour=COLOUR_CANCELLED if cancelled else COLOUR_OPEN,
+    )
+    end = int(meeting.ends_at.timestamp())
+    embed.add_field(
+        name=_("meeting.embed.when"),
+        value=f"{timestamps(meeting.starts_at)} – <t:{end}:t>",
+        inline=False,
+    )
+    if meeting.place:
+        embed.add_field(name=_("meeting.embed.where"), value=meeting.place, inline=False)
+    if meeting.capacity is not None:
+        embed.add_field(
+            name=_("meeting.embed.capacity"),
+            value=_("meeting.embed.capacity_value", going=counts.going, capacity=meeting.capacity),
+        )
+    if meeting.rsvp_deadline is not None:
+        embed.add_field(
+            name=_("meeting.embed.deadline"),
+            value=f"<t:{int(meeting.rsvp_deadline.timestamp())}:f>",
+        )
+    embed.add_field(name=_("meeting.embed.answers"), value=counts_line(_, counts), inline=False)
+    if not cancelled:
+        embed.set_footer(text=_("meeting.embed.how_to_answer"))
+    return embed
+
+
+def counts_line(_: Text, counts: Counts) -> str:
+    return _(
+        "meeting.embed.counts",
+        going=counts.going,
+        maybe=counts.maybe,
+        not_going=counts.not_going,
+        waitlist=counts.waitlist,
+    )
+
+
+class MeetingService:
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.meetings = MeetingRepository(bot.db)
+        self.rsvps = RsvpRepository(bot.db)
+        self.updater: Coalescer[int] = Coalescer(
+            self._flush, interval=bot.settings.embed_edit_interval
+        )
+        # announcement or roster message id → meeting id, for the open meetings
+        self._by_message: dict[int, int] = {}
+        # meetings being reconciled: live events wait here and are applied afterwards
+        self._holding: dict[int, list[tuple[int, Choice, bool]]] = {}
+        self._reconcile_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[object]] = set()
+        self.reconciled = asyncio.Event()
+
+    # ----- helpers -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.bot.clock.now()
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settled(self) -> None:
+        await self.reconciled.wait()
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.updater.drain()
+
+    def index(self, meeting: Meeting) -> None:
+        for message_id in (meeting.message_id, meeting.roster_message_id):
+            if message_id is not None:
+                self._by_message[message_id] = meeting.id
+
+    def unindex(self, meeting_id: int) -> None:
+        for key in [k for k, v in self._by_message.items() if v == meeting_id]:
+            del self._by_message[key]
+
+    async def announce_channel(self, guild: discord.Guild) -> discord.TextChannel:
+        settings = await self.bot.guild_settings.get(guild.id)
+        if settings.announce_channel_id is None:
+            raise NotSetUp()
+        channel = guild.get_channel(settings.announce_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise ChannelUnavailable(channel=f"<#{settings.announce_channel_id}>")
+        if missing_permissions(channel, ("view_channel", "send_messages", "embed_links")):
+            raise ChannelUnavailable(channel=channel.mention)
+        return channel
+
+    # ----- announcing ----------------------------------------------------------------
+
+    async def announce(self, guild: discord.Guild, meeting: Meeting) -> Meeting:
+        """Post the announcement with its three reactions and store where it is."""
+        channel = await self.announce_channel(guild)
+        _ = await self.bot.texts(guild.id)
+        counts = await self.rsvps.counts(meeting.id)
+        message = await channel.send(embed=announcement_embed(_, meeting, counts))
+        meeting = await self.meetings.set_announcement(
+            guild.id, meeting.id, channel.id, message.id, self.now()
+        )
+        self.index(meeting)
+        for choice in (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING):
+            try:
+                await message.add_reaction(EMOJI[choice])
+            except discord.HTTPException:
+                log.warning("could not add reaction to meeting %d", meeting.id)
+        return meeting
+
+    async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> bool:
+        """Create or update the Discord scheduled event. False when the bot may not."""
+        _ = await self.bot.texts(guild.id)
+        location = (meeting.place or _("meeting.embed.no_place"))[:100]
+        try:
+            if meeting.scheduled_event_id is None:
+                event = await guild.create_scheduled_event(
+                    name=meeting.title[:100],
+                    start_time=meeting.starts_at,
+                    end_time=meeting.ends_at,
+                    entity_type=discord.EntityType.external,
+                    privacy_level=discord.PrivacyLevel.guild_only,
+                    location=location,
+                    description=(meeting.description or "")[:1000],
+                )
+                await self.meetings.set_scheduled_event(guild.id, meeting.id, event.id, self.now())
+            else:
+                event = await guild.fetch_scheduled_event(meeting.scheduled_event_id)
+                if meeting.cancelled:
+                    await event.cancel()
+                else:
+                    await event.edit(
+                        name=meeting.title[:100],
+                        start_time=meeting.starts_at,
+                        end_time=meeting.ends_at,
+                        location=location,
+                        description=(meeting.description or "")[:1000],
+                    )
+        except discord.Forbidden:
+            log.info("no Manage Events in guild %d: meetings are not mirrored", guild.id)
+            return False
+        except discord.HTTPException as exc:
+            log.warning("scheduled event for meeting %d failed: %s", meeting.id, exc.code)
+            return False
+        return True
+
+    async def refresh(self, meeting_id: int) -> None:
+        self.updater.mark(meeting_id)
+
+    async def _flush(self, meeting_id: int) -> None:
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is None or meeting.channel_id is None or meeting.message_id is None:
+            return
+        if meeting.announcement_missing:
+            return
+        _ = await self.bot.texts(meeting.guild_id)
+        counts = await self.rsvps.counts(meeting_id)
+        channel = self.bot.get_partial_messageable(meeting.channel_id, guild_id=meeting.guild_id)
+        target = meeting.roster_message_id or meeting.message_id
+        roster_text = _("meeting.roster", title=meeting.title, counts=counts_line(_, counts))
+        try:
+            if meeting.roster_message_id is not None:
+                await channel.get_partial_message(target).edit(content=roster_text)
+            else:
+                embed = announcement_embed(_, meeting, counts)
+                await channel.get_partial_message(target).edit(embed=embed)
+        except discord.NotFound:
+            if target == meeting.message_id:
+                await self.meetings.mark_announcement_missing(
+                    meeting.guild_id, meeting.id, self.now()
+                )
+                self.unindex(meeting.id)
+                log.info("announcement of meeting %d is gone", meeting.id)
+            else:
+                await self.meetings.set_roster_message(
+                    meeting.guild_id, meeting.id, None, self.now()
+                )
+                self.updater.mark(meeting_id)
+        except discord.HTTPException as exc:
+            if exc.code != OLD_MESSAGE_EDIT_CAP:
+                raise
+            # Discord caps edits of messages older than an hour: post a fresh roster.
+            message = await channel.send(
+                roster_text,
+                reference=channel.get_partial_message(meeting.message_id),
+                mention_author=False,
+            )
+            updated = await self.meetings.set_roster_message(
+                meeting.guild_id, meeting.id, message.id, self.now()
+            )
+            self.index(updated)
+
+    # ----- reactions -----------------------------------------------------------------
+
+    async def on_reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        meeting_id = self._by_message.get(payload.message_id)
+        if meeting_id is None or payload.emoji.id is not None:
+            return
+        me = self.bot.user
+        if me is not None and payload.user_id == me.id:
+            return
+        if payload.member is not None and payload.member.bot:
+            return
+        choice = choice_for_emoji(payload.emoji.name)
+        if choice is None:
+            return
+        held = self._holding.get(meeting_id)
+        if held is not None:
+            held.append((payload.user_id, choice, added))
+            return
+        await self._apply(meeting_id, payload.user_id, choice, added)
+
+    async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+        event = React(user_id, choice, 0) if added else Unreact(user_id, choice)
+        outcome = await self.rsvps.apply(meeting_id, event, self.now())
+        if outcome.changed:
+            self.updater.mark(meeting_id)
+        if outcome.reactions_to_remove:
+            self._spawn(self._remove_old(meeting_id, outcome.reactions_to_remove))
+        if outcome.promoted:
+            self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
+
+    async def _remove_old(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is None or meeting.channel_id is None or meeting.message_id is None:
+            return
+        channel = self.bot.get_channel(meeting.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return
+        if not channel.permissions_for(channel.guild.me).manage_messages:
+            return  # the answer is recorded anyway; the old reaction simply stays
+        state = await self.rsvps.load_state(meeting_id)
+        for user_id, choice in removals:
+            current = state.status_of(user_id)
+            if current is not None and current.choice is choice:
+                continue  # they chose it again meanwhile
+            with contextlib.suppress(discord.HTTPException):
+                await self.bot.http.remove_reaction(
+                    meeting.channel_id, meeting.message_id, EMOJI[choice], user_id
+                )
+
+    async def tell_promoted(self, meeting_id: int, promoted: Iterable[int]) -> None:
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is None:
+            return
+        _ = await self.bot.texts(meeting.guild_id)
+        settings = await self.bot.guild_settings.get(meeting.guild_id)
+        when = format_range_local(
+            meeting.starts_at, meeting.ends_at, meeting.timezone, settings.language
+        )
+        for user_id in promoted:
+            if not await self.rsvps.claim_notice("promoted", meeting_id, user_id, self.now()):
+                continue
+            text = _("meeting.dm.promoted", title=meeting.title, when=when)
+            result = await send_dm(self.bot, user_id, content=text)
+            if result is DmResult.CLOSED and meeting.channel_id and meeting.message_id:
+                await self._fallback_mention(meeting, user_id, _("meeting.promoted_short"))
+
+    async def _fallback_mention(self, meeting: Meeting, user_id: int, text: str) -> None:
+        """A short reply to the announcement that pings exactly this one person."""
+        assert meeting.channel_id is not None and meeting.message_id is not None
+        channel = self.bot.get_partial_messageable(meeting.channel_id, guild_id=meeting.guild_id)
+        try:
+            await channel.send(
+                f"<@{user_id}> {text}",
+                allowed_mentions=only_user(user_id),
+                reference=channel.get_partial_message(meeting.message_id),
+                mention_author=False,
+            )
+        except discord.HTTPException:
+            log.warning("fallback mention for meeting %d failed", meeting.id)
+
+    async def tell_cancelled(self, meeting: Meeting) -> None:
+        roster = await self.rsvps.attendees(meeting.id)
+        _ = await self.bot.texts(meeting.guild_id)
+        text = _("meeting.dm.cancelled", title=meeting.title)
+        if meeting.cancel_reason:
+            text += "\n" + _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
+        for user_id in (*roster.going, *roster.maybe, *roster.waitlist):
+            if await self.rsvps.claim_notice("cancelled", meeting.id, user_id, self.now()):
+                await send_dm(self.bot, user_id, content=text)
+
+    async def tell_changed(self, meeting: Meeting) -> None:
+        """People going are told once per change of time or place."""
+        roster = await self.rsvps.attendees(meeting.id)
+        _ = await self.bot.texts(meeting.guild_id)
+        settings = await self.bot.guild_settings.get(meeting.guild_id)
+        when = format_range_local(
+            meeting.starts_at, meeting.ends_at, meeting.timezone, settings.language
+        )
+        text = _("meeting.dm.changed", title=meeting.title, when=when, place=meeting.place or "—")
+        kind = f"changed:{meeting.ical_sequence}"
+        for user_id in roster.going:
+            if await self.rsvps.claim_notice(kind, meeting.id, user_id, self.now()):
+                await send_dm(self.bot, user_id, content=text)
+
+    # ----- reconciliation ------------------------------------------------------------
+
+    async def reconcile_all(self) -> None:
+        """Bring every open announcement's answers in line with its reactions."""
+        async with self._reconcile_lock:
+            try:
+                for meeting in await self.meetings.list_open_announcements(self.now()):
+                    self.index(meeting)
+                    try:
+                        await self.reconcile(meeting)
+                    except discord.HTTPException as exc:
+                        log.warning("reconciling meeting %d failed: %s", meeting.id, exc.code)
+            finally:
+                self.reconciled.set()
+
+    async def reconcile(self, meeting: Meeting) -> None:
+        assert meeting.channel_id is not None and meeting.message_id is not None
+        me = self.bot.user
+        self._holding[meeting.id] = []
+        try:
+            try:
+                message = await self.bot.http.get_message(meeting.channel_id, meeting.message_id)
+            except discord.NotFound:
+                await self.meetings.mark_announcement_missing(
+                    meeting.guild_id, meeting.id, self.now()
+                )
+                self.unindex(meeting.id)
+                log.info("announcement of meeting %d was deleted while offline", meeting.id)
+                return
+            present = {
+                choice_for_emoji(r["emoji"].get("name"))
+                for r in message.get("reactions", [])
+                if not r["emoji"].get("id")
+            }
+            observed: dict[Choice, list[int]] = {}
+            for choice in (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING):
+                users: list[int] = []
+                if choice in present:
+                    after: int | None = None
+                    while True:
+                        page = await self.bot.http.get_reaction_users(
+                            meeting.channel_id, meeting.message_id, EMOJI[choice], 100, after
+                        )
+                        users.extend(
+                            int(u["id"])
+                            for u in page
+                            if not u.get("bot") and (me is None or int(u["id"]) != me.id)
+                        )
+                        if len(page) < 100:
+                            break
+                        after = int(page[-1]["id"])
+                observed[choice] = users
+            outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
+            if outcome.promoted:
+                self._spawn(self.tell_promoted(meeting.id, outcome.promoted))
+            self.updater.mark(meeting.id)
+        finally:
+            held = self._holding.pop(meeting.id, [])
+            for user_id, choice, added in held:
+                await self._apply(meeting.id, user_id, choice, added)
+
+    async def on_message_delete(self, message_id: int) -> None:
+        meeting_id = self._by_message.get(message_id)
+        if meeting_id is None:
+            return
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is None:
+            return
+        if message_id == meeting.message_id:
+            await self.meetings.mark_announcement_missing(meeting.guild_id, meeting.id, self.now())
+            self.unindex(meeting.id)
+        else:
+            updated = await self.meetings.set_roster_message(
+                meeting.guild_id, meeting.id, None, self.now()
+            )
+            self.unindex(meeting.id)
+            self.index(updated)
+
+    async def close(self) -> None:
+        await self.updater.close()
+        for task in list(self._background):
+            task.cancel()

@@ -1,0 +1,391 @@
+"""/meeting …: announce, edit, cancel, list, attendees, export, calendar; RSVP listeners."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import MoteplassBot
+from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
+from bot.domain.dates import (
+    combine,
+    format_date_local,
+    parse_date,
+    parse_datetime,
+    parse_end,
+    parse_time,
+    suggest_dates,
+    to_local,
+)
+from bot.domain.meeting import UNSET, Meeting, MeetingChanges, parse_draft
+from bot.errors import BadInput, NotFound
+from bot.i18n import Text
+from bot.permissions import require_organiser
+from bot.services.meetings import MeetingService, counts_line
+
+log = logging.getLogger(__name__)
+
+
+# Subcommands cannot carry their own default permissions on Discord; these are checked
+# on the server with `require_organiser` and marked so the structural test can see it.
+ORGANISER = {"organiser": True}
+
+
+def _meeting_id(value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound("meeting.error.not_found")
+    return int(text)
+
+
+@app_commands.guild_only()
+class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Meetings"):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.service = MeetingService(bot)
+        bot.services["meetings"] = self.service
+        super().__init__()
+
+    async def cog_unload(self) -> None:
+        await self.service.close()
+
+    # ----- listeners ---------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Fires after every new gateway session: reconcile what happened while away.
+        await self.service.reconcile_all()
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.service.on_reaction(payload, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.service.on_reaction(payload, added=False)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.service.on_message_delete(payload.message_id)
+
+    # ----- shared parsing ----------------------------------------------------------
+
+    async def _organiser(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
+        assert interaction.guild is not None
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        require_organiser(interaction.user, settings)
+        return self.bot.catalog.translator(settings.language)
+
+    async def _meeting(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Meeting:
+        assert interaction.guild_id is not None
+        return await self.service.meetings.require(interaction.guild_id, _meeting_id(value))
+
+    async def _meeting_choices(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        found = await self.service.meetings.search_for_autocomplete(
+            interaction.guild_id, current, self.bot.clock.now(), limit=25
+        )
+        choices = []
+        for meeting in found:
+            day = format_date_local(
+                to_local(meeting.starts_at, meeting.timezone).date(),
+                settings.language,
+                style="short",
+            )
+            choices.append(
+                app_commands.Choice(name=f"{day} · {meeting.title}"[:100], value=str(meeting.id))
+            )
+        return choices
+
+    async def _date_choices(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        last = await self.service.meetings.last_meeting(interaction.guild_id)
+        last_day = to_local(last.starts_at, last.timezone).date() if last else None
+        days = suggest_dates(last_day, self.bot.clock.now(), settings.timezone, n=25)
+        needle = current.strip().casefold()
+        choices = []
+        for day in days:
+            label = f"{day:%d.%m.%Y} · {format_date_local(day, settings.language)}"
+            if needle and needle not in label.casefold():
+                continue
+            choices.append(app_commands.Choice(name=label[:100], value=day.isoformat()))
+        return choices[:25]
+
+    # ----- commands ----------------------------------------------------------------
+
+    @app_commands.command(name="create", description="Announce a new meeting", extras=ORGANISER)
+    @app_commands.describe(
+        title="What the meeting is called",
+        date="Date, e.g. 2026-12-03 or 3.12.2026",
+        start="Start time, e.g. 08:30",
+        end="End time (10:00) or duration (1h30)",
+        place="Address or link",
+        description="Programme or description",
+        capacity="Most people who can come (empty: no limit)",
+        deadline="Last day to answer, e.g. 1.12.2026",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        title: str,
+        date: str,
+        start: str,
+        end: str,
+        place: str = "",
+        description: str = "",
+        capacity: int | None = None,
+        deadline: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        draft = parse_draft(
+            title=title,
+            date_text=date,
+            start_text=start,
+            end_text=end,
+            timezone=settings.timezone,
+            now=self.bot.clock.now(),
+            place=place,
+            description=description,
+            capacity=capacity,
+            deadline_text=deadline,
+        )
+        await self.service.announce_channel(interaction.guild)  # fail before storing
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        meeting = await self.service.meetings.create(
+            interaction.guild.id, draft, self.bot.clock.now(), created_by=interaction.user.id
+        )
+        meeting = await self.service.announce(interaction.guild, meeting)
+        lines = [_("meeting.created", title=meeting.title)]
+        if not await self.service.mirror_event(interaction.guild, meeting):
+            lines.append(_("meeting.no_event_permission"))
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
+
+    @create.autocomplete("date")
+    async def _create_date(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._date_choices(interaction, current)
+
+    @app_commands.command(name="edit", description="Change a meeting", extras=ORGANISER)
+    @app_commands.describe(
+        meeting="The meeting",
+        title="New title",
+        date="New date",
+        start="New start time",
+        end="New end time or duration",
+        place="New place",
+        description="New programme or description",
+        capacity="New capacity (0 removes the limit)",
+        deadline="New answer deadline",
+    )
+    async def edit(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        meeting: str,
+        title: str | None = None,
+        date: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        place: str | None = None,
+        description: str | None = None,
+        capacity: int | None = None,
+        deadline: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        if current.cancelled:
+            raise BadInput("meeting.error.cancelled")
+        zone = current.timezone
+        now = self.bot.clock.now()
+        local = to_local(current.starts_at, zone)
+        today = to_local(now, zone).date()
+        new_start = current.starts_at
+        if date is not None or start is not None:
+            day = parse_date(date, today=today) if date is not None else local.date()
+            clock = parse_time(start) if start is not None else local.timetz().replace(tzinfo=None)
+            new_start = combine(day, clock, zone)
+        if end is not None:
+            new_end = parse_end(end, new_start, zone)
+        else:
+            new_end = new_start + current.duration
+        changes = MeetingChanges(
+            title=title if title is not None else UNSET,
+            starts_at=new_start if new_start != current.starts_at else UNSET,
+            ends_at=new_end if new_end != current.ends_at else UNSET,
+            place=place if place is not None else UNSET,
+            description=description if description is not None else UNSET,
+            capacity=(None if capacity == 0 else capacity) if capacity is not None else UNSET,
+            rsvp_deadline=parse_datetime(deadline, zone, today=today)
+            if deadline is not None
+            else UNSET,
+        )
+        if changes.is_empty():
+            raise BadInput("meeting.error.nothing_to_change")
+        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        updated = result.meeting
+        await self.service.refresh(updated.id)
+        if result.promoted:
+            await self.service.tell_promoted(updated.id, result.promoted)
+        if (updated.starts_at, updated.ends_at, updated.place) != (
+            current.starts_at,
+            current.ends_at,
+            current.place,
+        ):
+            await self.service.tell_changed(updated)
+        if updated.scheduled_event_id is not None:
+            await self.service.mirror_event(interaction.guild, updated)
+        await interaction.followup.send(_("meeting.edited", title=updated.title), ephemeral=True)
+
+    @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
+    @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")
+    async def cancel(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        meeting: str,
+        reason: str | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        result = await self.service.meetings.cancel(
+            interaction.guild.id, current.id, self.bot.clock.now(), reason
+        )
+        if not result.newly_cancelled:
+            raise BadInput("meeting.error.cancelled")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.service.refresh(current.id)
+        if result.meeting.scheduled_event_id is not None:
+            await self.service.mirror_event(interaction.guild, result.meeting)
+        await self.service.tell_cancelled(result.meeting)
+        await interaction.followup.send(_("meeting.cancelled", title=current.title), ephemeral=True)
+
+    @app_commands.command(
+        name="repost", description="Post the announcement again", extras=ORGANISER
+    )
+    @app_commands.describe(meeting="The meeting")
+    async def repost(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        await self.service.announce_channel(interaction.guild)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        self.service.unindex(current.id)
+        reposted = await self.service.announce(interaction.guild, current)
+        await self.service.reconcile(reposted)
+        await interaction.followup.send(_("meeting.reposted", title=current.title), ephemeral=True)
+
+    @app_commands.command(name="list", description="Upcoming meetings")
+    async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        assert interaction.guild is not None
+        settings = await self.bot.guild_settings.get(interaction.guild.id)
+        _ = self.bot.catalog.translator(settings.language)
+        meetings = await self.service.meetings.list_upcoming(
+            interaction.guild.id, self.bot.clock.now(), limit=10
+        )
+        if not meetings:
+            await interaction.response.send_message(_("meeting.list.empty"), ephemeral=True)
+            return
+        embed = discord.Embed(title=_("meeting.list.title"))
+        for item in meetings:
+            counts = await self.service.rsvps.counts(item.id)
+            value = f"<t:{int(item.starts_at.timestamp())}:F>\n{counts_line(_, counts)}"
+            if item.place:
+                value += f"\n{item.place}"
+            embed.add_field(name=f"{item.title}"[:256], value=value[:1024], inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
+    @app_commands.describe(meeting="The meeting")
+    async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        roster = await self.service.rsvps.attendees(current.id)
+        embed = discord.Embed(title=current.title[:256])
+        for key, people in (
+            ("meeting.status.going", roster.going),
+            ("meeting.status.maybe", roster.maybe),
+            ("meeting.status.not_going", roster.not_going),
+            ("meeting.status.waitlist", roster.waitlist),
+        ):
+            text = ", ".join(f"<@{uid}>" for uid in people) or "—"
+            if len(text) > 1000:
+                text = text[:990].rsplit(",", 1)[0] + ", …"
+            embed.add_field(name=f"{_(key)} ({len(people)})", value=text, inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="export", description="Answers as a CSV file", extras=ORGANISER)
+    @app_commands.describe(meeting="The meeting")
+    async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        roster = await self.service.rsvps.attendees(current.id)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["user_id", "name", "status", "order"])
+        for status, people in (
+            ("going", roster.going),
+            ("waitlist", roster.waitlist),
+            ("maybe", roster.maybe),
+            ("not_going", roster.not_going),
+        ):
+            for order, user_id in enumerate(people, start=1):
+                member = interaction.guild.get_member(user_id)
+                user = member or self.bot.get_user(user_id)
+                writer.writerow([user_id, user.display_name if user else "", status, order])
+        data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
+        await interaction.response.send_message(
+            _("meeting.exported", title=current.title), file=file, ephemeral=True
+        )
+
+    @app_commands.command(name="calendar", description="Add a meeting to your calendar")
+    @app_commands.describe(meeting="The meeting")
+    async def calendar(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        _ = await self.bot.texts(interaction.guild_id)
+        current = await self._meeting(interaction, meeting)
+        file = discord.File(
+            io.BytesIO(meeting_ics(current, self.bot.clock.now())), filename=ics_filename(current)
+        )
+        link = google_calendar_link(current)
+        await interaction.response.send_message(
+            _("meeting.calendar", link=link), file=file, ephemeral=True
+        )
+
+    @edit.autocomplete("meeting")
+    @cancel.autocomplete("meeting")
+    @repost.autocomplete("meeting")
+    @attendees.autocomplete("meeting")
+    @export.autocomplete("meeting")
+    @calendar.autocomplete("meeting")
+    async def _meeting_autocomplete(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._meeting_choices(interaction, current)
+
+    @edit.autocomplete("date")
+    async def _edit_date(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._date_choices(interaction, current)
+
+
+async def setup(bot: MoteplassBot) -> None:
+    await bot.add_cog(MeetingCog(bot))
