@@ -97,6 +97,10 @@ class MoteplassBot(commands.AutoShardedBot):
             log.info("synced %d global commands", len(synced))
 
     async def close(self) -> None:
+        for service in self.services.values():
+            closer = getattr(service, "close", None)
+            if closer is not None:
+                await closer()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await super().close()

@@ -1,0 +1,309 @@
+"""Meetings and RSVP by reaction, end to end through the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.domain.rsvp import EMOJI, Choice
+from bot.storage.meetings import MeetingRepository, RsvpRepository
+from tests.e2e.conftest import BotRunner, World
+
+GOING, MAYBE, NO = EMOJI[Choice.GOING], EMOJI[Choice.MAYBE], EMOJI[Choice.NOT_GOING]
+
+
+async def configure(world: World, language: str = "en") -> None:
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "setup configure",
+        options={
+            "announce_channel": world.announce.id,
+            "intro_channel": world.intro.id,
+            "organiser_role": world.organiser_role.id,
+            "language": language,
+        },
+    )
+    assert "saved" in res.content or "lagret" in res.content, res.content
+
+
+async def create(world: World, **options: Any) -> Any:
+    base = {"title": "Inkluderingsdagen", "date": "4.3.2027", "start": "08:30", "end": "10:00"}
+    base.update(options)
+    return await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting create", options=base
+    )
+
+
+async def only_meeting(runner: BotRunner, world: World) -> Any:
+    assert runner.db is not None
+    meetings = await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now())
+    assert len(meetings) == 1
+    return meetings[0]
+
+
+async def settle(runner: BotRunner) -> None:
+    assert runner.bot is not None
+    await runner.bot.wait_until_settled()
+
+
+def announcement(world: World, meeting: Any) -> dict[str, Any]:
+    return world.emu.message(world.announce.id, meeting.message_id)
+
+
+def answers_field(message: dict[str, Any]) -> str:
+    embed = message["embeds"][0]
+    return next(f["value"] for f in embed["fields"] if f["name"] == "Answers")
+
+
+async def test_create_announces_with_reactions_and_event(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    res = await create(world, place="Rådhuset @everyone", capacity=30)
+    assert res.ephemeral and "announced" in res.content
+    meeting = await only_meeting(runner, world)
+    message = announcement(world, meeting)
+    embed = message["embeds"][0]
+    assert embed["title"] == "Inkluderingsdagen"
+    when = next(f["value"] for f in embed["fields"] if f["name"] == "When")
+    assert f"<t:{int(meeting.starts_at.timestamp())}:F>" in when
+    assert ":R>" in when
+    assert set(world.emu.reactions(world.announce.id, meeting.message_id)) == {GOING, MAYBE, NO}
+    # user text never pings: the announcement went out with no mentions allowed
+    assert world.emu.allowed_mentions(meeting.message_id) in (
+        {"parse": []},
+        {"parse": [], "replied_user": False},
+    )
+    assert message.get("mention_everyone") is False
+    events = world.emu.scheduled_events(world.guild.id)
+    assert len(events) == 1 and events[0]["entity_metadata"]["location"].startswith("Rådhuset")
+
+
+async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(50)]
+    for n, person in enumerate(people):
+        emoji = (GOING, MAYBE, NO)[n % 3]
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, emoji)
+    assert runner.db is not None
+    repo = RsvpRepository(runner.db)
+
+    async def counted() -> bool:
+        c = await repo.counts(meeting.id)
+        return (c.going, c.maybe, c.not_going) == (17, 17, 16)
+
+    for _ in range(100):
+        if await counted():
+            break
+        await asyncio.sleep(0.05)
+    assert await counted()
+    await settle(runner)
+    assert "going 17" in answers_field(announcement(world, meeting))
+    assert "maybe 17" in answers_field(announcement(world, meeting))
+    # changing an answer: the latest wins and the old reaction is removed
+    await world.emu.react(world.announce.id, meeting.message_id, people[0].id, NO)
+    await world.emu.wait_until(
+        lambda: (
+            people[0].id not in world.emu.reactions(world.announce.id, meeting.message_id)[GOING]
+        )
+    )
+    await settle(runner)
+    roster = await repo.attendees(meeting.id)
+    assert people[0].id in roster.not_going and people[0].id not in roster.going
+    assert people[0].id not in world.emu.reactions(world.announce.id, meeting.message_id)[GOING]
+    # other emojis and bots are ignored
+    await world.emu.react(world.announce.id, meeting.message_id, people[1].id, "🎉")
+    await settle(runner)
+    assert (await repo.counts(meeting.id)).going == 16
+
+
+async def test_capacity_waitlist_and_promotion_by_dm(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    await create(world, capacity=10)
+    meeting = await only_meeting(runner, world)
+    people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(15)]
+    for person in people:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+        await asyncio.sleep(0.01)
+    await settle(runner)
+    assert runner.db is not None
+    roster = await RsvpRepository(runner.db).attendees(meeting.id)
+    assert len(roster.going) == 10 and len(roster.waitlist) == 5
+    first_waiting = roster.waitlist[0]
+    assert first_waiting == people[10].id
+    world.emu.close_dms(people[11].id)  # irrelevant here, but DMs to others still work
+    await world.emu.unreact(world.announce.id, meeting.message_id, people[0].id, GOING)
+    await world.emu.wait_until(lambda: len(world.emu.dm_messages(first_waiting)) == 1)
+    await settle(runner)
+    roster = await RsvpRepository(runner.db).attendees(meeting.id)
+    assert first_waiting in roster.going and len(roster.waitlist) == 4
+    assert "waitlist 4" in answers_field(announcement(world, meeting))
+
+
+async def test_promotion_with_closed_dms_falls_back_to_a_mention(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world, capacity=1)
+    meeting = await only_meeting(runner, world)
+    a, b = world.members[0], world.members[1]
+    world.emu.close_dms(b.id)
+    await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
+    await asyncio.sleep(0.05)
+    await world.emu.react(world.announce.id, meeting.message_id, b.id, GOING)
+    await settle(runner)
+    await world.emu.unreact(world.announce.id, meeting.message_id, a.id, GOING)
+    await world.emu.wait_until(
+        lambda: any(
+            f"<@{b.id}>" in (m.get("content") or "") for m in world.emu.messages(world.announce.id)
+        )
+    )
+
+
+async def test_reactions_while_offline_are_reconciled(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    a, b, c = world.members[:3]
+    await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
+    await settle(runner)
+    await runner.stop()
+    world.emu.add_reaction(world.announce.id, meeting.message_id, b.id, GOING)
+    world.emu.add_reaction(world.announce.id, meeting.message_id, c.id, MAYBE)
+    world.emu.remove_reaction(world.announce.id, meeting.message_id, a.id, GOING)
+    await runner.start()
+    await settle(runner)
+    assert runner.db is not None
+    roster = await RsvpRepository(runner.db).attendees(meeting.id)
+    assert roster.going == (b.id,) and roster.maybe == (c.id,)
+    assert "going 1" in answers_field(announcement(world, meeting))
+
+
+async def test_deleted_announcement_is_marked_and_can_be_reposted(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    world.emu.delete_message(world.announce.id, meeting.message_id)
+    assert runner.db is not None
+    repo = MeetingRepository(runner.db)
+
+    async def missing() -> bool:
+        m = await repo.get(world.guild.id, meeting.id)
+        return m is not None and m.announcement_missing
+
+    for _ in range(50):
+        if await missing():
+            break
+        await asyncio.sleep(0.05)
+    assert await missing()
+    res = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting repost", options={"meeting": str(meeting.id)}
+    )
+    assert "again" in res.content
+    again = await repo.get(world.guild.id, meeting.id)
+    assert again is not None and not again.announcement_missing
+    assert again.message_id != meeting.message_id
+    assert world.emu.message(world.announce.id, again.message_id) is not None
+
+
+async def test_member_without_organiser_role_is_refused(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.members[0].id,
+        "meeting create",
+        options={"title": "x", "date": "4.3.2027", "start": "08:30", "end": "10:00"},
+    )
+    assert res.ephemeral and "organiser" in res.content.lower()
+    assert runner.db is not None
+    assert (
+        await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now()) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"date": "31.02.2027"}, "31.02.2027"),
+        ({"date": "1.1.2020"}, "already"),
+        ({"start": "10:00", "end": "09:00"}, "end"),
+        ({"capacity": 0}, "1"),
+        ({"capacity": -5}, "1"),
+        ({"capacity": 100000}, "10"),
+        ({"title": "x" * 300}, "256"),
+    ],
+)
+async def test_bad_input_is_refused_and_nothing_stored(
+    runner: BotRunner, world: World, options: dict[str, Any], needle: str
+) -> None:
+    await configure(world)
+    res = await create(world, **options)
+    assert res.ephemeral and needle in res.content, res.content
+    assert runner.db is not None
+    assert (
+        await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now()) == []
+    )
+    assert world.emu.messages(world.announce.id) == []
+
+
+async def test_unknown_meeting_and_editing_a_cancelled_one(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    res = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting edit", options={"meeting": "999", "title": "y"}
+    )
+    assert res.ephemeral and res.content
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    await world.emu.react(world.announce.id, meeting.message_id, world.members[0].id, GOING)
+    await settle(runner)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "meeting cancel",
+        options={"meeting": str(meeting.id), "reason": "Storm"},
+    )
+    assert "cancelled" in res.content
+    await world.emu.wait_until(lambda: len(world.emu.dm_messages(world.members[0].id)) == 1)
+    await settle(runner)
+    assert announcement(world, meeting)["embeds"][0]["title"].startswith("CANCELLED")
+    assert world.emu.scheduled_events(world.guild.id)[0]["status"] == 4
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "meeting edit",
+        options={"meeting": str(meeting.id), "title": "z"},
+    )
+    assert res.ephemeral and "cancel" in res.content.lower()
+
+
+async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None:
+    await configure(world)
+    await create(world, place="Rådhuset")
+    meeting = await only_meeting(runner, world)
+    await world.emu.react(world.announce.id, meeting.message_id, world.members[0].id, GOING)
+    await settle(runner)
+    listing = await world.emu.invoke(world.guild.id, world.members[1].id, "meeting list")
+    assert "Inkluderingsdagen" in str(listing.embeds)
+    cal = await world.emu.invoke(
+        world.guild.id,
+        world.members[1].id,
+        "meeting calendar",
+        options={"meeting": str(meeting.id)},
+    )
+    name, data = cal.files[0]
+    assert name.endswith(".ics") and b"BEGIN:VEVENT" in data
+    assert "calendar.google.com" in cal.content
+    export = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting export", options={"meeting": str(meeting.id)}
+    )
+    name, data = export.files[0]
+    assert name.endswith(".csv") and str(world.members[0].id).encode() in data
+    choices = await world.emu.autocomplete(
+        world.guild.id, world.organiser.id, "meeting edit", focused="meeting", value="inklu"
+    )
+    assert choices and choices[0]["value"] == str(meeting.id)
