@@ -124,6 +124,21 @@ class RsvpState:
 
     capacity: int | None = None
     answers: Mapping[int, Answer] = field(default_factory=lambda: MappingProxyType({}))
+    # (going, waiting) when known: events update it instead of counting 2,000 answers
+    # again (a cache only: not compared, not shown).
+    known_tally: tuple[int, int] | None = field(default=None, compare=False, repr=False)
+
+    def tally(self) -> tuple[int, int]:
+        """(how many are going, how many wait)."""
+        if self.known_tally is not None:
+            return self.known_tally
+        going = waiting = 0
+        for answer in self.answers.values():
+            if answer.status is Status.GOING:
+                going += 1
+            elif answer.status is Status.WAITLIST:
+                waiting += 1
+        return going, waiting
 
     @classmethod
     def of(cls, answers: Iterable[Answer], capacity: int | None = None) -> RsvpState:
@@ -258,27 +273,19 @@ def combine(outcomes: Sequence[Outcome]) -> Outcome:
     )
 
 
-def _tally(answers: Mapping[int, Answer]) -> tuple[int, bool]:
-    """(how many are going, whether anyone waits) in one pass."""
-    going = 0
-    waiting = False
-    for answer in answers.values():
-        if answer.status is Status.GOING:
-            going += 1
-        elif answer.status is Status.WAITLIST:
-            waiting = True
-    return going, waiting
-
-
 def _has_room(capacity: int | None, going: int) -> bool:
     return capacity is None or going < capacity
 
 
-def _promote(answers: dict[int, Answer], capacity: int | None) -> tuple[int, ...]:
-    """Fill free places from the waitlist, first come first served. Mutates `answers`."""
-    going, waiting = _tally(answers)
+def _promote(
+    answers: dict[int, Answer], capacity: int | None, going: int, waiting: int
+) -> tuple[tuple[int, ...], int, int]:
+    """Fill free places from the waitlist, first come first served. Mutates `answers`.
+
+    Takes and returns the (going, waiting) tally so nobody counts all answers per event.
+    """
     if not waiting or not _has_room(capacity, going):
-        return ()
+        return (), going, waiting
     queue = sorted((a for a in answers.values() if a.status is Status.WAITLIST), key=_by_seq)
     promoted: list[int] = []
     for answer in queue:
@@ -287,7 +294,16 @@ def _promote(answers: dict[int, Answer], capacity: int | None) -> tuple[int, ...
         answers[answer.user_id] = Answer(answer.user_id, Status.GOING, answer.seq)
         promoted.append(answer.user_id)
         going += 1
-    return tuple(promoted)
+        waiting -= 1
+    return tuple(promoted), going, waiting
+
+
+def _count(status: Status | None, going: int, waiting: int, sign: int) -> tuple[int, int]:
+    if status is Status.GOING:
+        return going + sign, waiting
+    if status is Status.WAITLIST:
+        return going, waiting + sign
+    return going, waiting
 
 
 def _react(state: RsvpState, event: React) -> Outcome:
@@ -295,25 +311,28 @@ def _react(state: RsvpState, event: React) -> Outcome:
     if current is not None and current.status.choice is event.choice:
         # The same answer again (a replayed event, or reconciliation): nothing changes.
         return Outcome(state, waitlisted=current.status is Status.WAITLIST)
+    going, waiting = state.tally()
     answers = dict(state.answers)
     removals: tuple[tuple[int, Choice], ...] = ()
     if current is not None:
         del answers[event.user_id]
         removals = ((event.user_id, current.status.choice),)
+        going, waiting = _count(current.status, going, waiting, -1)
     if event.choice is Choice.GOING:
         status = Status.GOING
-        if state.capacity is not None:
-            going, waiting = _tally(answers)
-            # Someone waiting came first: a newcomer never jumps the queue.
-            if waiting or not _has_room(state.capacity, going):
-                status = Status.WAITLIST
+        # Someone waiting came first: a newcomer never jumps the queue.
+        if state.capacity is not None and (waiting or not _has_room(state.capacity, going)):
+            status = Status.WAITLIST
     else:
         status = Status(event.choice.value)
     answers[event.user_id] = Answer(event.user_id, status, event.seq)
+    going, waiting = _count(status, going, waiting, +1)
     freed = current is not None and current.status is Status.GOING
-    promoted = _promote(answers, state.capacity) if freed else ()
+    promoted: tuple[int, ...] = ()
+    if freed:
+        promoted, going, waiting = _promote(answers, state.capacity, going, waiting)
     return Outcome(
-        RsvpState(state.capacity, MappingProxyType(answers)),
+        RsvpState(state.capacity, MappingProxyType(answers), (going, waiting)),
         changed=True,
         promoted=promoted,
         waitlisted=status is Status.WAITLIST,
@@ -326,18 +345,23 @@ def _unreact(state: RsvpState, event: Unreact) -> Outcome:
     if current is None or current.status.choice is not event.choice:
         # Not their answer (e.g. the bot took away the reaction they switched from).
         return Outcome(state)
+    going, waiting = _count(current.status, *state.tally(), -1)
     answers = dict(state.answers)
     del answers[event.user_id]
-    promoted = _promote(answers, state.capacity) if current.status is Status.GOING else ()
-    return Outcome(RsvpState(state.capacity, MappingProxyType(answers)), True, promoted)
+    promoted: tuple[int, ...] = ()
+    if current.status is Status.GOING:
+        promoted, going, waiting = _promote(answers, state.capacity, going, waiting)
+    return Outcome(
+        RsvpState(state.capacity, MappingProxyType(answers), (going, waiting)), True, promoted
+    )
 
 
 def _set_capacity(state: RsvpState, capacity: int | None) -> Outcome:
     if capacity == state.capacity:
         return Outcome(state)
     answers = dict(state.answers)
-    promoted = _promote(answers, capacity)
-    return Outcome(RsvpState(capacity, MappingProxyType(answers)), True, promoted)
+    promoted, going, waiting = _promote(answers, capacity, *state.tally())
+    return Outcome(RsvpState(capacity, MappingProxyType(answers), (going, waiting)), True, promoted)
 
 
 # Several RSVP reactions and none matches the stored answer: the least committal wins, so
@@ -390,7 +414,7 @@ def reconcile(
             seq += 1
         removals.extend((user_id, c) for c in choices if c is not keep)
     waiting_before = {u for u, a in state.answers.items() if a.status is Status.WAITLIST}
-    promoted = _promote(answers, state.capacity)
+    promoted, _, _ = _promote(answers, state.capacity, *RsvpState(None, answers).tally())
     new_state = RsvpState(state.capacity, MappingProxyType(answers))
     return Outcome(
         new_state,

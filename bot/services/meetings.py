@@ -102,6 +102,10 @@ class MeetingService:
         # meetings being reconciled: live events wait here and are applied afterwards
         self._holding: dict[int, list[tuple[int, Choice, bool]]] = {}
         self._reconcile_lock = asyncio.Lock()
+        # meeting id → (guild, channel, announcement message) for the open meetings
+        self._targets: dict[int, tuple[int, int, int]] = {}
+        # (meeting, user) → their latest RSVP reaction, to never remove a fresh one
+        self._latest: dict[tuple[int, int], Choice | None] = {}
         self._background: set[asyncio.Task[object]] = set()
         self.reconciled = asyncio.Event()
 
@@ -122,11 +126,14 @@ class MeetingService:
         await self.updater.drain()
 
     def index(self, meeting: Meeting) -> None:
+        if meeting.channel_id is not None and meeting.message_id is not None:
+            self._targets[meeting.id] = (meeting.guild_id, meeting.channel_id, meeting.message_id)
         for message_id in (meeting.message_id, meeting.roster_message_id):
             if message_id is not None:
                 self._by_message[message_id] = meeting.id
 
     def unindex(self, meeting_id: int) -> None:
+        self._targets.pop(meeting_id, None)
         for key in [k for k, v in self._by_message.items() if v == meeting_id]:
             del self._by_message[key]
 
@@ -264,6 +271,10 @@ class MeetingService:
 
     async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
         event = React(user_id, choice, 0) if added else Unreact(user_id, choice)
+        if added:
+            self._latest[(meeting_id, user_id)] = choice
+        elif self._latest.get((meeting_id, user_id)) is choice:
+            self._latest[(meeting_id, user_id)] = None
         outcome = await self.rsvps.apply(meeting_id, event, self.now())
         if outcome.changed:
             self.updater.mark(meeting_id)
@@ -273,23 +284,20 @@ class MeetingService:
             self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
 
     async def _remove_old(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
-        meeting = await self.meetings.find_by_id(meeting_id)
-        if meeting is None or meeting.channel_id is None or meeting.message_id is None:
+        target = self._targets.get(meeting_id)
+        if target is None:
             return
-        channel = self.bot.get_channel(meeting.channel_id)
+        _guild_id, channel_id, message_id = target
+        channel = self.bot.get_channel(channel_id)
         if not isinstance(channel, discord.TextChannel):
             return
         if not channel.permissions_for(channel.guild.me).manage_messages:
             return  # the answer is recorded anyway; the old reaction simply stays
-        state = await self.rsvps.load_state(meeting_id)
         for user_id, choice in removals:
-            current = state.status_of(user_id)
-            if current is not None and current.choice is choice:
+            if self._latest.get((meeting_id, user_id)) is choice:
                 continue  # they chose it again meanwhile
             with contextlib.suppress(discord.HTTPException):
-                await self.bot.http.remove_reaction(
-                    meeting.channel_id, meeting.message_id, EMOJI[choice], user_id
-                )
+                await self.bot.http.remove_reaction(channel_id, message_id, EMOJI[choice], user_id)
 
     async def tell_promoted(self, meeting_id: int, promoted: Iterable[int]) -> None:
         meeting = await self.meetings.find_by_id(meeting_id)
@@ -426,5 +434,7 @@ class MeetingService:
 
     async def close(self) -> None:
         await self.updater.close()
-        for task in list(self._background):
+        tasks = list(self._background)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -297,3 +297,27 @@ def test_state_of_builds_a_read_only_mapping() -> None:
     assert state.status_of(1) is Status.GOING
     with pytest.raises(TypeError):
         state.answers[2] = Answer(2, Status.MAYBE, 2)  # type: ignore[index]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 8),
+            st.sampled_from(list(Choice)),
+            st.booleans(),
+            st.one_of(st.none(), st.integers(1, 5)),
+        ),
+        max_size=60,
+    )
+)
+def test_cached_tally_always_equals_a_recount(
+    steps: list[tuple[int, Choice, bool, int | None]],
+) -> None:
+    state = RsvpState(capacity=3)
+    for seq, (user, choice, added, capacity) in enumerate(steps, start=1):
+        event = React(user, choice, seq) if added else Unreact(user, choice)
+        state = apply(state, event).state
+        if capacity is not None and seq % 7 == 0:
+            state = apply(state, SetCapacity(capacity)).state
+        assert state.tally() == RsvpState(state.capacity, state.answers).tally()

@@ -1,0 +1,207 @@
+"""RSVP burst: 5,000 reaction events from 2,000 members on one announcement.
+
+The events go through the loopback emulator's gateway as fast as the websocket takes
+them, into the real bot (discord.py client, raw reaction events, the RSVP service) and a
+real SQLite file. Prints events/s ingested, p50/p99 from gateway dispatch to committed
+row, seconds from the last event until the embed shows the final counts, the number of
+message edits, events lost and peak RSS; the last line is one JSON object.
+
+    python bench/rsvp_burst.py [--events 5000] [--members 2000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.clock import SystemClock
+from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
+from bot.i18n import Catalog
+from bot.services.meetings import MeetingService
+from bot.storage.meetings import MeetingRepository, RsvpRepository
+from tests.e2e.conftest import ADMINISTRATOR, BotRunner
+from tests.emulator import Emulator
+
+CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
+
+
+def plan_events(members: list[int], count: int, seed: int) -> list[tuple[int, Choice, bool]]:
+    """Valid adds and removes: each one changes the reactions on the message."""
+    rng = random.Random(seed)
+    held: dict[int, set[Choice]] = defaultdict(set)
+    events: list[tuple[int, Choice, bool]] = []
+    while len(events) < count:
+        user = rng.choice(members)
+        mine = held[user]
+        if mine and rng.random() < 0.35:
+            choice = rng.choice(sorted(mine))
+            mine.discard(choice)
+            events.append((user, choice, False))
+        else:
+            options = [c for c in CHOICES if c not in mine]
+            if not options:
+                continue
+            choice = rng.choices(options, weights=[5 if c is Choice.GOING else 2 for c in options])[
+                0
+            ]
+            mine.add(choice)
+            events.append((user, choice, True))
+    return events
+
+
+def expected_roster(events: list[tuple[int, Choice, bool]]) -> dict[int, str]:
+    state = RsvpState()
+    for seq, (user, choice, added) in enumerate(events, start=1):
+        event = React(user, choice, seq) if added else Unreact(user, choice)
+        state = apply(state, event).state
+    return {uid: answer.status.value for uid, answer in state.answers.items()}
+
+
+async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int]:
+    logging.basicConfig(level=logging.WARNING)
+    async with Emulator() as emu:
+        guild = emu.add_guild("Bench", locale="no")
+        channel = emu.add_channel(guild.id, "moter")
+        admin = emu.add_member(guild.id, "admin", permissions=ADMINISTRATOR)
+        members = [emu.add_member(guild.id, f"m{n}").id for n in range(members_n)]
+        emu.enable_edit_bucket(limit=5, per=5.0)  # Discord's per-channel edit limit
+        with tempfile.TemporaryDirectory() as tmp:
+            runner = BotRunner(emu, Path(tmp) / "bench.db", Catalog.load(), SystemClock())
+            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            await runner.start()
+            try:
+                await emu.invoke(
+                    guild.id,
+                    admin.id,
+                    "setup configure",
+                    options={"announce_channel": channel.id, "language": "en"},
+                )
+                await emu.invoke(
+                    guild.id,
+                    admin.id,
+                    "meeting create",
+                    options={
+                        "title": "Bench",
+                        "date": "4.3.2027",
+                        "start": "08:30",
+                        "end": "10:00",
+                    },
+                )
+                assert runner.bot is not None and runner.db is not None
+                await runner.bot.wait_until_settled()
+                meeting = (
+                    await MeetingRepository(runner.db).list_upcoming(guild.id, runner.clock.now())
+                )[0]
+                assert meeting.message_id is not None
+                service: MeetingService = runner.bot.services["meetings"]
+
+                done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
+                original = service._apply
+
+                async def timed(meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+                    await original(meeting_id, user_id, choice, added)
+                    done[(user_id, choice, added)].append(time.perf_counter())
+
+                service._apply = timed  # type: ignore[method-assign]
+                plan = plan_events(members, events_n, seed)
+                edits_before = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+")
+                started = time.perf_counter()
+                sent = await emu.react_many(
+                    [(channel.id, meeting.message_id, u, EMOJI[c], a) for u, c, a in plan]
+                )
+                last_sent = sent[-1]
+                deadline = time.monotonic() + 60
+                while (
+                    sum(len(q) for q in done.values()) < len(plan) and time.monotonic() < deadline
+                ):
+                    await asyncio.sleep(0.005)
+                ingested_at = time.perf_counter()
+                latencies = []
+                seen = defaultdict(int)
+                for (user, choice, added), at in zip(plan, sent, strict=True):
+                    key = (user, choice, added)
+                    queue = done.get(key)
+                    index = seen[key]
+                    seen[key] += 1
+                    if queue is not None and index < len(queue):
+                        latencies.append((queue[index] - at) * 1000)
+                expected = expected_roster(plan)
+                final = (await RsvpRepository(runner.db).load_state(meeting.id)).answers
+                stored = {uid: a.status.value for uid, a in final.items()}
+                lost = sum(
+                    1 for uid in set(expected) | set(stored) if expected.get(uid) != stored.get(uid)
+                )
+                counts = await RsvpRepository(runner.db).counts(meeting.id)
+                want = f"going {counts.going} · 🤔 maybe {counts.maybe}"
+                while time.monotonic() < deadline:
+                    message = emu.message(channel.id, meeting.message_id)
+                    fields = message["embeds"][0]["fields"]
+                    if any(
+                        want in f["value"] and f"waitlist {counts.waitlist}" in f["value"]
+                        for f in fields
+                    ):
+                        break
+                    await asyncio.sleep(0.01)
+                converged = time.perf_counter()
+                edits = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+") - edits_before
+            finally:
+                await runner.stop()
+    latencies.sort()
+    return {
+        "events": len(plan),
+        "events_per_s": round(len(plan) / (ingested_at - started), 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "converge_s": round(converged - last_sent, 3),
+        "edits": edits,
+        "lost": lost + (len(plan) - len(latencies)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.events, args.members, args.seed))
+    print(f"events ingested     {result['events']}")
+    print(f"events/s            {result['events_per_s']}")
+    print(f"dispatch→commit p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
+    print(f"converged after     {result['converge_s']} s (final counts in the embed)")
+    print(f"message edits       {result['edits']}")
+    print(f"events lost         {result['lost']}")
+    print(f"peak RSS            {result['peak_rss_mb']} MB (bot and emulator in one process)")
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "events_per_s",
+                    "p50_ms",
+                    "p99_ms",
+                    "converge_s",
+                    "edits",
+                    "lost",
+                    "peak_rss_mb",
+                )
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
