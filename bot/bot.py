@@ -105,6 +105,12 @@ class MoteplassBot(commands.AutoShardedBot):
             self.scheduler.shutdown(wait=False)
         await super().close()
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self.settings.identify_delay is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+        elif not initial:
+            await asyncio.sleep(self.settings.identify_delay)
+
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     embed_edit_interval: float = 1.0
     # A reminder found late by this many hours or less is still sent (once).
     reminder_grace_hours: float = 6.0
+    # Seconds to wait before a new IDENTIFY after a lost session (None: discord.py's 5 s;
+    # tests against the emulator set it low).
+    identify_delay: float | None = None
 
     @field_validator("discord_token", mode="after")
     @classmethod

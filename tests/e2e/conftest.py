@@ -43,6 +43,7 @@ class BotRunner:
             discord_gateway_url=emu.gateway_url,
             guild_ready_timeout=0.1,
             embed_edit_interval=0.05,
+            identify_delay=0.05,
             **settings,
         )
         self.bot: MoteplassBot | None = None

@@ -49,6 +49,15 @@ async def settle(runner: BotRunner) -> None:
     await runner.bot.wait_until_settled()
 
 
+async def wait_for_count(repo: RsvpRepository, meeting_id: int, **expected: int) -> None:
+    for _ in range(200):
+        counts = await repo.counts(meeting_id)
+        if all(getattr(counts, k) == v for k, v in expected.items()):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"counts never reached {expected}: {counts}")
+
+
 def announcement(world: World, meeting: Any) -> dict[str, Any]:
     return world.emu.message(world.announce.id, meeting.message_id)
 
@@ -307,3 +316,80 @@ async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None
         world.guild.id, world.organiser.id, "meeting edit", focused="meeting", value="inklu"
     )
     assert choices and choices[0]["value"] == str(meeting.id)
+
+
+async def test_answers_lost_with_a_gateway_session_are_reconciled(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    a, b = world.members[:2]
+    await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
+    await settle(runner)
+    identifies = world.emu.identify_count
+    world.emu.refuse_resume = True
+    await world.emu.drop_gateway()
+    # made while the session is gone: a refused RESUME means these are never replayed
+    world.emu.add_reaction(world.announce.id, meeting.message_id, b.id, MAYBE)
+    world.emu.remove_reaction(world.announce.id, meeting.message_id, a.id, GOING)
+    await world.emu.wait_until(lambda: world.emu.identify_count > identifies, timeout=10)
+    assert runner.db is not None
+    repo = RsvpRepository(runner.db)
+    for _ in range(100):
+        roster = await repo.attendees(meeting.id)
+        if roster.maybe == (b.id,) and roster.going == ():
+            break
+        await asyncio.sleep(0.05)
+    assert roster.maybe == (b.id,) and roster.going == ()
+
+
+async def test_old_announcement_gets_a_fresh_roster_on_30046(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    world.emu.age_message(world.announce.id, meeting.message_id, hours=2)
+    assert runner.db is not None
+    repo = RsvpRepository(runner.db)
+    for n, person in enumerate(world.members, start=1):
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+        await wait_for_count(repo, meeting.id, going=n)
+        await settle(runner)
+    stored = await MeetingRepository(runner.db).get(world.guild.id, meeting.id)
+    assert stored is not None and stored.roster_message_id is not None
+    roster = world.emu.message(world.announce.id, stored.roster_message_id)
+    assert "going 5" in roster["content"]
+    # a later answer is shown on the roster message
+    await world.emu.react(world.announce.id, meeting.message_id, world.admin.id, MAYBE)
+    await wait_for_count(repo, meeting.id, going=5, maybe=1)
+    await settle(runner)
+    roster = world.emu.message(world.announce.id, stored.roster_message_id)
+    assert "maybe 1" in roster["content"]
+
+
+async def test_without_manage_events_it_says_so_and_carries_on(
+    runner: BotRunner, world: World
+) -> None:
+    from tests.emulator import permissions as perms
+
+    world.emu.set_bot_permissions(world.guild.id, perms.DEFAULT_BOT & ~perms.MANAGE_EVENTS)
+    await configure(world)
+    res = await create(world)
+    assert "Manage Events" in res.content
+    assert world.emu.scheduled_events(world.guild.id) == []
+    meeting = await only_meeting(runner, world)
+    assert meeting.message_id is not None
+
+
+async def test_date_autocomplete_offers_the_same_weekday_of_month(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world, date="4.3.2027")  # the first Thursday of March 2027
+    choices = await world.emu.autocomplete(
+        world.guild.id, world.organiser.id, "meeting create", focused="date", value=""
+    )
+    assert 0 < len(choices) <= 25
+    assert choices[0]["value"] == "2027-04-01"  # the first Thursday of April
