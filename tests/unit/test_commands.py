@@ -88,7 +88,15 @@ async def test_localised_names_are_unique_among_siblings(
 
 
 async def test_every_command_is_guarded_or_public_on_purpose(bot: MoteplassBot) -> None:
-    public = {"about", "meeting list", "meeting calendar", "meeting checkin", "introduce", "profile show", "match me"}
+    public = {
+        "about",
+        "meeting list",
+        "meeting calendar",
+        "meeting checkin",
+        "introduce",
+        "profile show",
+        "match me",
+    }
     public |= {"match pause", "match resume", "match leave", "reminders on", "reminders off"}
     public |= {"privacy show", "privacy delete"}
     for command in bot.tree.walk_commands():
