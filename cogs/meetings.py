@@ -170,6 +170,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             interaction.guild.id, draft, self.bot.clock.now(), created_by=interaction.user.id
         )
         meeting = await self.service.announce(interaction.guild, meeting)
+        self.bot.dispatch("meeting_changed", meeting.id)
         lines = [_("meeting.created", title=meeting.title)]
         if not await self.service.mirror_event(interaction.guild, meeting):
             lines.append(_("meeting.no_event_permission"))
@@ -240,6 +241,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         await interaction.response.defer(ephemeral=True, thinking=True)
         updated = result.meeting
+        self.bot.dispatch("meeting_changed", updated.id)
         await self.service.refresh(updated.id)
         if result.promoted:
             await self.service.tell_promoted(updated.id, result.promoted)
@@ -270,6 +272,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         if not result.newly_cancelled:
             raise BadInput("meeting.error.cancelled")
         await interaction.response.defer(ephemeral=True, thinking=True)
+        self.bot.dispatch("meeting_changed", current.id)
         await self.service.refresh(current.id)
         if result.meeting.scheduled_event_id is not None:
             await self.service.mirror_event(interaction.guild, result.meeting)
