@@ -107,3 +107,12 @@ async def test_about_answers_within_discords_window(runner: BotRunner, world: Wo
     assert res.ephemeral
     assert res.latency < 3.0
     assert "0.1.0" in str(res.embeds)
+
+
+async def test_unknown_language_is_refused(runner: BotRunner, world: World) -> None:
+    res = await world.emu.invoke(
+        world.guild.id, world.admin.id, "setup configure", options={"language": "de"}
+    )
+    assert res.ephemeral and res.content
+    assert runner.db is not None
+    assert not (await GuildSettingsRepository(runner.db).get(world.guild.id)).stored
