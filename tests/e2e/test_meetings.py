@@ -393,3 +393,36 @@ async def test_date_autocomplete_offers_the_same_weekday_of_month(
     )
     assert 0 < len(choices) <= 25
     assert choices[0]["value"] == "2027-04-01"  # the first Thursday of April
+
+
+async def test_edit_moves_the_event_and_tells_people_going_once(
+    runner: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await create(world, place="Rådhuset")
+    meeting = await only_meeting(runner, world)
+    person = world.members[0]
+    await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+    assert runner.db is not None
+    await wait_for_count(RsvpRepository(runner.db), meeting.id, going=1)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "meeting edit",
+        options={"meeting": str(meeting.id), "start": "09:00", "place": "Biblioteket"},
+    )
+    assert "updated" in res.content
+    await world.emu.wait_until(lambda: len(world.emu.dm_messages(person.id)) == 1)
+    assert "Biblioteket" in world.emu.dm_messages(person.id)[0]["content"]
+    event = world.emu.scheduled_events(world.guild.id)[0]
+    assert event["entity_metadata"]["location"] == "Biblioteket"
+    moved = await MeetingRepository(runner.db).get(world.guild.id, meeting.id)
+    assert moved is not None and moved.starts_at > meeting.starts_at
+    assert moved.ends_at - moved.starts_at == meeting.ends_at - meeting.starts_at
+    await settle(runner)
+    where = next(
+        f["value"]
+        for f in announcement(world, meeting)["embeds"][0]["fields"]
+        if f["name"] == "Where"
+    )
+    assert where == "Biblioteket"
