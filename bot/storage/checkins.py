@@ -1,0 +1,82 @@
+"""Check-in: who actually came to a meeting, recorded by an organiser."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    guild_id: int
+    meeting_id: int
+    user_id: int
+    checked_by: int | None
+    checked_at: datetime
+
+
+class CheckinRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self,
+        guild_id: int,
+        meeting_id: int,
+        user_ids: Iterable[int],
+        checked_by: int | None,
+        now: datetime,
+    ) -> builtins.list[Checkin]:
+        """Replace the meeting's check-in with exactly `user_ids`, in one transaction.
+
+        People already checked in keep their first `checked_at`/`checked_by`; an empty
+        set removes the check-in (the report then counts people going instead).
+        The meeting must belong to `guild_id` (else nothing is written and ValueError).
+        """
+        wanted = sorted(set(user_ids))
+        stamp = now.astimezone(UTC).isoformat()
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?", (meeting_id, guild_id)
+            ) as cur:
+                if await cur.fetchone() is None:
+                    raise ValueError("no such meeting in this server")
+            if wanted:
+                marks = ", ".join("?" for _ in wanted)
+                await conn.execute(
+                    f"DELETE FROM checkins WHERE meeting_id = ? AND user_id NOT IN ({marks})",  # noqa: S608
+                    (meeting_id, *wanted),
+                )
+            else:
+                await conn.execute("DELETE FROM checkins WHERE meeting_id = ?", (meeting_id,))
+            await conn.executemany(
+                "INSERT INTO checkins (guild_id, meeting_id, user_id, checked_by, checked_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (meeting_id, user_id) DO NOTHING",
+                [(guild_id, meeting_id, uid, checked_by, stamp) for uid in wanted],
+            )
+        return await self.list(meeting_id)
+
+    async def list(self, meeting_id: int) -> builtins.list[Checkin]:
+        """Everyone checked in to the meeting, by user id."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id, meeting_id, user_id, checked_by, checked_at FROM checkins "
+            "WHERE meeting_id = ? ORDER BY user_id",
+            (meeting_id,),
+        )
+        return [
+            Checkin(
+                guild_id=r["guild_id"],
+                meeting_id=r["meeting_id"],
+                user_id=r["user_id"],
+                checked_by=r["checked_by"],
+                checked_at=datetime.fromisoformat(r["checked_at"]),
+            )
+            for r in rows
+        ]
+
+    async def user_ids(self, meeting_id: int) -> set[int]:
+        return {c.user_id for c in await self.list(meeting_id)}

@@ -1,0 +1,428 @@
+"""Privacy: export and delete a member's data, retention, and the leave grace period.
+
+Plain storage, no discord. What a deletion keeps is anonymous aggregates only: counts of
+answers and check-ins by meeting, status and sector (`anonymous_participation`), the dates
+introductions were made (`anonymous_introductions`), and match members' sectors with
+`user_id` NULL, so past reports keep their numbers. Nothing else about the member stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+from dateutil.relativedelta import relativedelta
+
+from bot.db import Database
+
+DEFAULT_RETENTION_MONTHS = 24
+DEFAULT_LEAVE_GRACE_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    guild_id: int
+    retention_months: int = DEFAULT_RETENTION_MONTHS
+    leave_grace_days: int = DEFAULT_LEAVE_GRACE_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionResult:
+    """What the Discord side should still remove: the intro card and match threads."""
+
+    found: bool  # False: nothing was stored about the member
+    cards: tuple[tuple[int, int], ...] = ()  # (channel id, message id)
+    threads: tuple[int, ...] = ()  # match threads the member was in
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionResult:
+    answers: int = 0  # rsvps and check-ins (and their anonymous counts)
+    notices: int = 0
+    rounds: int = 0
+    deliveries: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.answers + self.notices + self.rounds + self.deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    guild_id: int
+    user_id: int
+    left_at: datetime
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _rows(rows: Sequence[aiosqlite.Row]) -> list[dict[str, Any]]:
+    return [dict(zip(row.keys(), tuple(row), strict=True)) for row in rows]
+
+
+# The parts of an export, in order (keys of `export()["data"]`).
+EXPORT_PARTS: tuple[str, ...] = (
+    "profile",
+    "answers",
+    "checkins",
+    "notices",
+    "matches",
+    "reminder_optout",
+    "deliveries",
+    "departure",
+    "meetings_created",
+    "series_created",
+    "match_rounds_created",
+    "checkins_recorded",
+    "privacy_actions",
+)
+
+
+class PrivacyRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- settings -------------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> PrivacySettings:
+        row = await self.db.fetchone(
+            "SELECT retention_months, leave_grace_days FROM privacy_settings WHERE guild_id = ?",
+            (guild_id,),
+        )
+        if row is None:
+            return PrivacySettings(guild_id)
+        return PrivacySettings(guild_id, row[0], row[1])
+
+    async def save_settings(self, settings: PrivacySettings) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO privacy_settings (guild_id, retention_months, leave_grace_days) "
+                "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+                "retention_months = excluded.retention_months, "
+                "leave_grace_days = excluded.leave_grace_days",
+                (settings.guild_id, settings.retention_months, settings.leave_grace_days),
+            )
+
+    # --- export ---------------------------------------------------------------------------
+
+    async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        """Every row about the member in this server, as JSON-ready data.
+
+        Other people's ids are left out (a match lists the member's own row and the
+        group's sectors, not who else was in it).
+        """
+        g, u = guild_id, user_id
+        fetch = self.db.fetchall
+        profile = _rows(
+            await fetch("SELECT * FROM profiles WHERE guild_id = ? AND user_id = ?", (g, u))
+        )
+        data: dict[str, Any] = {
+            "profile": profile[0] if profile else None,
+            "answers": _rows(
+                await fetch(
+                    "SELECT r.meeting_id, m.title AS meeting_title, "
+                    "m.starts_at AS meeting_starts_at, r.status, r.seq, r.answered_at, "
+                    "r.updated_at FROM rsvps r "
+                    "JOIN meetings m ON m.id = r.meeting_id "
+                    "WHERE r.guild_id = ? AND r.user_id = ? ORDER BY m.starts_at, r.meeting_id",
+                    (g, u),
+                )
+            ),
+            "checkins": _rows(
+                await fetch(
+                    "SELECT c.meeting_id, m.title AS meeting_title, c.checked_at FROM checkins c "
+                    "JOIN meetings m ON m.id = c.meeting_id "
+                    "WHERE c.guild_id = ? AND c.user_id = ? ORDER BY c.checked_at",
+                    (g, u),
+                )
+            ),
+            "notices": _rows(
+                await fetch(
+                    "SELECT kind, meeting_id, created_at FROM notices "
+                    "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
+                    (g, u),
+                )
+            ),
+            "matches": _rows(
+                await fetch(
+                    "SELECT r.id AS round_id, r.kind, r.created_at AS round_at, g.id AS group_id, "
+                    "g.thread_id, mm.sector, mm.met, mm.answered_at, "
+                    "(SELECT group_concat(o.sector, ',') FROM match_members o "
+                    " WHERE o.group_id = g.id) AS group_sectors "
+                    "FROM match_members mm JOIN match_groups g ON g.id = mm.group_id "
+                    "JOIN match_rounds r ON r.id = g.round_id "
+                    "WHERE mm.guild_id = ? AND mm.user_id = ? ORDER BY r.created_at, r.id",
+                    (g, u),
+                )
+            ),
+            "reminder_optout": _rows(
+                await fetch(
+                    "SELECT created_at FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+                    (g, u),
+                )
+            ),
+            "deliveries": _rows(
+                await fetch(
+                    "SELECT kind, meeting_id, offset_key, due_at, status, done_at FROM deliveries "
+                    "WHERE guild_id = ? AND recipient_id = ? ORDER BY due_at",
+                    (g, u),
+                )
+            ),
+            "departure": _rows(
+                await fetch(
+                    "SELECT left_at FROM departures WHERE guild_id = ? AND user_id = ?", (g, u)
+                )
+            ),
+            "meetings_created": await self._ids(
+                "SELECT id FROM meetings WHERE guild_id = ? AND created_by = ? ORDER BY id", g, u
+            ),
+            "series_created": await self._ids(
+                "SELECT id FROM series WHERE guild_id = ? AND created_by = ? ORDER BY id", g, u
+            ),
+            "match_rounds_created": await self._ids(
+                "SELECT id FROM match_rounds WHERE guild_id = ? AND created_by = ? ORDER BY id",
+                g,
+                u,
+            ),
+            "checkins_recorded": await self._ids(
+                "SELECT DISTINCT meeting_id FROM checkins WHERE guild_id = ? AND checked_by = ? "
+                "ORDER BY meeting_id",
+                g,
+                u,
+            ),
+            "privacy_actions": _rows(
+                await fetch(
+                    "SELECT action, at FROM privacy_log WHERE guild_id = ? AND actor_id = ? "
+                    "ORDER BY at",
+                    (g, u),
+                )
+            ),
+        }
+        return {"guild_id": g, "user_id": u, "data": data}
+
+    async def _ids(self, sql: str, guild_id: int, user_id: int) -> list[int]:
+        return [int(r[0]) for r in await self.db.fetchall(sql, (guild_id, user_id))]
+
+    @staticmethod
+    def summarise(export: dict[str, Any]) -> dict[str, int]:
+        """How many rows each part of an export holds (the profile counts as 0 or 1)."""
+        data = export["data"]
+        counts: dict[str, int] = {}
+        for part in EXPORT_PARTS:
+            value = data.get(part)
+            counts[part] = (0 if value is None else 1) if part == "profile" else len(value or [])
+        return counts
+
+    # --- deletion -------------------------------------------------------------------------
+
+    async def delete(
+        self, guild_id: int, user_id: int, now: datetime, actor_id: int | None
+    ) -> DeletionResult:
+        """Delete everything about the member in this server, in one transaction.
+
+        `actor_id` is the organiser who asked; the member themselves (actor_id == user_id)
+        and the bot (None, after the leave grace period) are logged without an id.
+        """
+        g, u = guild_id, user_id
+        if actor_id is None:
+            action, logged_actor = "delete_departed", None
+        elif actor_id == user_id:
+            action, logged_actor = "delete_self", None
+        else:
+            action, logged_actor = "delete_member", actor_id
+        async with self.db.transaction() as conn:
+
+            async def rows(sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
+                async with conn.execute(sql, params) as cur:
+                    return list(await cur.fetchall())
+
+            async def run(sql: str, params: Sequence[Any]) -> int:
+                async with conn.execute(sql, params) as cur:
+                    return cur.rowcount
+
+            profile = await rows(
+                "SELECT sector, created_at, card_channel_id, card_message_id FROM profiles "
+                "WHERE guild_id = ? AND user_id = ?",
+                (g, u),
+            )
+            sector = profile[0]["sector"] if profile else None
+            cards = tuple(
+                (int(r["card_channel_id"]), int(r["card_message_id"]))
+                for r in profile
+                if r["card_channel_id"] is not None and r["card_message_id"] is not None
+            )
+            threads = tuple(
+                int(r[0])
+                for r in await rows(
+                    "SELECT DISTINCT g.thread_id FROM match_members mm "
+                    "JOIN match_groups g ON g.id = mm.group_id "
+                    "WHERE mm.guild_id = ? AND mm.user_id = ? AND g.thread_id IS NOT NULL",
+                    (g, u),
+                )
+            )
+            # Anonymous counts first, while the rows still say what they counted.
+            await run(
+                "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
+                "people) SELECT guild_id, meeting_id, 'answer', status, ?, 1 FROM rsvps "
+                "WHERE guild_id = ? AND user_id = ?",
+                (sector, g, u),
+            )
+            await run(
+                "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
+                "people) SELECT guild_id, meeting_id, 'checkin', '', ?, 1 FROM checkins "
+                "WHERE guild_id = ? AND user_id = ?",
+                (sector, g, u),
+            )
+            if profile:
+                await run(
+                    "INSERT INTO anonymous_introductions (guild_id, created_at) VALUES (?, ?)",
+                    (g, profile[0]["created_at"]),
+                )
+            changed = 0
+            for sql in (
+                "DELETE FROM profiles WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM rsvps WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM checkins WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM notices WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM deliveries WHERE guild_id = ? AND recipient_id = ?",
+                "DELETE FROM departures WHERE guild_id = ? AND user_id = ?",
+                # The reasons of the member's groups name them (ids, organisation).
+                "UPDATE match_groups SET reasons = '[]' WHERE guild_id = ? AND id IN "
+                "(SELECT group_id FROM match_members WHERE user_id = ?)",
+                "UPDATE match_members SET user_id = NULL, answered_at = NULL "
+                "WHERE guild_id = ? AND user_id = ?",
+                "UPDATE checkins SET checked_by = NULL WHERE guild_id = ? AND checked_by = ?",
+                "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+                "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+                "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+                "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
+            ):
+                changed += await run(sql, (g, u))
+            await run(
+                "INSERT INTO privacy_log (guild_id, action, actor_id, at) VALUES (?, ?, ?, ?)",
+                (g, action, logged_actor, _iso(now)),
+            )
+        return DeletionResult(found=changed > 0, cards=cards, threads=threads)
+
+    # --- retention ------------------------------------------------------------------------
+
+    async def _guilds_with_data(self) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT guild_id FROM meetings UNION SELECT guild_id FROM match_rounds "
+            "UNION SELECT guild_id FROM deliveries ORDER BY 1"
+        )
+        return [int(r[0]) for r in rows]
+
+    async def retention_sweep(self, now: datetime) -> RetentionResult:
+        """Delete, per server, answers to meetings, match rounds and deliveries older than
+        its `retention_months` (by meeting start, round date and due date)."""
+        answers = notices = rounds = deliveries = 0
+        for guild_id in await self._guilds_with_data():
+            settings = await self.settings(guild_id)
+            cutoff = _iso(now - relativedelta(months=settings.retention_months))
+            async with self.db.transaction() as conn:
+                counts = []
+                for sql in (
+                    "DELETE FROM rsvps WHERE meeting_id IN "
+                    "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
+                    "DELETE FROM checkins WHERE meeting_id IN "
+                    "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
+                    "DELETE FROM anonymous_participation WHERE meeting_id IN "
+                    "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
+                    "DELETE FROM notices WHERE meeting_id IN "
+                    "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
+                    "DELETE FROM match_rounds WHERE guild_id = ? AND created_at < ?",
+                    "DELETE FROM deliveries WHERE guild_id = ? AND due_at < ?",
+                ):
+                    async with conn.execute(sql, (guild_id, cutoff)) as cur:
+                        counts.append(cur.rowcount)
+                if any(counts):
+                    await conn.execute(
+                        "INSERT INTO privacy_log (guild_id, action, actor_id, at) "
+                        "VALUES (?, 'retention', NULL, ?)",
+                        (guild_id, _iso(now)),
+                    )
+            answers += counts[0] + counts[1] + counts[2]
+            notices += counts[3]
+            rounds += counts[4]
+            deliveries += counts[5]
+        return RetentionResult(answers, notices, rounds, deliveries)
+
+    # --- leaving the server ---------------------------------------------------------------
+
+    async def people(self, guild_id: int) -> list[int]:
+        """Everyone this server holds personal data about (to check they are still there)."""
+        rows = await self.db.fetchall(
+            "SELECT user_id FROM profiles WHERE guild_id = ? "
+            "UNION SELECT user_id FROM rsvps WHERE guild_id = ? "
+            "UNION SELECT user_id FROM checkins WHERE guild_id = ? "
+            "UNION SELECT user_id FROM reminder_optouts WHERE guild_id = ? "
+            "UNION SELECT user_id FROM match_members WHERE guild_id = ? AND user_id IS NOT NULL "
+            "UNION SELECT user_id FROM departures WHERE guild_id = ? ORDER BY 1",
+            (guild_id,) * 6,
+        )
+        return [int(r[0]) for r in rows]
+
+    async def guilds(self) -> list[int]:
+        """Every server with personal data or a departure pending."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id FROM profiles UNION SELECT guild_id FROM rsvps "
+            "UNION SELECT guild_id FROM checkins UNION SELECT guild_id FROM reminder_optouts "
+            "UNION SELECT guild_id FROM departures ORDER BY 1"
+        )
+        return [int(r[0]) for r in rows]
+
+    async def mark_departed(self, guild_id: int, user_id: int, now: datetime) -> bool:
+        """Note that the member is gone; the first date counts. True if newly noted."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id, user_id) DO NOTHING",
+                (guild_id, user_id, _iso(now)),
+            ) as cur,
+        ):
+            return cur.rowcount > 0
+
+    async def clear_departed(self, guild_id: int, user_id: int) -> bool:
+        """The member is back (or was never gone): their data stays. True if one was noted."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "DELETE FROM departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            ) as cur,
+        ):
+            return cur.rowcount > 0
+
+    async def departed(self, guild_id: int) -> list[Departure]:
+        rows = await self.db.fetchall(
+            "SELECT guild_id, user_id, left_at FROM departures WHERE guild_id = ? ORDER BY left_at",
+            (guild_id,),
+        )
+        return [Departure(r[0], r[1], _time(r[2])) for r in rows]
+
+    async def departed_due(self, now: datetime) -> list[Departure]:
+        """Departures older than their server's grace period: their data is to be deleted."""
+        rows = await self.db.fetchall(
+            "SELECT d.guild_id, d.user_id, d.left_at, "
+            "COALESCE(s.leave_grace_days, ?) AS grace FROM departures d "
+            "LEFT JOIN privacy_settings s ON s.guild_id = d.guild_id ORDER BY d.left_at",
+            (DEFAULT_LEAVE_GRACE_DAYS,),
+        )
+        due: list[Departure] = []
+        for r in rows:
+            left_at = _time(r["left_at"])
+            if left_at + timedelta(days=int(r["grace"])) <= now:
+                due.append(Departure(r["guild_id"], r["user_id"], left_at))
+        return due
