@@ -1,0 +1,131 @@
+"""The organiser report, rendered: summary lines, CSV and PNG. Shared by /report and the CLI.
+
+No discord here: the cog turns `summary_lines` into an embed and the bytes into files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal, format_percent
+
+from bot.db import Database
+from bot.domain.dates import format_date_local
+from bot.domain.stats import UNKNOWN_SECTOR, Report, ReportRequest, default_range
+from bot.domain.taxonomy import Taxonomy, load_taxonomy
+from bot.errors import BadInput
+from bot.i18n import BABEL_LOCALES, Text
+from bot.reports.chart import ChartLabels, report_chart
+from bot.reports.csv_export import csv_labels, report_csv
+from bot.storage.reports import ReportRepository
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReport:
+    report: Report
+    csv: bytes
+    png: bytes
+    filename_stem: str  # moteplass-report-2026-01-01-2026-11-30
+
+
+def request_for(
+    now: datetime, zone: str, start: date | None = None, end: date | None = None
+) -> ReportRequest:
+    """The range from local dates (both included), defaulting to the last twelve months."""
+    default_start, default_end = default_range(now, zone)
+    tz = ZoneInfo(zone)
+    begin = default_start if start is None else datetime.combine(start, time(0), tzinfo=tz)
+    finish = (
+        default_end
+        if end is None
+        else datetime.combine(end + timedelta(days=1), time(0), tzinfo=tz)
+    )
+    if begin >= finish:
+        raise BadInput("report.error.range")
+    return ReportRequest(begin, finish, zone)
+
+
+def _sector_labels(taxonomy: Taxonomy, _: Text) -> dict[str, str]:
+    labels = {entry.key: entry.label(_.lang) for entry in taxonomy.sectors}
+    labels[UNKNOWN_SECTOR] = _("report.sector.unknown")
+    return labels
+
+
+def range_text(request: ReportRequest, _: Text) -> str:
+    tz = request.tz
+    first = request.start.astimezone(tz).date()
+    last = (request.end - timedelta(microseconds=1)).astimezone(tz).date()
+    return _(
+        "report.range",
+        start=format_date_local(first, _.lang, style="medium"),
+        end=format_date_local(last, _.lang, style="medium"),
+    )
+
+
+def _share(value: float | None, _: Text) -> str:
+    if value is None:
+        return _("report.no_data")
+    return format_percent(value, locale=BABEL_LOCALES.get(_.lang, "nb_NO"))
+
+
+def summary_lines(report: Report, _: Text) -> list[str]:
+    """The embed's lines: counts only, never names."""
+    t = report.totals
+    locale = BABEL_LOCALES.get(_.lang, "nb_NO")
+    lines = [
+        _("report.meetings", count=t.meetings, cancelled=t.cancelled_meetings),
+        _("report.participants", count=t.unique_participants, participations=t.participations),
+        _("report.new", count=t.new_participants),
+        _("report.returning", count=t.participated_before),
+        _("report.answers", count=t.answers),
+    ]
+    if t.checked_in_meetings:
+        lines.append(_("report.attended", count=t.attended, meetings=t.checked_in_meetings))
+    lines += [
+        _("report.rounds", count=t.rounds),
+        _("report.pairs", pairs=t.pairs, tables=t.tables),
+        _("report.cross_sector_share", share=_share(t.cross_sector_share, _)),
+        _("report.met_share", share=_share(t.met_share, _)),
+        _("report.contacts", count=t.unique_cross_sector_contacts),
+        _(
+            "report.contacts_per_participant",
+            value=format_decimal(round(t.contacts_per_participant, 2), locale=locale),
+        ),
+        _(
+            "report.introductions",
+            count=t.introductions_in_range,
+            total=t.introductions_in_range + t.introductions_before,
+        ),
+    ]
+    return lines
+
+
+def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> RenderedReport:
+    """CSV and PNG (CPU work: run it in a thread from async code)."""
+    taxonomy = taxonomy or load_taxonomy()
+    sectors = _sector_labels(taxonomy, _)
+    colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
+    csv_bytes = report_csv(report, csv_labels(_, sectors))
+    png = report_chart(
+        report,
+        title=_("report.chart.title"),
+        sector_labels=sectors,
+        sector_colours=colours,
+        labels=ChartLabels(
+            participants=_("report.chart.participants"),
+            contacts=_("report.chart.contacts"),
+            empty=_("report.chart.empty"),
+            no_checkin=_("report.chart.no_checkin"),
+            subtitle=range_text(report.request, _),
+        ),
+    )
+    tz = report.request.tz
+    first = report.request.start.astimezone(tz).date()
+    last = (report.request.end - timedelta(microseconds=1)).astimezone(tz).date()
+    return RenderedReport(report, csv_bytes, png, f"moteplass-report-{first}-{last}")
+
+
+async def build(db: Database, guild_id: int, request: ReportRequest) -> Report:
+    return await ReportRepository(db).report(guild_id, request)

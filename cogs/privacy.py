@@ -1,0 +1,124 @@
+"""/privacy show and /privacy delete: what the bot stores about you, and deleting it."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import MoteplassBot
+from bot.i18n import Text
+from bot.permissions import require_organiser
+from bot.services.privacy import PrivacyService
+from bot.storage.privacy import EXPORT_PARTS
+
+
+class ConfirmDelete(discord.ui.View):
+    """Delete or cancel; only the person who asked may press."""
+
+    def __init__(
+        self, service: PrivacyService, _: Text, guild_id: int, user_id: int, actor_id: int
+    ) -> None:
+        super().__init__(timeout=300)
+        self.service = service
+        self.text = _
+        self.guild_id = guild_id
+        self.user_id = user_id
+        self.actor_id = actor_id
+        self.confirm.label = _("privacy.delete.confirm")
+        self.cancel.label = _("privacy.delete.cancel")
+
+    async def interaction_check(self, interaction: discord.Interaction[MoteplassBot]) -> bool:  # type: ignore[override]
+        return interaction.user.id == self.actor_id
+
+    @discord.ui.button(style=discord.ButtonStyle.danger)
+    async def confirm(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        button: discord.ui.Button[ConfirmDelete],
+    ) -> None:
+        _ = self.text
+        self.stop()
+        await interaction.response.edit_message(content=_("privacy.delete.working"), view=None)
+        result = await self.service.delete(self.guild_id, self.user_id, self.actor_id)
+        key = "privacy.delete.done" if result.found else "privacy.delete.nothing"
+        await interaction.edit_original_response(content=_(key))
+
+    @discord.ui.button(style=discord.ButtonStyle.secondary)
+    async def cancel(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        button: discord.ui.Button[ConfirmDelete],
+    ) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content=self.text("privacy.delete.cancelled"), view=None
+        )
+
+
+@app_commands.guild_only()
+class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Your data"):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.service = PrivacyService(bot)
+        bot.services["privacy"] = self.service
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.service.schedule()
+
+    async def cog_unload(self) -> None:
+        self.service.unschedule()
+
+    async def run_sweep(self) -> None:
+        await self.service.run_sweep()
+
+    @app_commands.command(name="show", description="Everything stored about you here")
+    async def show(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        _ = await self.bot.texts(interaction.guild_id)
+        export = await self.service.repo.export(interaction.guild_id, interaction.user.id)
+        counts = self.service.repo.summarise(export)
+        lines = [
+            _("privacy.show.line", part=_(f"privacy.part.{part}"), count=counts[part])
+            for part in EXPORT_PARTS
+            if counts[part]
+        ]
+        embed = discord.Embed(
+            title=_("privacy.show.title"),
+            description="\n".join(lines) if lines else _("privacy.show.nothing"),
+            colour=discord.Colour.blurple(),
+        )
+        embed.set_footer(text=_("privacy.show.footer"))
+        document = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+        file = discord.File(io.BytesIO(document), filename="moteplass-my-data.json")
+        await interaction.followup.send(embed=embed, file=file, ephemeral=True)
+
+    @app_commands.command(name="delete", description="Delete your data in this server")
+    @app_commands.describe(member="Organisers: delete this member's data on request")
+    async def delete(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        member: discord.User | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        _ = self.bot.catalog.translator(settings.language)
+        target = interaction.user.id
+        key = "privacy.delete.ask"
+        if member is not None and member.id != interaction.user.id:
+            require_organiser(interaction.user, settings)
+            target = member.id
+            key = "privacy.delete.ask_member"
+        view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
+        await interaction.response.send_message(
+            _(key, member=f"<@{target}>"), view=view, ephemeral=True
+        )
+
+
+async def setup(bot: MoteplassBot) -> None:
+    await bot.add_cog(PrivacyCog(bot))
