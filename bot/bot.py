@@ -28,6 +28,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.setup",
     "cogs.about",
     "cogs.meetings",
+    "cogs.reports",
+    "cogs.privacy",
 )
 
 
