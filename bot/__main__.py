@@ -20,6 +20,7 @@ log = logging.getLogger("bot")
 # name → (module, one-line help). Each module has add_arguments(parser) and main(args).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "match": ("bot.cli.match", "pair people from a CSV or JSON file"),
+    "report": ("bot.cli.report", "write a server's report (CSV and PNG) to a folder"),
 }
 
 
