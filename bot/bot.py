@@ -30,6 +30,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.meetings",
     "cogs.reports",
     "cogs.privacy",
+    "cogs.reminders",
+    "cogs.series",
 )
 
 

@@ -1,0 +1,531 @@
+"""Series, reminders and the monthly post: derived from the database, sent exactly once.
+
+The database is the source of truth. `sync()` derives every pending delivery from the
+tables (upcoming meetings × the server's plan, each series' next meeting, monthly posts)
+and schedules one APScheduler `DateTrigger` job per delivery with an id derived from the
+row (`reminder:<key>`, `replace_existing`); jobs only wake `tick()`, which decides with
+`due_now` and the configured grace window. Every delivery is claimed in the ledger
+(`DeliveryRepository.claim`) before it is sent and marked afterwards, so restarts,
+reconnects and racing instances never post twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.domain.meeting import Meeting, MeetingDraft
+from bot.domain.recurrence import load_zone, to_utc
+from bot.domain.reminders import (
+    CHANNEL_REMINDER,
+    DM_REMINDER,
+    HOUR_BEFORE,
+    MONTHLY_POST,
+    Decision,
+    MeetingTimes,
+    PlannedDelivery,
+    ReminderPlan,
+    delivery_key,
+    due_now,
+    monthly_offset_key,
+    monthly_post_due,
+    monthly_post_key,
+    monthly_post_time,
+    next_to_create,
+    planned_deliveries,
+    retry_backoff,
+)
+from bot.i18n import Text
+from bot.services.meetings import counts_line, timestamps
+from bot.services.notify import CANNOT_DM, DmResult, send_dm
+from bot.storage.deliveries import Claim, DeliveryRepository, ReminderPlanRepository
+from bot.storage.digest import DigestRepository
+from bot.storage.matches import MatchRepository
+from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.series import Series, SeriesRepository
+
+if TYPE_CHECKING:
+    from bot.bot import MoteplassBot
+
+log = logging.getLogger(__name__)
+
+SERIES_MEETING = "series_meeting"
+JOB_PREFIX = "reminder:"
+SAFETY_JOB = "reminders-safety"
+SAFETY_INTERVAL = timedelta(minutes=5)
+# Jobs only wake tick(); tick decides with due_now and the grace window, so a late job
+# must never be dropped by APScheduler (its default grace is one second).
+MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
+UPCOMING_LIMIT = 200
+
+
+def series_key(series_id: int, local_day: date) -> str:
+    return f"series:{series_id:d}:{local_day.isoformat()}"
+
+
+class ReminderService:
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.deliveries = DeliveryRepository(bot.db)
+        self.plans = ReminderPlanRepository(bot.db)
+        self.series = SeriesRepository(bot.db)
+        self.meetings = MeetingRepository(bot.db)
+        self.rsvps = RsvpRepository(bot.db)
+        self.digest = DigestRepository(bot.db)
+        self.matches = MatchRepository(bot.db)
+        self.grace = timedelta(hours=bot.settings.reminder_grace_hours)
+        self._tick_lock = asyncio.Lock()
+        self._sync_lock = asyncio.Lock()
+        self._started = False
+        self._ready = asyncio.Event()
+
+    def now(self) -> datetime:
+        return self.bot.clock.now()
+
+    # ----- lifecycle -----------------------------------------------------------------
+
+    async def settled(self) -> None:
+        await self._ready.wait()
+        async with self._tick_lock:
+            pass
+
+    async def start(self) -> None:
+        """On every `on_ready`: the first time, take over interrupted claims once and catch
+        up; every time, re-derive the jobs (idempotent: ids come from the rows)."""
+        try:
+            if not self._started:
+                self._started = True
+                await self._retry_interrupted()
+                await self.tick()
+            await self.sync()
+        finally:
+            self._ready.set()
+
+    async def close(self) -> None:
+        scheduler = self.bot.scheduler
+        if not scheduler.running:
+            return
+        for job in scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) or job.id == SAFETY_JOB:
+                job.remove()
+
+    # ----- scheduling ----------------------------------------------------------------
+
+    def _schedule(self, job_id: str, due: datetime, now: datetime, wanted: set[str]) -> None:
+        wanted.add(job_id)
+        self.bot.scheduler.add_job(
+            self._run_job,
+            DateTrigger(run_date=max(due, now)),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            coalesce=True,
+        )
+
+    async def _run_job(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("reminder tick failed")
+
+    async def _safety(self) -> None:
+        await self._run_job()
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("reminder sync failed")
+
+    async def sync(self) -> int:
+        """Derive every pending job from the database; drop jobs nothing asks for any more.
+        Returns the number of jobs wanted."""
+        async with self._sync_lock:
+            scheduler = self.bot.scheduler
+            if not scheduler.running:
+                return 0
+            now = self.now()
+            wanted: set[str] = set()
+            for guild in list(self.bot.guilds):
+                plan = await self.plans.get(guild.id)
+                for meeting in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
+                    for planned in self._planned(meeting, plan):
+                        if now - planned.due_utc > self.grace:
+                            continue
+                        key = delivery_key(planned.kind, meeting.id, planned.offset_key)
+                        self._schedule(JOB_PREFIX + key, planned.due_utc, now, wanted)
+                for series in await self.series.for_guild(guild.id):
+                    upcoming = series.schedule.next_occurrence(now)
+                    if upcoming is not None:
+                        due = upcoming.start_utc - timedelta(days=series.lead_days)
+                        key = series_key(series.id, upcoming.local_date)
+                        self._schedule(JOB_PREFIX + key, due, now, wanted)
+                if plan.monthly_enabled:
+                    zone = (await self.bot.settings_for(guild.id)).timezone
+                    local = now.astimezone(load_zone(zone))
+                    year, month = local.year, local.month
+                    due = monthly_post_time(plan, zone, year, month)
+                    if due <= now:
+                        year, month = (year + month // 12, month % 12 + 1)
+                        due = monthly_post_time(plan, zone, year, month)
+                    key = monthly_post_key(guild.id, year, month)
+                    self._schedule(JOB_PREFIX + key, due, now, wanted)
+            for job in scheduler.get_jobs():
+                if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                    job.remove()
+            if scheduler.get_job(SAFETY_JOB) is None:
+                scheduler.add_job(
+                    self._safety,
+                    IntervalTrigger(seconds=SAFETY_INTERVAL.total_seconds()),
+                    id=SAFETY_JOB,
+                    replace_existing=True,
+                    misfire_grace_time=MISFIRE_GRACE_SECONDS,
+                    coalesce=True,
+                )
+            return len(wanted)
+
+    def job_ids(self) -> list[str]:
+        return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
+
+    async def meeting_changed(self, meeting_id: int) -> None:
+        """A meeting was created, edited or cancelled: unsent claims are dropped so the plan
+        is recomputed from its new time (sent keys stay sent), then the jobs follow."""
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is not None:
+            dropped = await self.deliveries.reschedule_for_meeting(meeting.guild_id, meeting_id)
+            if dropped:
+                log.info("meeting %d changed: %d unsent deliveries dropped", meeting_id, dropped)
+        await self.sync()
+
+    # ----- the work ------------------------------------------------------------------
+
+    def _planned(self, meeting: Meeting, plan: ReminderPlan) -> list[PlannedDelivery]:
+        times = MeetingTimes(meeting.id, meeting.starts_at, meeting.timezone, meeting.status.value)
+        return planned_deliveries(times, plan)
+
+    async def tick(self) -> None:
+        """Process everything due at `clock.now()`: reminders, retries, series, monthly."""
+        async with self._tick_lock:
+            now = self.now()
+            created = False
+            for guild in list(self.bot.guilds):
+                try:
+                    created |= await self._series_for_guild(guild, now)
+                    await self._reminders_for_guild(guild, now)
+                    await self._monthly_for_guild(guild, now)
+                except Exception:
+                    log.exception("reminders for guild %d failed", guild.id)
+            await self._retries(now)
+        if created:
+            await self.sync()
+
+    async def _reminders_for_guild(self, guild: discord.Guild, now: datetime) -> None:
+        plan = await self.plans.get(guild.id)
+        for meeting in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
+            for planned in self._planned(meeting, plan):
+                decision = due_now(planned, now, self.grace)
+                if decision is Decision.NOT_YET:
+                    continue
+                if planned.kind == DM_REMINDER:
+                    await self._dm_reminders(guild, meeting, planned, decision, now)
+                else:
+                    await self._channel_reminder(guild, meeting, plan, planned, decision, now)
+
+    async def _channel_reminder(
+        self,
+        guild: discord.Guild,
+        meeting: Meeting,
+        plan: ReminderPlan,
+        planned: PlannedDelivery,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        key = delivery_key(planned.kind, meeting.id, planned.offset_key)
+        if decision is Decision.SKIP_TOO_LATE:
+            if await self.deliveries.record_skipped(
+                guild.id,
+                key,
+                planned.kind,
+                due_at=planned.due_utc,
+                now=now,
+                meeting_id=meeting.id,
+                offset_key=planned.offset_key,
+            ):
+                log.warning("skipped %s for meeting %d: too late", planned.kind, meeting.id)
+            return
+        claim = await self.deliveries.claim(
+            guild.id,
+            key,
+            planned.kind,
+            due_at=planned.due_utc,
+            now=now,
+            meeting_id=meeting.id,
+            offset_key=planned.offset_key,
+        )
+        if claim is not None:
+            await self._send_channel(claim, meeting, plan.ping_role_id, now)
+
+    async def _send_channel(
+        self, claim: Claim, meeting: Meeting, ping_role_id: int | None, now: datetime
+    ) -> None:
+        _ = await self.bot.texts(meeting.guild_id)
+        counts = await self.rsvps.counts(meeting.id)
+        key = "reminders.hour_before" if claim.kind == HOUR_BEFORE else "reminders.channel"
+        text = _(
+            key, title=meeting.title, when=timestamps(meeting.starts_at), place=meeting.place or "—"
+        )
+        text += "\n" + counts_line(_, counts)
+        mentions = discord.AllowedMentions.none()
+        if ping_role_id is not None:
+            text = f"<@&{ping_role_id}> {text}"
+            mentions = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(id=ping_role_id)]
+            )
+        channel_id = meeting.channel_id
+        if channel_id is None:
+            channel_id = (await self.bot.settings_for(meeting.guild_id)).announce_channel_id
+        if channel_id is None:
+            await self.deliveries.mark_failed(claim, "no_channel", permanent=True, now=now)
+            log.warning("no channel for the reminder of meeting %d", meeting.id)
+            return
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=meeting.guild_id)
+        reference = None
+        if meeting.message_id is not None and not meeting.announcement_missing:
+            reference = channel.get_partial_message(meeting.message_id)
+        try:
+            if reference is not None:
+                await channel.send(
+                    text[:2000],
+                    allowed_mentions=mentions,
+                    reference=reference,
+                    mention_author=False,
+                )
+            else:
+                await channel.send(text[:2000], allowed_mentions=mentions)
+        except discord.HTTPException as exc:
+            await self._failed(claim, exc, now)
+            return
+        await self.deliveries.mark_sent(claim, now)
+        log.info("sent %s for meeting %d", claim.kind, meeting.id)
+
+    async def _failed(self, claim: Claim, exc: discord.HTTPException, now: datetime) -> None:
+        retryable = exc.status == 429 or exc.status >= 500
+        code = exc.code or exc.status
+        if retryable:
+            retry_at = now + retry_backoff(claim.attempt)
+            await self.deliveries.mark_failed(
+                claim, code, permanent=False, now=now, retry_at=retry_at
+            )
+        else:
+            await self.deliveries.mark_failed(claim, code, permanent=True, now=now)
+        log.warning("%s %s failed (status %s, code %s)", claim.kind, claim.id, exc.status, code)
+
+    async def _dm_reminders(
+        self,
+        guild: discord.Guild,
+        meeting: Meeting,
+        planned: PlannedDelivery,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        roster = await self.rsvps.attendees(meeting.id)
+        opted_out = await self.plans.opted_out(guild.id)
+        for user_id in roster.going:
+            if user_id in opted_out:
+                continue
+            key = delivery_key(DM_REMINDER, meeting.id, planned.offset_key, user_id)
+            fields = {
+                "due_at": planned.due_utc,
+                "now": now,
+                "meeting_id": meeting.id,
+                "offset_key": planned.offset_key,
+                "recipient_id": user_id,
+            }
+            if decision is Decision.SKIP_TOO_LATE:
+                await self.deliveries.record_skipped(guild.id, key, DM_REMINDER, **fields)  # type: ignore[arg-type]
+                continue
+            claim = await self.deliveries.claim(guild.id, key, DM_REMINDER, **fields)  # type: ignore[arg-type]
+            if claim is not None:
+                await self._send_dm(claim, meeting, now)
+
+    async def _send_dm(self, claim: Claim, meeting: Meeting, now: datetime) -> None:
+        _ = await self.bot.texts(meeting.guild_id)
+        text = _(
+            "reminders.dm",
+            title=meeting.title,
+            when=timestamps(meeting.starts_at),
+            place=meeting.place or "—",
+        )
+        result = await send_dm(self.bot, claim.recipient_id, content=text)
+        if result is DmResult.SENT:
+            await self.deliveries.mark_sent(claim, now)
+        elif result is DmResult.CLOSED:
+            await self.deliveries.mark_failed(claim, CANNOT_DM, permanent=True, now=now)
+        else:
+            retry_at = now + retry_backoff(claim.attempt)
+            await self.deliveries.mark_failed(
+                claim, "http", permanent=False, now=now, retry_at=retry_at
+            )
+
+    async def _retries(self, now: datetime) -> None:
+        for failed in await self.deliveries.retry_due(now):
+            claim = await self.deliveries.claim_retry(failed.guild_id, failed.key, now)
+            if claim is not None:
+                await self._resend(claim, now)
+
+    async def _retry_interrupted(self) -> None:
+        """Claims left by a crash between claim and send: one retry, at start."""
+        now = self.now()
+        for claim in await self.deliveries.reclaim_stale(now, stale_after=timedelta(0)):
+            await self._resend(claim, now)
+
+    async def _resend(self, claim: Claim, now: datetime) -> None:
+        if claim.kind == MONTHLY_POST or claim.kind == SERIES_MEETING:
+            # Re-derived by tick (the month or the series date is still due, or not).
+            await self.deliveries.mark_skipped(claim, now, "interrupted")
+            return
+        meeting = None
+        if claim.meeting_id is not None:
+            meeting = await self.meetings.find_by_id(claim.meeting_id)
+        if meeting is None or meeting.cancelled or meeting.starts_at <= now:
+            await self.deliveries.mark_skipped(claim, now, "gone")
+            return
+        if now - claim.due_at > self.grace:
+            await self.deliveries.mark_skipped(claim, now, "too_late")
+            log.warning("skipped retry of %s for meeting %d: too late", claim.kind, meeting.id)
+            return
+        if claim.kind == DM_REMINDER:
+            if await self.plans.is_opted_out(meeting.guild_id, claim.recipient_id):
+                await self.deliveries.mark_skipped(claim, now, "opted_out")
+                return
+            await self._send_dm(claim, meeting, now)
+        elif claim.kind in (CHANNEL_REMINDER, HOUR_BEFORE):
+            plan = await self.plans.get(meeting.guild_id)
+            await self._send_channel(claim, meeting, plan.ping_role_id, now)
+        else:
+            await self.deliveries.mark_skipped(claim, now, "unknown_kind")
+
+    # ----- series --------------------------------------------------------------------
+
+    async def _series_for_guild(self, guild: discord.Guild, now: datetime) -> bool:
+        created = False
+        for series in await self.series.for_guild(guild.id):
+            existing = await self.series.meeting_dates(guild.id, series.id)
+            occurrence = next_to_create(series.schedule, existing, now, series.lead_days)
+            if occurrence is None:
+                continue
+            key = series_key(series.id, occurrence.local_date)
+            claim = await self.deliveries.claim(
+                guild.id,
+                key,
+                SERIES_MEETING,
+                due_at=occurrence.start_utc - timedelta(days=series.lead_days),
+                now=now,
+                offset_key=occurrence.local_date.isoformat(),
+            )
+            if claim is None:
+                continue
+            meeting = await self.meetings.create(
+                guild.id, self._draft(series, occurrence.start_utc, occurrence.end_utc), now
+            )
+            created = True
+            try:
+                await self.bot.services["meetings"].announce(guild, meeting)
+            except Exception as exc:
+                code = getattr(exc, "key", None) or type(exc).__name__
+                await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
+                log.warning("series %d: meeting %d not announced (%s)", series.id, meeting.id, code)
+                continue
+            await self.deliveries.mark_sent(claim, now)
+            log.info("series %d created meeting %d", series.id, meeting.id)
+        return created
+
+    @staticmethod
+    def _draft(series: Series, start: datetime, end: datetime) -> MeetingDraft:
+        return MeetingDraft(
+            title=series.title_template,
+            starts_at=start,
+            ends_at=end,
+            timezone=series.timezone,
+            place=series.place_template,
+            description=series.description_template,
+            capacity=series.capacity,
+            series_id=series.id,
+        )
+
+    # ----- the monthly post ----------------------------------------------------------
+
+    async def _monthly_for_guild(self, guild: discord.Guild, now: datetime) -> None:
+        plan = await self.plans.get(guild.id)
+        settings = await self.bot.settings_for(guild.id)
+        if settings.announce_channel_id is None:
+            return
+        last = await self.deliveries.last_monthly_post(guild.id)
+        month = monthly_post_due(plan, settings.timezone, now, last)
+        if month is None:
+            return
+        year, mon = month
+        claim = await self.deliveries.claim(
+            guild.id,
+            monthly_post_key(guild.id, year, mon),
+            MONTHLY_POST,
+            due_at=monthly_post_time(plan, settings.timezone, year, mon),
+            now=now,
+            offset_key=monthly_offset_key(year, mon),
+        )
+        if claim is None:
+            return
+        _ = self.bot.catalog.translator(settings.language)
+        text = await self._monthly_text(_, guild.id, settings.timezone, year, mon, now)
+        channel = self.bot.get_partial_messageable(settings.announce_channel_id, guild_id=guild.id)
+        try:
+            await channel.send(text[:2000])
+        except discord.HTTPException as exc:
+            await self._failed(claim, exc, now)
+            return
+        await self.deliveries.mark_sent(claim, now)
+        log.info("monthly post %04d-%02d sent in guild %d", year, mon, guild.id)
+
+    async def _monthly_text(
+        self, _: Text, guild_id: int, zone: str, year: int, month: int, now: datetime
+    ) -> str:
+        zi = load_zone(zone)
+        this_month = to_utc(datetime.combine(date(year, month, 1), time()), zi)
+        prev = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
+        last_month = to_utc(datetime.combine(prev, time()), zi)
+        lines = [_("reminders.monthly.title")]
+        meetings = [
+            m
+            for m in await self.meetings.list_upcoming(guild_id, now, UPCOMING_LIMIT)
+            if (m.starts_at.astimezone(zi).year, m.starts_at.astimezone(zi).month) == (year, month)
+        ]
+        if not meetings:
+            lines.append(_("reminders.monthly.no_meetings"))
+        for meeting in meetings:
+            counts = await self.rsvps.counts(meeting.id)
+            lines.append(
+                _(
+                    "reminders.monthly.meeting",
+                    title=meeting.title,
+                    when=timestamps(meeting.starts_at),
+                    place=meeting.place or "—",
+                    counts=counts_line(_, counts),
+                )
+            )
+        new = await self.digest.new_profiles(guild_id, last_month, this_month)
+        lines.append(_("reminders.monthly.introductions", count=new))
+        last_round = await self.matches.last_round(guild_id)
+        if last_round is not None:
+            lines.append(
+                _(
+                    "reminders.monthly.match_round",
+                    people=last_round.people,
+                    groups=last_round.groups,
+                    cross_sector=last_round.cross_sector,
+                )
+            )
+        return "\n".join(lines)

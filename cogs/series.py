@@ -1,0 +1,297 @@
+"""/series create|list|edit|skip|stop: monthly (or weekly) meeting series, for organisers."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, time
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import MoteplassBot
+from bot.domain.dates import format_date_local, parse_date, parse_time, to_local
+from bot.domain.recurrence import (
+    DEFAULT_LEAD_DAYS,
+    ParsedRule,
+    RecurrenceRule,
+    SeriesSchedule,
+    describe_rule,
+    parse_rule,
+    validate_lead_days,
+    validate_series,
+)
+from bot.errors import BadInput, NotFound
+from bot.i18n import Text
+from bot.permissions import require_organiser
+from bot.storage.series import Series, SeriesDraft, SeriesRepository
+
+TITLE_MAX = 100
+PLACE_MAX = 200
+DESCRIPTION_MAX = 1500
+
+
+def _series_id(value: str) -> int:
+    text = value.strip().lstrip("#")
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound("series.error.not_found")
+    return int(text)
+
+
+def _times(parsed: ParsedRule, start: str | None, end: str | None) -> tuple[time, time]:
+    start_time = parse_time(start) if start else parsed.start_time
+    end_time = parse_time(end) if end else parsed.end_time
+    if start_time is None or end_time is None:
+        raise BadInput("series.error.no_time")
+    return start_time, end_time
+
+
+def _check_text(title: str, place: str, description: str) -> None:
+    if not title.strip():
+        raise BadInput("series.error.title_empty")
+    for value, limit in ((title, TITLE_MAX), (place, PLACE_MAX), (description, DESCRIPTION_MAX)):
+        if len(value) > limit:
+            raise BadInput("series.error.too_long", length=len(value), limit=limit)
+
+
+def next_dates(schedule: SeriesSchedule, now: datetime, n: int = 3) -> list[datetime]:
+    found: list[datetime] = []
+    after = now
+    for _ in range(n):
+        occurrence = schedule.next_occurrence(after)
+        if occurrence is None:
+            break
+        found.append(occurrence.start_utc)
+        after = occurrence.start_utc + (occurrence.end_utc - occurrence.start_utc) / 2
+    return found
+
+
+def describe(_: Text, series: Series, now: datetime) -> str:
+    rule = describe_rule(series.rule, _)
+    hours = f"{series.start_time:%H:%M}–{series.end_time:%H:%M}"
+    dates = " · ".join(f"<t:{int(d.timestamp())}:D>" for d in next_dates(series.schedule, now))
+    return _(
+        "series.summary",
+        id=series.id,
+        title=series.title_template,
+        rule=rule,
+        hours=hours,
+        lead=series.lead_days,
+        dates=dates or "—",
+    )
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeting series"):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.repo = SeriesRepository(bot.db)
+        super().__init__()
+
+    async def _organiser(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
+        assert interaction.guild_id is not None
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        require_organiser(interaction.user, settings)
+        return self.bot.catalog.translator(settings.language)
+
+    async def _series(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Series:
+        assert interaction.guild_id is not None
+        found = await self.repo.get(interaction.guild_id, _series_id(value))
+        if found is None:
+            raise NotFound("series.error.not_found")
+        return found
+
+    def _changed(self, guild_id: int) -> None:
+        self.bot.dispatch("series_changed", guild_id)
+
+    def _validate(
+        self, rule: RecurrenceRule, start: time, end: time, zone: str, lead: int, series: Series
+    ) -> None:
+        now = self.bot.clock.now()
+        validate_series(rule, series.dtstart_local, start, end, zone, now, lead, series.skipped)
+
+    @app_commands.command(name="create", description="Start a recurring meeting")
+    @app_commands.describe(
+        rule="E.g. first Thursday of every month 08:30-10:00",
+        title="Title of each meeting",
+        place="Address or link",
+        description="Programme or description",
+        lead_days="Days ahead each meeting is created and announced (default 21)",
+        capacity="Most people who can come (empty: no limit)",
+        start="Start time, if the rule has none",
+        end="End time, if the rule has none",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        rule: str,
+        title: str,
+        place: str = "",
+        description: str = "",
+        lead_days: int = DEFAULT_LEAD_DAYS,
+        capacity: app_commands.Range[int, 1, 10000] | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        _ = await self._organiser(interaction)
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        _check_text(title, place, description)
+        parsed = parse_rule(rule)
+        start_time, end_time = _times(parsed, start, end)
+        validate_lead_days(lead_days)
+        now = self.bot.clock.now()
+        today = to_local(now, settings.timezone).date()
+        validate_series(parsed.rule, today, start_time, end_time, settings.timezone, now, lead_days)
+        series = await self.repo.create(
+            SeriesDraft(
+                guild_id=interaction.guild_id,
+                rule=parsed.rule,
+                dtstart_local=today,
+                start_time=start_time,
+                end_time=end_time,
+                timezone=settings.timezone,
+                title_template=title.strip(),
+                place_template=place.strip(),
+                description_template=description.strip(),
+                lead_days=lead_days,
+                capacity=capacity,
+                created_by=interaction.user.id,
+            ),
+            now,
+        )
+        self._changed(interaction.guild_id)
+        lines = [_("series.created"), describe(_, series, now)]
+        if parsed.rule.skips_some_months:
+            lines.append(_("series.notice.some_months_skipped", rule=describe_rule(parsed.rule, _)))
+        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+
+    @app_commands.command(name="list", description="The server's series")
+    async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        assert interaction.guild_id is not None
+        _ = await self._organiser(interaction)
+        found = await self.repo.for_guild(interaction.guild_id)
+        if not found:
+            await interaction.response.send_message(_("series.list.empty"), ephemeral=True)
+            return
+        now = self.bot.clock.now()
+        text = "\n\n".join(describe(_, s, now) for s in found[:10])
+        await interaction.response.send_message(text[:2000], ephemeral=True)
+
+    @app_commands.command(name="edit", description="Change a series (future meetings only)")
+    @app_commands.describe(
+        series="The series",
+        rule="New rule, e.g. last Tuesday 17:00-19:00",
+        title="New title",
+        place="New place",
+        description="New programme or description",
+        lead_days="New days ahead",
+        capacity="New capacity (0 removes the limit)",
+    )
+    async def edit(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        series: str,
+        rule: str | None = None,
+        title: str | None = None,
+        place: str | None = None,
+        description: str | None = None,
+        lead_days: int | None = None,
+        capacity: app_commands.Range[int, 0, 10000] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        _ = await self._organiser(interaction)
+        current = await self._series(interaction, series)
+        changed = current
+        if rule is not None:
+            parsed = parse_rule(rule)
+            start_time = parsed.start_time or current.start_time
+            end_time = parsed.end_time or current.end_time
+            changed = dataclasses.replace(
+                changed, rule=parsed.rule, start_time=start_time, end_time=end_time
+            )
+        if title is not None:
+            changed = dataclasses.replace(changed, title_template=title.strip())
+        if place is not None:
+            changed = dataclasses.replace(changed, place_template=place.strip())
+        if description is not None:
+            changed = dataclasses.replace(changed, description_template=description.strip())
+        if lead_days is not None:
+            changed = dataclasses.replace(changed, lead_days=validate_lead_days(lead_days))
+        if capacity is not None:
+            changed = dataclasses.replace(changed, capacity=capacity or None)
+        if changed == current:
+            raise BadInput("series.error.nothing_to_change")
+        _check_text(changed.title_template, changed.place_template, changed.description_template)
+        self._validate(
+            changed.rule,
+            changed.start_time,
+            changed.end_time,
+            changed.timezone,
+            changed.lead_days,
+            changed,
+        )
+        now = self.bot.clock.now()
+        saved = await self.repo.update(changed, now)
+        if saved is None:
+            raise NotFound("series.error.not_found")
+        self._changed(interaction.guild_id)
+        text = _("series.edited") + "\n" + describe(_, saved, now)
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @app_commands.command(name="skip", description="Skip one date (a holiday, the July break)")
+    @app_commands.describe(series="The series", date="The date to skip, e.g. 2.7.2027")
+    async def skip(
+        self, interaction: discord.Interaction[MoteplassBot], series: str, date: str
+    ) -> None:
+        assert interaction.guild_id is not None
+        _ = await self._organiser(interaction)
+        current = await self._series(interaction, series)
+        now = self.bot.clock.now()
+        day = parse_date(date, today=to_local(now, current.timezone).date())
+        if not current.rule.matches(day):
+            raise BadInput("series.error.not_a_date", date=day.isoformat())
+        if not await self.repo.skip(interaction.guild_id, current.id, day, now):
+            raise BadInput("series.error.already_skipped", date=day.isoformat())
+        self._changed(interaction.guild_id)
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        label = format_date_local(day, settings.language)
+        await interaction.response.send_message(
+            _("series.skipped", date=label, title=current.title_template), ephemeral=True
+        )
+
+    @app_commands.command(name="stop", description="Stop creating meetings from a series")
+    @app_commands.describe(series="The series")
+    async def stop(self, interaction: discord.Interaction[MoteplassBot], series: str) -> None:
+        assert interaction.guild_id is not None
+        _ = await self._organiser(interaction)
+        current = await self._series(interaction, series)
+        if not await self.repo.stop(interaction.guild_id, current.id, self.bot.clock.now()):
+            raise BadInput("series.error.stopped")
+        self._changed(interaction.guild_id)
+        await interaction.response.send_message(
+            _("series.stopped_ok", title=current.title_template), ephemeral=True
+        )
+
+    @edit.autocomplete("series")
+    @skip.autocomplete("series")
+    @stop.autocomplete("series")
+    async def _series_autocomplete(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        _ = await self.bot.texts(interaction.guild_id)
+        needle = current.strip().casefold()
+        choices = []
+        for item in await self.repo.for_guild(interaction.guild_id):
+            label = f"#{item.id} · {item.title_template} · {describe_rule(item.rule, _)}"
+            if needle and needle not in label.casefold():
+                continue
+            choices.append(app_commands.Choice(name=label[:100], value=str(item.id)))
+        return choices[:25]
+
+
+async def setup(bot: MoteplassBot) -> None:
+    await bot.add_cog(SeriesCog(bot))
