@@ -69,7 +69,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
 
     @commands.Cog.listener()
     async def on_series_changed(self, guild_id: int) -> None:
-        await self.service.sync()
+        await self.service.series_changed()
 
     # ----- commands ----------------------------------------------------------------
 

@@ -84,15 +84,28 @@ class ReminderService:
         self._sync_lock = asyncio.Lock()
         self._started = False
         self._ready = asyncio.Event()
+        self._busy = 0  # meeting/series changes being applied
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def now(self) -> datetime:
         return self.bot.clock.now()
 
     # ----- lifecycle -----------------------------------------------------------------
 
+    def _enter(self) -> None:
+        self._busy += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if not self._busy:
+            self._idle.set()
+
     async def settled(self) -> None:
         await self._ready.wait()
-        async with self._tick_lock:
+        await self._idle.wait()
+        async with self._sync_lock, self._tick_lock:
             pass
 
     async def start(self) -> None:
@@ -101,7 +114,6 @@ class ReminderService:
         try:
             if not self._started:
                 self._started = True
-                await self._retry_interrupted()
                 await self.tick()
             await self.sync()
         finally:
@@ -194,12 +206,25 @@ class ReminderService:
     async def meeting_changed(self, meeting_id: int) -> None:
         """A meeting was created, edited or cancelled: unsent claims are dropped so the plan
         is recomputed from its new time (sent keys stay sent), then the jobs follow."""
-        meeting = await self.meetings.find_by_id(meeting_id)
-        if meeting is not None:
-            dropped = await self.deliveries.reschedule_for_meeting(meeting.guild_id, meeting_id)
-            if dropped:
-                log.info("meeting %d changed: %d unsent deliveries dropped", meeting_id, dropped)
-        await self.sync()
+        self._enter()
+        try:
+            meeting = await self.meetings.find_by_id(meeting_id)
+            if meeting is not None:
+                dropped = await self.deliveries.reschedule_for_meeting(meeting.guild_id, meeting_id)
+                if dropped:
+                    log.info(
+                        "meeting %d changed: %d unsent deliveries dropped", meeting_id, dropped
+                    )
+            await self.sync()
+        finally:
+            self._leave()
+
+    async def series_changed(self) -> None:
+        self._enter()
+        try:
+            await self.sync()
+        finally:
+            self._leave()
 
     # ----- the work ------------------------------------------------------------------
 
@@ -220,6 +245,7 @@ class ReminderService:
                 except Exception:
                     log.exception("reminders for guild %d failed", guild.id)
             await self._retries(now)
+            await self._retry_interrupted(now)
         if created:
             await self.sync()
 
@@ -338,17 +364,28 @@ class ReminderService:
             if user_id in opted_out:
                 continue
             key = delivery_key(DM_REMINDER, meeting.id, planned.offset_key, user_id)
-            fields = {
-                "due_at": planned.due_utc,
-                "now": now,
-                "meeting_id": meeting.id,
-                "offset_key": planned.offset_key,
-                "recipient_id": user_id,
-            }
             if decision is Decision.SKIP_TOO_LATE:
-                await self.deliveries.record_skipped(guild.id, key, DM_REMINDER, **fields)  # type: ignore[arg-type]
+                await self.deliveries.record_skipped(
+                    guild.id,
+                    key,
+                    DM_REMINDER,
+                    due_at=planned.due_utc,
+                    now=now,
+                    meeting_id=meeting.id,
+                    offset_key=planned.offset_key,
+                    recipient_id=user_id,
+                )
                 continue
-            claim = await self.deliveries.claim(guild.id, key, DM_REMINDER, **fields)  # type: ignore[arg-type]
+            claim = await self.deliveries.claim(
+                guild.id,
+                key,
+                DM_REMINDER,
+                due_at=planned.due_utc,
+                now=now,
+                meeting_id=meeting.id,
+                offset_key=planned.offset_key,
+                recipient_id=user_id,
+            )
             if claim is not None:
                 await self._send_dm(claim, meeting, now)
 
@@ -377,10 +414,10 @@ class ReminderService:
             if claim is not None:
                 await self._resend(claim, now)
 
-    async def _retry_interrupted(self) -> None:
-        """Claims left by a crash between claim and send: one retry, at start."""
-        now = self.now()
-        for claim in await self.deliveries.reclaim_stale(now, stale_after=timedelta(0)):
+    async def _retry_interrupted(self, now: datetime) -> None:
+        """Claims left `claimed` by a crash between claim and send, older than the ledger's
+        staleness limit (so a live claim of another instance is left alone): one retry."""
+        for claim in await self.deliveries.reclaim_stale(now):
             await self._resend(claim, now)
 
     async def _resend(self, claim: Claim, now: datetime) -> None:

@@ -1,0 +1,332 @@
+"""Series, reminders and the monthly post, end to end through the emulator with a FakeClock.
+
+The clock starts in 2027, so jobs the service schedules (at real wall-clock times) never
+fire by themselves during a test: the tests call `tick()` and move the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key
+from bot.domain.rsvp import EMOJI, Choice
+from bot.i18n import Catalog
+from bot.services.reminders import ReminderService
+from bot.storage.deliveries import DeliveryRepository
+from bot.storage.meetings import MeetingRepository
+from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import configure, create, only_meeting
+from tests.emulator import Emulator
+
+GOING = EMOJI[Choice.GOING]
+START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)  # Monday 1 February 2027, 09:00 in Oslo
+# A meeting on Thursday 4 March 2027 at 08:30 Oslo (07:30 UTC): its channel reminder is due
+# 7 days before at 10:00 local (25 Feb, 09:00 UTC), its DM 1 day before (3 Mar, 09:00 UTC).
+CHANNEL_DUE = datetime(2027, 2, 25, 9, 0, tzinfo=UTC)
+DM_DUE = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def fast(
+    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
+) -> AsyncIterator[BotRunner]:
+    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(START))
+    await bot_runner.start()
+    try:
+        yield bot_runner
+    finally:
+        await bot_runner.stop()
+
+
+def service(runner: BotRunner) -> ReminderService:
+    assert runner.bot is not None
+    found: ReminderService = runner.bot.services["reminders"]
+    return found
+
+
+def clock(runner: BotRunner) -> FakeClock:
+    assert isinstance(runner.clock, FakeClock)
+    return runner.clock
+
+
+def ledger(runner: BotRunner) -> DeliveryRepository:
+    assert runner.db is not None
+    return DeliveryRepository(runner.db)
+
+
+def replies_to(world: World, message_id: int) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in world.emu.messages(world.announce.id)
+        if (m.get("message_reference") or {}).get("message_id") in (message_id, str(message_id))
+    ]
+
+
+def announcements(world: World) -> list[dict[str, Any]]:
+    return [m for m in world.emu.messages(world.announce.id) if m.get("embeds")]
+
+
+async def meeting_with_answers(runner: BotRunner, world: World, *going: Any) -> Any:
+    await configure(world)
+    await create(world, place="Rådhuset")
+    meeting = await only_meeting(runner, world)
+    for person in going:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+    assert runner.bot is not None
+    await runner.bot.wait_until_settled()
+    return meeting
+
+
+# ----- series --------------------------------------------------------------------------
+
+
+async def test_series_creates_and_announces_the_next_meeting_once(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "series create",
+        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    )
+    assert res.ephemeral and "first Thursday" in res.content, res.content
+    assert res.content.count("<t:") == 3  # the next three dates
+    await service(fast).tick()
+    await service(fast).tick()
+    await fast.restart()
+    await service(fast).tick()
+    assert fast.db is not None
+    meetings = await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)
+    assert len(meetings) == 1 and meetings[0].series_id is not None
+    assert meetings[0].starts_at == datetime(2027, 2, 4, 7, 30, tzinfo=UTC)
+    assert len(announcements(world)) == 1
+    # the next month's meeting comes when its lead time does, once
+    clock(fast).set(datetime(2027, 2, 15, 12, 0, tzinfo=UTC))
+    await service(fast).tick()
+    await service(fast).tick()
+    meetings = await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)
+    assert [m.starts_at.day for m in meetings] == [4, 4]  # 4 Feb and 4 Mar
+    assert len(announcements(world)) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"rule": "whenever it suits us 08:30-10:00"}, "couldn't read"),
+        ({"rule": "first Thursday 10:00-08:30"}, "after the start"),
+        ({"rule": "first Thursday 08:30-10:00", "lead_days": 0}, "between 1 and 90"),
+        ({"rule": "first Thursday"}, "no time"),
+    ],
+)
+async def test_series_bad_input(
+    fast: BotRunner, world: World, options: dict[str, Any], needle: str
+) -> None:
+    await configure(world)
+    base = {"title": "Frokost"}
+    base.update(options)
+    res = await world.emu.invoke(world.guild.id, world.organiser.id, "series create", options=base)
+    assert res.ephemeral and needle in res.content, res.content
+    assert fast.db is not None
+    assert await service(fast).series.for_guild(world.guild.id) == []
+
+
+async def test_series_fifth_monday_is_said_clearly_and_member_refused(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "series create",
+        options={"rule": "the fifth Monday of every month 17:00-19:00", "title": "Kveld"},
+    )
+    assert "does not occur every month" in res.content, res.content
+    refused = await world.emu.invoke(world.guild.id, world.members[0].id, "series list", options={})
+    assert refused.ephemeral and "organiser" in refused.content.lower()
+
+
+# ----- reminders -----------------------------------------------------------------------
+
+
+async def test_channel_reminder_once_as_reply_and_dms_to_those_going(
+    fast: BotRunner, world: World
+) -> None:
+    a, closed, quiet, _maybe = world.members[:4]
+    meeting = await meeting_with_answers(fast, world, a, closed, quiet)
+    world.emu.close_dms(closed.id)
+    res = await world.emu.invoke(world.guild.id, quiet.id, "reminders off", options={})
+    assert res.ephemeral
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "reminders plan",
+        options={"ping_role": world.organiser_role.id},
+    )
+    assert "saved" in res.content, res.content
+
+    clock(fast).set(CHANNEL_DUE - timedelta(minutes=1))
+    await service(fast).tick()
+    assert replies_to(world, meeting.message_id) == []
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+    await service(fast).tick()
+    await service(fast).tick()
+    replies = replies_to(world, meeting.message_id)
+    assert len(replies) == 1
+    assert f"<t:{int(meeting.starts_at.timestamp())}:F>" in replies[0]["content"]
+    assert "going 3" in replies[0]["content"]
+    mentions = world.emu.allowed_mentions(int(replies[0]["id"]))
+    assert mentions is not None and [int(r) for r in mentions.get("roles", [])] == [
+        world.organiser_role.id
+    ]
+
+    clock(fast).set(DM_DUE + timedelta(minutes=5))
+    await service(fast).tick()
+    await service(fast).tick()
+    assert len(world.emu.dm_messages(a.id)) == 1
+    assert world.emu.dm_messages(quiet.id) == []
+    assert world.emu.dm_messages(closed.id) == []
+    row = await ledger(fast).get(
+        world.guild.id, delivery_key(DM_REMINDER, meeting.id, "d1", closed.id)
+    )
+    assert row is not None and row.status == "failed" and row.permanent
+    assert row.last_error_code == "50007"
+    # closed DMs are not retried, even much later
+    clock(fast).advance(timedelta(hours=3))
+    await service(fast).tick()
+    again = await ledger(fast).get(world.guild.id, row.key)
+    assert again is not None and again.attempts == 1
+    assert len(world.emu.dm_messages(a.id)) == 1
+
+
+async def test_restart_with_a_pending_reminder_sends_it_once(fast: BotRunner, world: World) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    await fast.stop()
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=10))
+    await fast.start()
+    assert len(replies_to(world, meeting.message_id)) == 1
+    await fast.restart()
+    await service(fast).tick()
+    assert len(replies_to(world, meeting.message_id)) == 1
+
+
+async def test_down_for_two_hours_sends_late_once(fast: BotRunner, world: World) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    await fast.stop()
+    clock(fast).set(CHANNEL_DUE + timedelta(hours=2))
+    await fast.start()
+    await service(fast).tick()
+    assert len(replies_to(world, meeting.message_id)) == 1
+    row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
+    assert row is not None and row.status == "sent"
+
+
+async def test_down_for_two_days_skips_and_records_it(fast: BotRunner, world: World) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    await fast.stop()
+    clock(fast).set(CHANNEL_DUE + timedelta(days=2))
+    await fast.start()
+    await service(fast).tick()
+    assert replies_to(world, meeting.message_id) == []
+    row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
+    assert row is not None and row.status == "skipped"
+
+
+async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world: World) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+    claim = await ledger(fast).claim(
+        world.guild.id,
+        key,
+        CHANNEL_REMINDER,
+        due_at=CHANNEL_DUE,
+        now=clock(fast).now(),
+        meeting_id=meeting.id,
+        offset_key="d7",
+    )
+    assert claim is not None  # "crash" between claim and send
+    await fast.restart()
+    assert replies_to(world, meeting.message_id) == []  # maybe another instance's live claim
+    clock(fast).advance(timedelta(minutes=10))
+    await fast.restart()
+    await fast.restart()
+    assert len(replies_to(world, meeting.message_id)) == 1
+
+
+async def test_meeting_moved_after_its_reminder_was_claimed(fast: BotRunner, world: World) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+    claim = await ledger(fast).claim(
+        world.guild.id,
+        key,
+        CHANNEL_REMINDER,
+        due_at=CHANNEL_DUE,
+        now=clock(fast).now(),
+        meeting_id=meeting.id,
+        offset_key="d7",
+    )
+    assert claim is not None
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "meeting edit",
+        options={"meeting": str(meeting.id), "date": "11.3.2027"},
+    )
+    assert "changed" in res.content or "edited" in res.content.lower() or res.ephemeral
+    assert fast.bot is not None
+    await fast.bot.wait_until_settled()
+    assert await ledger(fast).get(world.guild.id, key) is None  # the unsent claim is dropped
+    new_due = CHANNEL_DUE + timedelta(days=7)
+    job = fast.bot.scheduler.get_job(f"reminder:{key}")
+    assert job is not None and job.next_run_time == new_due
+    await service(fast).tick()
+    assert replies_to(world, meeting.message_id) == []
+    clock(fast).set(new_due + timedelta(minutes=1))
+    await service(fast).tick()
+    await service(fast).tick()
+    replies = replies_to(world, meeting.message_id)
+    assert len(replies) == 1
+    moved = datetime(2027, 3, 11, 7, 30, tzinfo=UTC)
+    assert f"<t:{int(moved.timestamp())}:F>" in replies[0]["content"]
+
+
+async def test_cancelled_meeting_drops_jobs_and_on_ready_again_schedules_nothing_twice(
+    fast: BotRunner, world: World
+) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    assert fast.bot is not None
+    before = service(fast).job_ids()
+    assert f"reminder:{delivery_key(CHANNEL_REMINDER, meeting.id, 'd7')}" in before
+    await service(fast).start()  # what a second on_ready does
+    await service(fast).start()
+    assert service(fast).job_ids() == before
+    await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting cancel", options={"meeting": str(meeting.id)}
+    )
+    await fast.bot.wait_until_settled()
+    assert not [j for j in service(fast).job_ids() if f":{meeting.id}:" in j]
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+    await service(fast).tick()
+    assert replies_to(world, meeting.message_id) == []
+
+
+async def test_monthly_post_once_a_month(fast: BotRunner, world: World) -> None:
+    await meeting_with_answers(fast, world, world.members[0])
+    clock(fast).set(datetime(2027, 3, 1, 8, 5, tzinfo=UTC))  # 09:05 in Oslo on the 1st
+    await service(fast).tick()
+    await fast.restart()
+    await service(fast).tick()
+    posts = [
+        m for m in world.emu.messages(world.announce.id) if "This month" in (m["content"] or "")
+    ]
+    assert len(posts) == 1
+    assert "Inkluderingsdagen" in posts[0]["content"] and "going 1" in posts[0]["content"]
+    assert "introductions last month: 0" in posts[0]["content"]
