@@ -21,7 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.meeting import Meeting, MeetingDraft
-from bot.domain.recurrence import load_zone, to_utc
+from bot.domain.recurrence import Occurrence, load_zone, to_utc
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
     DM_REMINDER,
@@ -41,6 +41,7 @@ from bot.domain.reminders import (
     planned_deliveries,
     retry_backoff,
 )
+from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
 from bot.services.notify import CANNOT_DM, DmResult, send_dm
@@ -421,9 +422,11 @@ class ReminderService:
             await self._resend(claim, now)
 
     async def _resend(self, claim: Claim, now: datetime) -> None:
-        if claim.kind == MONTHLY_POST or claim.kind == SERIES_MEETING:
-            # Re-derived by tick (the month or the series date is still due, or not).
-            await self.deliveries.mark_skipped(claim, now, "interrupted")
+        if claim.kind == MONTHLY_POST:
+            await self._send_monthly(claim, now)
+            return
+        if claim.kind == SERIES_MEETING:
+            await self._resume_series(claim, now)
             return
         meeting = None
         if claim.meeting_id is not None:
@@ -450,7 +453,15 @@ class ReminderService:
 
     async def _series_for_guild(self, guild: discord.Guild, now: datetime) -> bool:
         created = False
-        for series in await self.series.for_guild(guild.id):
+        found = await self.series.for_guild(guild.id)
+        if not found:
+            return False
+        try:
+            await self.bot.services["meetings"].announce_channel(guild)
+        except MoteplassError as exc:
+            log.warning("series in guild %d wait: no announcement channel (%s)", guild.id, exc.key)
+            return False
+        for series in found:
             existing = await self.series.meeting_dates(guild.id, series.id)
             occurrence = next_to_create(series.schedule, existing, now, series.lead_days)
             if occurrence is None:
@@ -466,20 +477,53 @@ class ReminderService:
             )
             if claim is None:
                 continue
-            meeting = await self.meetings.create(
-                guild.id, self._draft(series, occurrence.start_utc, occurrence.end_utc), now
-            )
             created = True
+            await self._series_meeting(claim, guild, series, occurrence, now)
+        return created
+
+    async def _series_meeting(
+        self,
+        claim: Claim,
+        guild: discord.Guild,
+        series: Series,
+        occurrence: Occurrence,
+        now: datetime,
+    ) -> None:
+        """Create the meeting of `occurrence` (unless an interrupted attempt already did) and
+        announce it (unless already announced), then mark the claim sent."""
+        meeting = None
+        for existing in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
+            if existing.series_id == series.id and existing.starts_at == occurrence.start_utc:
+                meeting = existing
+        if meeting is None:
+            draft = self._draft(series, occurrence.start_utc, occurrence.end_utc)
+            meeting = await self.meetings.create(guild.id, draft, now)
+        if meeting.message_id is None:
             try:
                 await self.bot.services["meetings"].announce(guild, meeting)
             except Exception as exc:
                 code = getattr(exc, "key", None) or type(exc).__name__
                 await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
                 log.warning("series %d: meeting %d not announced (%s)", series.id, meeting.id, code)
-                continue
-            await self.deliveries.mark_sent(claim, now)
-            log.info("series %d created meeting %d", series.id, meeting.id)
-        return created
+                return
+        await self.deliveries.mark_sent(claim, now)
+        log.info("series %d created meeting %d", series.id, meeting.id)
+
+    async def _resume_series(self, claim: Claim, now: datetime) -> None:
+        _kind, series_text, day_text = claim.key.split(":")
+        series = await self.series.get(claim.guild_id, int(series_text))
+        guild = self.bot.get_guild(claim.guild_id)
+        day = date.fromisoformat(day_text)
+        if series is None or not series.active or guild is None:
+            await self.deliveries.mark_skipped(claim, now, "gone")
+            return
+        until = datetime.combine(day + timedelta(days=2), time(), tzinfo=now.tzinfo)
+        window = series.schedule.occurrences(now, until)
+        found = [o for o in window if o.local_date == day]
+        if not found:
+            await self.deliveries.mark_skipped(claim, now, "gone")
+            return
+        await self._series_meeting(claim, guild, series, found[0], now)
 
     @staticmethod
     def _draft(series: Series, start: datetime, end: datetime) -> MeetingDraft:
@@ -516,16 +560,27 @@ class ReminderService:
         )
         if claim is None:
             return
+        await self._send_monthly(claim, now)
+
+    async def _send_monthly(self, claim: Claim, now: datetime) -> None:
+        settings = await self.bot.settings_for(claim.guild_id)
+        year_text, _sep, month_text = claim.key.split(":")[2].partition("-")
+        year, mon = int(year_text), int(month_text)
+        if settings.announce_channel_id is None:
+            await self.deliveries.mark_failed(claim, "no_channel", permanent=True, now=now)
+            return
         _ = self.bot.catalog.translator(settings.language)
-        text = await self._monthly_text(_, guild.id, settings.timezone, year, mon, now)
-        channel = self.bot.get_partial_messageable(settings.announce_channel_id, guild_id=guild.id)
+        text = await self._monthly_text(_, claim.guild_id, settings.timezone, year, mon, now)
+        channel = self.bot.get_partial_messageable(
+            settings.announce_channel_id, guild_id=claim.guild_id
+        )
         try:
             await channel.send(text[:2000])
         except discord.HTTPException as exc:
             await self._failed(claim, exc, now)
             return
         await self.deliveries.mark_sent(claim, now)
-        log.info("monthly post %04d-%02d sent in guild %d", year, mon, guild.id)
+        log.info("monthly post %04d-%02d sent in guild %d", year, mon, claim.guild_id)
 
     async def _monthly_text(
         self, _: Text, guild_id: int, zone: str, year: int, month: int, now: datetime

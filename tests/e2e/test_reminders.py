@@ -330,3 +330,53 @@ async def test_monthly_post_once_a_month(fast: BotRunner, world: World) -> None:
     assert len(posts) == 1
     assert "Inkluderingsdagen" in posts[0]["content"] and "going 1" in posts[0]["content"]
     assert "introductions last month: 0" in posts[0]["content"]
+
+
+async def test_dm_server_error_is_retried_with_backoff(fast: BotRunner, world: World) -> None:
+    a = world.members[0]
+    meeting = await meeting_with_answers(fast, world, a)
+    world.emu.inject("POST", "/channels/{channel_id}/messages", status=503, times=1)
+    clock(fast).set(DM_DUE + timedelta(minutes=1))
+    await service(fast).tick()
+    key = delivery_key(DM_REMINDER, meeting.id, "d1", a.id)
+    row = await ledger(fast).get(world.guild.id, key)
+    assert row is not None and row.status == "failed" and not row.permanent
+    assert world.emu.dm_messages(a.id) == []
+    await service(fast).tick()  # before the backoff: nothing
+    assert world.emu.dm_messages(a.id) == []
+    clock(fast).advance(timedelta(minutes=2))
+    await service(fast).tick()
+    await service(fast).tick()
+    assert len(world.emu.dm_messages(a.id)) == 1
+    row = await ledger(fast).get(world.guild.id, key)
+    assert row is not None and row.status == "sent" and row.attempts == 2
+
+
+async def test_series_resumes_an_interrupted_creation_once(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "series create",
+        options={"rule": "siste tirsdag i måneden kl 17-19", "title": "Kveld"},
+    )
+    series = (await service(fast).series.for_guild(world.guild.id))[0]
+    # a crash right after claiming the creation of the 23 February meeting
+    await ledger(fast).claim(
+        world.guild.id,
+        f"series:{series.id}:2027-02-23",
+        "series_meeting",
+        due_at=START,
+        now=START,
+        offset_key="2027-02-23",
+    )
+    await service(fast).tick()
+    assert fast.db is not None
+    assert await MeetingRepository(fast.db).list_upcoming(world.guild.id, START) == []
+    clock(fast).advance(timedelta(minutes=10))
+    await fast.restart()
+    meetings = await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)
+    assert len(meetings) == 1 and meetings[0].starts_at == datetime(2027, 2, 23, 16, 0, tzinfo=UTC)
+    assert len(announcements(world)) == 1
+    await fast.restart()
+    assert len(await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)) == 1
