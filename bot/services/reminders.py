@@ -322,7 +322,10 @@ class ReminderService:
         channel = self.bot.get_partial_messageable(channel_id, guild_id=meeting.guild_id)
         reference = None
         if meeting.message_id is not None and not meeting.announcement_missing:
-            reference = channel.get_partial_message(meeting.message_id)
+            # A deleted announcement must not cost the reminder: post it without the reply.
+            reference = channel.get_partial_message(meeting.message_id).to_reference(
+                fail_if_not_exists=False
+            )
         try:
             if reference is not None:
                 await channel.send(
@@ -500,7 +503,7 @@ class ReminderService:
             meeting = await self.meetings.create(guild.id, draft, now)
         if meeting.message_id is None:
             try:
-                await self.bot.services["meetings"].announce(guild, meeting)
+                meeting = await self.bot.services["meetings"].announce(guild, meeting)
             except Exception as exc:
                 code = getattr(exc, "key", None) or type(exc).__name__
                 await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
@@ -508,6 +511,8 @@ class ReminderService:
                 return
         await self.deliveries.mark_sent(claim, now)
         log.info("series %d created meeting %d", series.id, meeting.id)
+        if meeting.scheduled_event_id is None:
+            await self.bot.services["meetings"].mirror_event(guild, meeting)
 
     async def _resume_series(self, claim: Claim, now: datetime) -> None:
         _kind, series_text, day_text = claim.key.split(":")

@@ -6,6 +6,7 @@ fire by themselves during a test: the tests call `tick()` and move the clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,12 +15,13 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
+from bot.db import Database
 from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key
 from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
 from bot.services.reminders import ReminderService
 from bot.storage.deliveries import DeliveryRepository
-from bot.storage.meetings import MeetingRepository
+from bot.storage.meetings import MeetingRepository, RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting
 from tests.emulator import Emulator
@@ -380,3 +382,37 @@ async def test_series_resumes_an_interrupted_creation_once(fast: BotRunner, worl
     assert len(announcements(world)) == 1
     await fast.restart()
     assert len(await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)) == 1
+
+
+async def test_two_schedulers_racing_on_one_database_post_once(
+    fast: BotRunner, world: World
+) -> None:
+    meeting = await meeting_with_answers(fast, world, world.members[0])
+    assert fast.bot is not None and fast.db is not None
+    other_db = await Database.open(fast.db_path)
+    try:
+        twin = ReminderService(fast.bot)  # its own locks, its own connection
+        twin.deliveries = DeliveryRepository(other_db)
+        twin.meetings = MeetingRepository(other_db)
+        twin.rsvps = RsvpRepository(other_db)
+        clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+        await asyncio.gather(service(fast).tick(), twin.tick(), twin.tick())
+        clock(fast).set(DM_DUE + timedelta(minutes=1))
+        await asyncio.gather(service(fast).tick(), twin.tick(), service(fast).tick())
+    finally:
+        await other_db.close()
+    assert len(replies_to(world, meeting.message_id)) == 1
+    assert len(world.emu.dm_messages(world.members[0].id)) == 1
+
+
+async def test_reminder_for_a_deleted_announcement_is_still_posted(
+    fast: BotRunner, world: World
+) -> None:
+    meeting = await meeting_with_answers(fast, world)
+    world.emu.delete_message(world.announce.id, meeting.message_id)
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
+    await service(fast).tick()
+    posted = [
+        m for m in world.emu.messages(world.announce.id) if "Reminder" in (m["content"] or "")
+    ]
+    assert len(posted) == 1
