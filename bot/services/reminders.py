@@ -110,8 +110,8 @@ class ReminderService:
             pass
 
     async def start(self) -> None:
-        """On every `on_ready`: the first time, take over interrupted claims once and catch
-        up; every time, re-derive the jobs (idempotent: ids come from the rows)."""
+        """On every `on_ready`: the first time, catch up (tick also takes over claims left by
+        a crash, once); every time, re-derive the jobs (idempotent: ids come from the rows)."""
         try:
             if not self._started:
                 self._started = True
@@ -211,7 +211,11 @@ class ReminderService:
         try:
             meeting = await self.meetings.find_by_id(meeting_id)
             if meeting is not None:
-                dropped = await self.deliveries.reschedule_for_meeting(meeting.guild_id, meeting_id)
+                # Under the tick lock: never drop a claim this process is sending right now.
+                async with self._tick_lock:
+                    dropped = await self.deliveries.reschedule_for_meeting(
+                        meeting.guild_id, meeting_id
+                    )
                 if dropped:
                     log.info(
                         "meeting %d changed: %d unsent deliveries dropped", meeting_id, dropped

@@ -416,3 +416,35 @@ async def test_reminder_for_a_deleted_announcement_is_still_posted(
         m for m in world.emu.messages(world.announce.id) if "Reminder" in (m["content"] or "")
     ]
     assert len(posted) == 1
+
+
+async def test_series_list_skip_edit_and_stop(fast: BotRunner, world: World) -> None:
+    await configure(world)
+
+    async def series(sub: str, **options: Any) -> Any:
+        return await world.emu.invoke(
+            world.guild.id, world.organiser.id, f"series {sub}", options=options
+        )
+
+    await series("create", rule="første torsdag i måneden 08:30-10:00", title="Frokost")
+    choices = await world.emu.autocomplete(
+        world.guild.id, world.organiser.id, "series skip", focused="series", value="frok"
+    )
+    assert len(choices) == 1
+    series_id = choices[0]["value"]
+    res = await series("skip", series=series_id, date="5.2.2027")
+    assert "no meeting" in res.content, res.content  # 5 February is a Friday
+    res = await series("skip", series=series_id, date="4.2.2027")
+    assert res.ephemeral and "skipped" in res.content, res.content
+    await service(fast).tick()
+    assert fast.db is not None
+    assert await MeetingRepository(fast.db).list_upcoming(world.guild.id, START) == []
+    res = await series("edit", series=series_id, title="Morgenmøte", lead_days=35)
+    assert "Morgenmøte" in res.content, res.content
+    listed = await series("list")
+    assert "Morgenmøte" in listed.content and "first Thursday" in listed.content
+    res = await series("stop", series=series_id)
+    assert res.ephemeral and "no more" in res.content
+    await service(fast).tick()
+    assert await MeetingRepository(fast.db).list_upcoming(world.guild.id, START) == []
+    assert "No series" in (await series("list")).content
