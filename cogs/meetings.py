@@ -27,6 +27,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.permissions import require_organiser
 from bot.services.meetings import MeetingService, counts_line
+from bot.storage.checkins import CheckinRepository
 
 log = logging.getLogger(__name__)
 
@@ -359,6 +360,19 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             _("meeting.exported", title=current.title), file=file, ephemeral=True
         )
 
+    @app_commands.command(name="checkin", description="Record who came", extras=ORGANISER)
+    @app_commands.describe(meeting="The meeting")
+    async def checkin(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        assert interaction.guild is not None
+        _ = await self._organiser(interaction)
+        current = await self._meeting(interaction, meeting)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        roster = await self.service.rsvps.attendees(current.id)
+        checked = await CheckinRepository(self.bot.db).user_ids(current.id)
+        names = await _names(interaction.guild, (*roster.going, *checked))
+        view = CheckinView(_, self.bot, current, list(roster.going), names, checked)
+        await interaction.followup.send(view.text(), view=view, ephemeral=True)
+
     @app_commands.command(name="calendar", description="Add a meeting to your calendar")
     @app_commands.describe(meeting="The meeting")
     async def calendar(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
@@ -377,6 +391,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @repost.autocomplete("meeting")
     @attendees.autocomplete("meeting")
     @export.autocomplete("meeting")
+    @checkin.autocomplete("meeting")
     @calendar.autocomplete("meeting")
     async def _meeting_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
@@ -388,6 +403,152 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await self._date_choices(interaction, current)
+
+
+async def _names(guild: discord.Guild, user_ids: tuple[int, ...]) -> dict[int, str]:
+    """Display names for a select (the bot has no members intent: cache, then a fetch)."""
+    names: dict[int, str] = {}
+    for user_id in dict.fromkeys(user_ids):
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                names[user_id] = str(user_id)  # left the server: still countable
+                continue
+        names[user_id] = member.display_name
+    return names
+
+
+class _GoingSelect(discord.ui.Select["CheckinView"]):
+    def __init__(self, view: CheckinView, chunk: list[int], first: int) -> None:
+        super().__init__(
+            placeholder=view._("meeting.checkin.going", first=first, last=first + len(chunk) - 1),
+            min_values=0,
+            max_values=len(chunk),
+            options=[
+                discord.SelectOption(
+                    label=view.names.get(uid, str(uid))[:100] or str(uid),
+                    value=str(uid),
+                    default=uid in view.checked,
+                )
+                for uid in chunk
+            ],
+            custom_id=f"checkin:going:{first}",
+        )
+        self.chunk = chunk
+
+    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+        assert self.view is not None
+        chosen = {int(v) for v in self.values}
+        await self.view.save(interaction, (self.view.checked - set(self.chunk)) | chosen)
+
+
+class _OthersSelect(discord.ui.UserSelect["CheckinView"]):
+    def __init__(self, view: CheckinView, others: list[int]) -> None:
+        super().__init__(
+            placeholder=view._("meeting.checkin.others"),
+            min_values=0,
+            max_values=25,
+            default_values=[discord.Object(uid) for uid in others[:25]],
+            custom_id="checkin:others",
+        )
+
+    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+        assert self.view is not None
+        view = self.view
+        for user in self.values:
+            view.names.setdefault(user.id, user.display_name)
+        chosen = {user.id for user in self.values if not user.bot}
+        await view.save(interaction, (view.checked & set(view.going)) | chosen)
+
+
+class _CheckinButton(discord.ui.Button["CheckinView"]):
+    def __init__(self, label: str, action: str, *, disabled: bool = False) -> None:
+        style = discord.ButtonStyle.primary if action == "all" else discord.ButtonStyle.secondary
+        super().__init__(label=label, style=style, disabled=disabled, custom_id=f"checkin:{action}")
+        self.action = action
+
+    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+        assert self.view is not None
+        view = self.view
+        if self.action == "all":
+            await view.save(interaction, view.checked | set(view.going))
+            return
+        view.page += 1 if self.action == "next" else -1
+        view.build()
+        await interaction.response.edit_message(content=view.text(), view=view)
+
+
+class CheckinView(discord.ui.View):
+    """Who came: selects of the people going (25 each, three per page) and a user select for
+    anyone else. Every choice is saved at once, so nothing is lost if the view expires."""
+
+    PAGE = 75
+
+    def __init__(
+        self,
+        _: Text,
+        bot: MoteplassBot,
+        meeting: Meeting,
+        going: list[int],
+        names: dict[int, str],
+        checked: set[int],
+    ) -> None:
+        super().__init__(timeout=900)
+        self._ = _
+        self.bot = bot
+        self.meeting = meeting
+        self.going = going
+        self.names = names
+        self.checked = set(checked)
+        self.page = 0
+        self.build()
+
+    def text(self) -> str:
+        _ = self._
+        head = _("meeting.checkin.header", title=self.meeting.title)
+        if not self.going:
+            head += "\n" + _("meeting.checkin.nobody_going")
+        return head + "\n" + _("meeting.checkin.count", count=len(self.checked))
+
+    def build(self) -> None:
+        _ = self._
+        self.clear_items()
+        start = self.page * self.PAGE
+        shown = self.going[start : start + self.PAGE]
+        for offset in range(0, len(shown), 25):
+            self.add_item(_GoingSelect(self, shown[offset : offset + 25], start + offset + 1))
+        self.add_item(_OthersSelect(self, sorted(self.checked - set(self.going))))
+        if self.going:
+            self.add_item(_CheckinButton(_("meeting.checkin.all_going"), "all"))
+        pages = -(-len(self.going) // self.PAGE)
+        if pages > 1:
+            self.add_item(
+                _CheckinButton(_("meeting.checkin.previous"), "previous", disabled=self.page == 0)
+            )
+            self.add_item(
+                _CheckinButton(_("meeting.checkin.next"), "next", disabled=self.page + 1 >= pages)
+            )
+
+    async def save(self, interaction: discord.Interaction[MoteplassBot], chosen: set[int]) -> None:
+        try:
+            await CheckinRepository(self.bot.db).record(
+                self.meeting.guild_id,
+                self.meeting.id,
+                chosen,
+                interaction.user.id,
+                self.bot.clock.now(),
+            )
+        except ValueError:  # the meeting is gone
+            self.stop()
+            await interaction.response.edit_message(
+                content=self._("meeting.error.not_found"), view=None
+            )
+            return
+        self.checked = chosen
+        self.build()
+        await interaction.response.edit_message(content=self.text(), view=self)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -431,6 +431,15 @@ async def component(
     data: dict[str, Any] = {"custom_id": custom_id, "component_type": int(comp["type"])}
     if values is not None:
         data["values"] = values
+        # User (5), role (6), mentionable (7) and channel (8) selects carry resolved data.
+        kinds = {5: USER, 6: ROLE, 7: MENTIONABLE, 8: CHANNEL}
+        if int(comp["type"]) in kinds:
+            resolved: dict[str, dict[str, Any]] = {}
+            for value in values:
+                _resolve(
+                    emu, gid, int(channel_id), user_id, kinds[int(comp["type"])], value, resolved
+                )
+            data["resolved"] = resolved
     payload["data"] = data
     payload["message"] = emu.message_json(msg)
     record = InteractionRecord(

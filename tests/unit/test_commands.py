@@ -92,7 +92,6 @@ async def test_every_command_is_guarded_or_public_on_purpose(bot: MoteplassBot) 
         "about",
         "meeting list",
         "meeting calendar",
-        "meeting checkin",
         "introduce",
         "profile show",
         "match me",
