@@ -10,10 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import MoteplassBot
+from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import require_organiser
 from bot.services.privacy import PrivacyService
-from bot.storage.privacy import EXPORT_PARTS
+from bot.storage.privacy import EXPORT_PARTS, PrivacySettings
+
+RETENTION_MONTHS = (1, 120)
+GRACE_DAYS = (0, 365)
 
 
 class ConfirmDelete(discord.ui.View):
@@ -117,6 +121,49 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
         await interaction.response.send_message(
             _(key, member=f"<@{target}>"), view=view, ephemeral=True
+        )
+
+    @app_commands.command(
+        name="settings",
+        description="How long data is kept (organisers)",
+        extras={"organiser": True},
+    )
+    @app_commands.describe(
+        retention_months="Delete answers and match history older than this (1–120 months)",
+        leave_grace_days="Delete the data of members who left after this (0–365 days)",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        retention_months: app_commands.Range[int, 1, 120] | None = None,
+        leave_grace_days: app_commands.Range[int, 0, 365] | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        guild = await self.bot.guild_settings.get(interaction.guild_id)
+        require_organiser(interaction.user, guild)
+        _ = self.bot.catalog.translator(guild.language)
+        checks = (
+            (retention_months, RETENTION_MONTHS, "privacy.error.retention_range"),
+            (leave_grace_days, GRACE_DAYS, "privacy.error.grace_range"),
+        )
+        for value, (low, high), key in checks:
+            if value is not None and not low <= value <= high:
+                raise BadInput(key, min=low, max=high)
+        current = await self.service.repo.settings(interaction.guild_id)
+        changed = PrivacySettings(
+            interaction.guild_id,
+            current.retention_months if retention_months is None else retention_months,
+            current.leave_grace_days if leave_grace_days is None else leave_grace_days,
+        )
+        if changed != current:
+            await self.service.repo.save_settings(changed)
+        await interaction.response.send_message(
+            _(
+                "privacy.settings.saved" if changed != current else "privacy.settings.current",
+                months=changed.retention_months,
+                days=changed.leave_grace_days,
+            ),
+            ephemeral=True,
         )
 
 

@@ -105,3 +105,39 @@ async def test_privacy_delete_with_confirm_button(runner: BotRunner, world: Worl
         options={"member": world.members[1].id},
     )
     assert other.ephemeral and not other.components
+
+
+async def test_privacy_settings_for_organisers(runner: BotRunner, world: World) -> None:
+    from tests.e2e.test_meetings import configure
+
+    await configure(world)
+    assert runner.db is not None
+    repo = PrivacyRepository(runner.db)
+    emu, guild = world.emu, world.guild.id
+    shown = await emu.invoke(guild, world.organiser.id, "privacy settings")
+    assert shown.ephemeral
+    assert shown.content == runner.catalog.text(
+        "en", "privacy.settings.current", months=24, days=30
+    )
+
+    saved = await emu.invoke(
+        guild, world.organiser.id, "privacy settings", options={"retention_months": 12}
+    )
+    assert saved.content == runner.catalog.text("en", "privacy.settings.saved", months=12, days=30)
+    stored = await repo.settings(guild)
+    assert (stored.retention_months, stored.leave_grace_days) == (12, 30)
+
+    # A plain member is refused; out-of-range numbers are refused; nothing changes.
+    refused = await emu.invoke(
+        guild, world.members[0].id, "privacy settings", options={"leave_grace_days": 1}
+    )
+    assert refused.content == runner.catalog.text("en", "error.not_organiser")
+    for options, key, low, high in (
+        ({"retention_months": 0}, "privacy.error.retention_range", 1, 120),
+        ({"leave_grace_days": 400}, "privacy.error.grace_range", 0, 365),
+    ):
+        bad = await emu.invoke(guild, world.organiser.id, "privacy settings", options=options)
+        assert bad.ephemeral
+        assert bad.content == runner.catalog.text("en", key, min=low, max=high)
+    stored = await repo.settings(guild)
+    assert (stored.retention_months, stored.leave_grace_days) == (12, 30)
