@@ -448,3 +448,56 @@ async def test_series_list_skip_edit_and_stop(fast: BotRunner, world: World) -> 
     await service(fast).tick()
     assert await MeetingRepository(fast.db).list_upcoming(world.guild.id, START) == []
     assert "No series" in (await series("list")).content
+
+
+async def test_hour_before_reminder_and_a_later_local_time(fast: BotRunner, world: World) -> None:
+    """`/reminders plan time:12:00 hour_before:true`: the reminder moves to 12:00 local, and
+    one more channel reminder comes an hour before the start, each once."""
+    meeting = await meeting_with_answers(fast, world, world.members[0])
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "reminders plan",
+        options={"time": "12:00", "hour_before": True},
+    )
+    assert "saved" in res.content, res.content
+    # 10:00 local on 25 Feb has nothing any more; 12:00 local (11:00 UTC) has the reminder.
+    clock(fast).set(CHANNEL_DUE + timedelta(minutes=5))
+    await service(fast).tick()
+    assert replies_to(world, meeting.message_id) == []
+    clock(fast).set(CHANNEL_DUE + timedelta(hours=2, minutes=5))
+    await service(fast).tick()
+    assert len(replies_to(world, meeting.message_id)) == 1
+    # The hour before the start (07:30 UTC on 4 March): one more, once across a restart.
+    clock(fast).set(meeting.starts_at - timedelta(minutes=59))
+    await service(fast).tick()
+    await fast.restart()
+    await service(fast).tick()
+    replies = replies_to(world, meeting.message_id)
+    assert len(replies) == 2
+    assert f"<t:{int(meeting.starts_at.timestamp())}:R>" in replies[-1]["content"]
+
+
+async def test_monthly_post_has_the_last_match_round(fast: BotRunner, world: World) -> None:
+    from bot.storage.matches import GroupRecord, MatchRepository
+
+    await meeting_with_answers(fast, world, world.members[0])
+    assert fast.db is not None
+    a, b, c, d = (m.id for m in world.members[:4])
+    await MatchRepository(fast.db).save_round(
+        world.guild.id,
+        kind="pairs",
+        seed=1,
+        groups=[
+            GroupRecord(((a, "business"), (b, "public_sector")), 10, False),
+            GroupRecord(((c, "civil_society"), (d, "civil_society")), 2, True),
+        ],
+        now=datetime(2027, 2, 10, 12, 0, tzinfo=UTC),
+    )
+    clock(fast).set(datetime(2027, 3, 1, 8, 5, tzinfo=UTC))
+    await service(fast).tick()
+    expected = fast.catalog.text(
+        "en", "reminders.monthly.match_round", people=4, groups=2, cross_sector=1
+    )
+    posts = [m for m in world.emu.messages(world.announce.id) if expected in (m["content"] or "")]
+    assert len(posts) == 1
