@@ -60,6 +60,17 @@ class SavedGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberState:
+    """One member of a stored group: how they got their match and what they answered."""
+
+    group_id: int
+    user_id: int
+    met: str | None
+    delivered_via: str | None  # thread | dm | gone; None: not delivered yet
+    asked: bool  # the group's "did you meet?" was sent
+
+
+@dataclass(frozen=True, slots=True)
 class MetPair:
     a: int
     b: int
@@ -296,3 +307,109 @@ class MatchRepository:
             (guild_id,),
         )
         return [_round(r) for r in rows]
+
+    # ----- delivery and follow-up bookkeeping (migration 0006) ---------------------
+
+    async def pending_followups(self) -> list[MatchRound]:
+        """Rounds (of every server) whose follow-up is still to be sent, soonest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
+            "AND followup_due_at IS NOT NULL ORDER BY followup_due_at, id",
+        )
+        return [_round(r) for r in rows]
+
+    async def round_of_group(self, group_id: int) -> MatchRound | None:
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE id = "  # noqa: S608
+            "(SELECT round_id FROM match_groups WHERE id = ?)",
+            (group_id,),
+        )
+        return None if row is None else _round(row)
+
+    async def undelivered_groups(self, guild_id: int) -> list[SavedGroup]:
+        """Groups of pair rounds whose delivery has not finished, oldest round first."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT r.id, r.created_at FROM match_rounds r "
+            "JOIN match_groups g ON g.round_id = r.id "
+            "WHERE r.guild_id = ? AND r.kind = 'pairs' AND g.delivered = 0 "
+            "ORDER BY r.created_at, r.id",
+            (guild_id,),
+        )
+        found: list[SavedGroup] = []
+        for row in rows:
+            found.extend(g for g in await self.groups(row["id"]) if not g.delivered)
+        return found
+
+    async def set_thread(self, group_id: int, thread_id: int) -> None:
+        """Remember a group's thread as soon as it exists (delivery may still fail after)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE match_groups SET thread_id = ? WHERE id = ?", (thread_id, group_id)
+            )
+
+    async def set_member_delivery(self, group_id: int, user_id: int, via: str) -> None:
+        if via not in ("thread", "dm", "gone"):
+            raise ValueError(via)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE match_members SET delivered_via = ? WHERE group_id = ? AND user_id = ?",
+                (via, group_id, user_id),
+            )
+
+    async def member_states(self, round_id: int) -> list[MemberState]:
+        """Every member of the round who still has an id (deleted data is left out)."""
+        rows = await self.db.fetchall(
+            "SELECT m.group_id, m.user_id, m.met, m.delivered_via, g.followup_asked_at "
+            "FROM match_members m JOIN match_groups g ON g.id = m.group_id "
+            "WHERE g.round_id = ? AND m.user_id IS NOT NULL ORDER BY g.position, m.id",
+            (round_id,),
+        )
+        return [
+            MemberState(
+                group_id=r["group_id"],
+                user_id=r["user_id"],
+                met=r["met"],
+                delivered_via=r["delivered_via"],
+                asked=r["followup_asked_at"] is not None,
+            )
+            for r in rows
+        ]
+
+    async def claim_group_followup(self, group_id: int, now: datetime) -> bool:
+        """True only for the first caller: each group is asked "did you meet?" once."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE match_groups SET followup_asked_at = ? "
+                "WHERE id = ? AND followup_asked_at IS NULL",
+                (now.isoformat(), group_id),
+            )
+            return cur.rowcount == 1
+
+    async def rounds_with_unasked_groups(self) -> list[MatchRound]:
+        """Rounds whose follow-up was claimed but where a delivered group was not asked yet
+        (a restart in the middle, or a group delivered after the follow-up ran)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds r WHERE followup_done = 1 "  # noqa: S608
+            "AND EXISTS (SELECT 1 FROM match_groups g WHERE g.round_id = r.id "
+            "AND g.delivered = 1 AND g.followup_asked_at IS NULL) ORDER BY created_at, id",
+        )
+        return [_round(r) for r in rows]
+
+    async def rounds_to_count(self, guild_id: int) -> list[MatchRound]:
+        """Pair rounds whose follow-up was sent and whose silence is not counted yet."""
+        rows = await self.db.fetchall(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? "  # noqa: S608
+            "AND kind = 'pairs' AND followup_done = 1 AND ignores_counted = 0 "
+            "ORDER BY created_at, id",
+            (guild_id,),
+        )
+        return [_round(r) for r in rows]
+
+    async def claim_ignores(self, round_id: int) -> bool:
+        """True only for the first caller: a round's unanswered follow-ups count once."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE match_rounds SET ignores_counted = 1 WHERE id = ? AND ignores_counted = 0",
+                (round_id,),
+            )
+            return cur.rowcount == 1
