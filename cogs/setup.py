@@ -1,4 +1,4 @@
-"""/setup configure and /setup show: per-server settings."""
+"""/setup configure, /setup show, /setup add_sector, /setup add_interest: per-server settings."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import MoteplassBot
+from bot.domain.profiles import LABEL_LIMIT, server_entry
+from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
 from bot.errors import BadInput
 from bot.i18n import Text
-from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions
+from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions, require_organiser
+from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
+from bot.storage.taxonomy import TaxonomyRepository
+
+# Subcommands cannot carry their own default permissions; checked with `require_organiser`.
+ORGANISER = {"organiser": True}
+Label = app_commands.Range[str, 1, LABEL_LIMIT]
 
 LANGUAGE_CHOICES = [
     app_commands.Choice(name="Norsk bokmål", value="nb"),
@@ -141,6 +149,72 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         _ = self.bot.catalog.translator(settings.language)
         await interaction.response.send_message(
             embed=settings_embed(_, interaction.guild, settings), ephemeral=True
+        )
+
+    @app_commands.command(
+        name="add_sector", description="Add or rename a sector of this server", extras=ORGANISER
+    )
+    @app_commands.describe(
+        key="Stable id: lower-case letters, digits and _",
+        label_nb="Name in Norwegian",
+        label_sv="Name in Swedish",
+        label_en="Name in English",
+        colour="Card colour, #RRGGBB",
+    )
+    async def add_sector(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        key: app_commands.Range[str, 1, 40],
+        label_nb: Label | None = None,
+        label_sv: Label | None = None,
+        label_en: Label | None = None,
+        colour: app_commands.Range[str, 1, 7] | None = None,
+    ) -> None:
+        labels = {"nb": label_nb, "sv": label_sv, "en": label_en}
+        await self._add_entry(interaction, "sector", key, labels, colour)
+
+    @app_commands.command(
+        name="add_interest",
+        description="Add or rename one of this server's interests or themes",
+        extras=ORGANISER,
+    )
+    @app_commands.describe(
+        key="Stable id: lower-case letters, digits and _",
+        label_nb="Name in Norwegian",
+        label_sv="Name in Swedish",
+        label_en="Name in English",
+    )
+    async def add_interest(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        key: app_commands.Range[str, 1, 40],
+        label_nb: Label | None = None,
+        label_sv: Label | None = None,
+        label_en: Label | None = None,
+    ) -> None:
+        labels = {"nb": label_nb, "sv": label_sv, "en": label_en}
+        await self._add_entry(interaction, "theme", key, labels, None)
+
+    async def _add_entry(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        kind: Kind,
+        key: str,
+        labels: dict[str, str | None],
+        colour: str | None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        settings = await self.bot.guild_settings.get(interaction.guild_id)
+        require_organiser(interaction.user, settings)
+        _ = self.bot.catalog.translator(settings.language)
+        taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
+        entry, new = server_entry(taxonomy, kind, key, labels, colour)
+        await TaxonomyRepository(self.bot.db).add(interaction.guild_id, entry)
+        what = "sector" if kind == "sector" else "interest"
+        done = "added" if new else "renamed"
+        await interaction.response.send_message(
+            _(f"setup.taxonomy.{what}_{done}", label=entry.label(settings.language), key=entry.key),
+            ephemeral=True,
         )
 
 

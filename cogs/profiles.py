@@ -1,0 +1,342 @@
+"""/introduce and /profile show: introductions and the card in the introductions channel.
+
+`/introduce` opens a modal with the five texts (prefilled when run again, so running it
+again edits the profile). After submitting, an ephemeral follow-up holds what a modal
+cannot: the sector, target groups and themes, and the matching opt-in (on by default and
+said so). Its selects and button are `DynamicItem`s whose custom ids carry the member's
+id, so they keep working after a restart. Every choice is saved at once and the card is
+posted or edited in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.bot import MoteplassBot
+from bot.domain.profiles import LIMITS, MAX_OPTIONS, clip
+from bot.domain.taxonomy import Kind, Taxonomy
+from bot.errors import BadInput, NotFound
+from bot.i18n import Text
+from bot.services.introductions import (
+    CardResult,
+    IntroductionService,
+    card_embed,
+    card_status,
+    clipped_notice,
+)
+from bot.storage.profiles import Profile, ProfileText
+from bot.tree import MoteplassTree, send_ephemeral
+
+log = logging.getLogger(__name__)
+
+PREFIX = "moteplass:profile"
+INTEREST_KINDS: tuple[Kind, ...] = ("target_group", "theme")
+PARAGRAPHS = frozenset({"offers", "seeks"})
+
+
+def _bot(interaction: discord.Interaction[Any]) -> MoteplassBot:
+    client = interaction.client
+    assert isinstance(client, MoteplassBot)
+    return client
+
+
+def _service(interaction: discord.Interaction[Any]) -> IntroductionService:
+    service = _bot(interaction).services["profiles"]
+    assert isinstance(service, IntroductionService)
+    return service
+
+
+async def report(interaction: discord.Interaction[Any], error: Exception) -> None:
+    """Errors of modals and components go through the tree's one mapping, as commands do."""
+    bot = _bot(interaction)
+    tree = bot.tree
+    assert isinstance(tree, MoteplassTree)
+    key, params = tree.describe(interaction, error)
+    _ = await bot.texts(interaction.guild_id)
+    await send_ephemeral(interaction, _(key, **params))
+
+
+# ----- the follow-up view ---------------------------------------------------------------
+
+
+def _options(taxonomy: Taxonomy, kind: Kind, chosen: set[str], lang: str) -> list[Any]:
+    return [
+        discord.SelectOption(
+            label=clip(entry.label(lang), 100), value=entry.key, default=entry.key in chosen
+        )
+        for entry in taxonomy.entries(kind)[:MAX_OPTIONS]
+    ]
+
+
+def follow_up_view(_: Text, profile: Profile, taxonomy: Taxonomy) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    chosen = {profile.sector} if profile.sector else set()
+    sector = discord.ui.Select[discord.ui.View](
+        placeholder=_("profile.select.sector"),
+        options=_options(taxonomy, "sector", chosen, _.lang),
+        min_values=1,
+        max_values=1,
+        row=0,
+    )
+    view.add_item(ProfileSelect("sector", profile.user_id, sector))
+    for row, kind in enumerate(INTEREST_KINDS, start=1):
+        options = _options(taxonomy, kind, set(profile.interests), _.lang)
+        if not options:
+            continue
+        select = discord.ui.Select[discord.ui.View](
+            placeholder=_(f"profile.select.{kind}"),
+            options=options,
+            min_values=0,
+            max_values=len(options),
+            row=row,
+        )
+        view.add_item(ProfileSelect(kind, profile.user_id, select))
+    yes = profile.matching != "left"
+    matching = discord.ui.Select[discord.ui.View](
+        placeholder=_("profile.select.matching"),
+        options=[
+            discord.SelectOption(label=_("profile.matching.yes"), value="yes", default=yes),
+            discord.SelectOption(label=_("profile.matching.no"), value="no", default=not yes),
+        ],
+        min_values=1,
+        max_values=1,
+        row=3,
+    )
+    view.add_item(ProfileSelect("matching", profile.user_id, matching))
+    done = discord.ui.Button[discord.ui.View](
+        label=_("profile.followup.done"), style=discord.ButtonStyle.success, row=4
+    )
+    view.add_item(ProfileDone(profile.user_id, done))
+    return view
+
+
+def follow_up_text(
+    _: Text, taxonomy: Taxonomy, card: CardResult, notes: tuple[str, ...] = ()
+) -> str:
+    lines = [*notes, card_status(_, card), _("profile.followup.choose")]
+    lines.append(_("profile.followup.matching"))
+    if any(len(taxonomy.entries(kind)) > MAX_OPTIONS for kind in ("sector", *INTEREST_KINDS)):
+        lines.append(_("profile.followup.capped", limit=MAX_OPTIONS))
+    return "\n\n".join(lines)
+
+
+async def _render(
+    interaction: discord.Interaction[Any], service: IntroductionService, profile: Profile
+) -> tuple[Text, Taxonomy, CardResult]:
+    assert interaction.guild is not None
+    card = await service.publish(interaction.guild, profile.user_id)
+    _ = await _bot(interaction).texts(interaction.guild.id)
+    return _, await service.taxonomy(interaction.guild.id), card
+
+
+def _owner(interaction: discord.Interaction[Any], user_id: int) -> int:
+    if interaction.guild_id is None or interaction.user.id != user_id:
+        raise BadInput("profile.error.not_yours")
+    return interaction.guild_id
+
+
+class ProfileSelect(
+    discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
+    template=re.compile(
+        PREFIX + r":(?P<part>sector|target_group|theme|matching):(?P<user>[0-9]{1,20})"
+    ),
+):
+    """One of the follow-up selects; the custom id says which and whose."""
+
+    def __init__(self, part: str, user_id: int, select: discord.ui.Select[Any]) -> None:
+        self.part = part
+        self.user_id = user_id
+        select.custom_id = f"{PREFIX}:{part}:{user_id}"
+        super().__init__(select)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ProfileSelect:
+        assert isinstance(item, discord.ui.Select)
+        return cls(match["part"], int(match["user"]), item)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._choose(interaction)
+        except Exception as error:  # components have no tree: report like commands do
+            await report(interaction, error)
+
+    async def _choose(self, interaction: discord.Interaction[Any]) -> None:
+        guild_id = _owner(interaction, self.user_id)
+        service = _service(interaction)
+        values = list(self.item.values)
+        if self.part == "sector":
+            profile = await service.choose_sector(guild_id, self.user_id, values)
+        elif self.part == "matching":
+            profile = await service.choose_matching(guild_id, self.user_id, values)
+        else:
+            kind: Kind = "target_group" if self.part == "target_group" else "theme"
+            profile = await service.choose_interests(guild_id, self.user_id, kind, values)
+        await interaction.response.defer()
+        _, taxonomy, card = await _render(interaction, service, profile)
+        await interaction.edit_original_response(
+            content=follow_up_text(_, taxonomy, card),
+            view=follow_up_view(_, profile, taxonomy),
+        )
+
+
+class ProfileDone(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.compile(PREFIX + r":done:(?P<user>[0-9]{1,20})"),
+):
+    """Done: the card is (re)posted and the selects go away."""
+
+    def __init__(self, user_id: int, button: discord.ui.Button[Any]) -> None:
+        self.user_id = user_id
+        button.custom_id = f"{PREFIX}:done:{user_id}"
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ProfileDone:
+        assert isinstance(item, discord.ui.Button)
+        return cls(int(match["user"]), item)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self._done(interaction)
+        except Exception as error:
+            await report(interaction, error)
+
+    async def _done(self, interaction: discord.Interaction[Any]) -> None:
+        guild_id = _owner(interaction, self.user_id)
+        service = _service(interaction)
+        profile = await service.require(guild_id, self.user_id)
+        if not profile.complete:
+            raise BadInput("profile.error.sector_first")
+        await interaction.response.defer()
+        _, _taxonomy, card = await _render(interaction, service, profile)
+        lines = [_("profile.followup.finished"), card_status(_, card)]
+        await interaction.edit_original_response(content="\n\n".join(lines), view=None)
+
+
+# ----- the modal ------------------------------------------------------------------------
+
+
+class IntroduceModal(discord.ui.Modal):
+    """Display name, organisation, role, what I offer, what I look for."""
+
+    def __init__(self, cog: ProfilesCog, _: Text, prefill: ProfileText) -> None:
+        super().__init__(title=_("profile.modal.title"), timeout=1800)
+        self.cog = cog
+        self.inputs: dict[str, discord.ui.TextInput[IntroduceModal]] = {}
+        for name, limit in LIMITS.items():
+            text_input = discord.ui.TextInput[IntroduceModal](
+                custom_id=name,
+                style=discord.TextStyle.paragraph
+                if name in PARAGRAPHS
+                else discord.TextStyle.short,
+                required=name == "display_name",
+                min_length=1 if name == "display_name" else None,
+                max_length=limit,
+                default=getattr(prefill, name)[:limit] or None,
+                placeholder=_(f"profile.modal.{name}.placeholder"),
+            )
+            self.inputs[name] = text_input
+            self.add_item(discord.ui.Label(text=_(f"profile.field.{name}"), component=text_input))
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await self.cog.submitted(interaction, {n: i.value for n, i in self.inputs.items()})
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report(interaction, error)
+
+
+# ----- the cog --------------------------------------------------------------------------
+
+
+class ProfilesCog(commands.Cog):
+    profile = app_commands.Group(name="profile", description="Introductions", guild_only=True)
+
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        self.service = IntroductionService(bot)
+        bot.services["profiles"] = self.service
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ProfileSelect, ProfileDone)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ProfileSelect, ProfileDone)
+
+    @app_commands.command(name="introduce", description="Introduce yourself to the community")
+    @app_commands.guild_only()
+    async def introduce(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        assert interaction.guild_id is not None
+        _ = await self.bot.texts(interaction.guild_id)
+        profile = await self.service.profiles.get(interaction.guild_id, interaction.user.id)
+        prefill = self.service.prefill(interaction.guild_id, interaction.user.id, profile)
+        if prefill is None:
+            name = interaction.user.display_name[: LIMITS["display_name"]]
+            prefill = ProfileText(display_name=name)
+        await interaction.response.send_modal(IntroduceModal(self, _, prefill))
+
+    async def submitted(self, interaction: discord.Interaction[Any], raw: dict[str, str]) -> None:
+        assert interaction.guild_id is not None
+        done = await self.service.submit(interaction.guild_id, interaction.user.id, raw)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        _, taxonomy, card = await _render(interaction, self.service, done.profile)
+        notes = [_("profile.saved")]
+        notice = clipped_notice(_, done.clipped)
+        if notice:
+            notes.append(notice)
+        await interaction.followup.send(
+            follow_up_text(_, taxonomy, card, tuple(notes)),
+            view=follow_up_view(_, done.profile, taxonomy),
+            ephemeral=True,
+        )
+
+    @profile.command(name="show", description="Show an introduction card")
+    @app_commands.describe(member="Whose card (default: yours)")
+    async def show(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        member: discord.Member | discord.User | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        _ = await self.bot.texts(interaction.guild_id)
+        own = member is None or member.id == interaction.user.id
+        if member is not None and not isinstance(member, discord.Member):
+            raise NotFound("profile.error.not_member", member=member.mention)
+        user_id = interaction.user.id if member is None else member.id
+        profile = await self.service.profiles.get(interaction.guild_id, user_id)
+        if own and profile is None:
+            raise NotFound("profile.error.no_profile")
+        if profile is None or (not own and not profile.complete):
+            raise NotFound("profile.error.member_no_profile", member=f"<@{user_id}>")
+        taxonomy = await self.service.taxonomy(interaction.guild_id)
+        lines = []
+        if own:
+            if not profile.complete:
+                lines.append(_("profile.show.incomplete"))
+            lines.append(_(f"profile.show.matching.{profile.matching}"))
+        await interaction.response.send_message(
+            "\n".join(lines), embed=card_embed(_, profile, taxonomy), ephemeral=True
+        )
+
+
+async def setup(bot: MoteplassBot) -> None:
+    await bot.add_cog(ProfilesCog(bot))
