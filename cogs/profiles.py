@@ -238,7 +238,7 @@ class IntroduceModal(discord.ui.Modal):
     """Display name, organisation, role, what I offer, what I look for."""
 
     def __init__(self, cog: ProfilesCog, _: Text, prefill: ProfileText) -> None:
-        super().__init__(title=_("profile.modal.title"), timeout=1800)
+        super().__init__(title=_("profile.modal.title"), timeout=3600)
         self.cog = cog
         self.inputs: dict[str, discord.ui.TextInput[IntroduceModal]] = {}
         for name, limit in LIMITS.items():

@@ -16,6 +16,7 @@ from bot.domain.profiles import (
 )
 from bot.domain.taxonomy import added_entry, load_taxonomy, merge_taxonomy
 from bot.errors import BadInput
+from bot.i18n import LANGUAGES, Catalog
 
 
 def test_texts_are_trimmed_and_one_line_fields_collapsed() -> None:
@@ -119,3 +120,17 @@ def test_a_full_list_refuses_new_keys_but_not_renames() -> None:
     assert caught.value.key == "setup.error.taxonomy_full"
     _, new = server_entry(full, "sector", "extra0", {"en": "Renamed"})
     assert not new
+
+
+def test_form_and_list_texts_fit_discord_limits(catalog: Catalog) -> None:
+    limits = {"profile.modal.title": 45, "profile.followup.done": 80}
+    for name in FIELDS:
+        limits[f"profile.field.{name}"] = 45  # modal labels
+        limits[f"profile.modal.{name}.placeholder"] = 100
+    for part in ("sector", "target_group", "theme", "matching"):
+        limits[f"profile.select.{part}"] = 150
+    limits |= {"profile.matching.yes": 100, "profile.matching.no": 100}
+    for lang in LANGUAGES:
+        for key, limit in limits.items():
+            assert catalog.has(key, lang), (key, lang)
+            assert len(catalog.text(lang, key)) <= limit, (key, lang)
