@@ -32,6 +32,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.privacy",
     "cogs.reminders",
     "cogs.series",
+    "cogs.matching",
     "cogs.profiles",
 )
 

@@ -1,0 +1,529 @@
+"""Matchmaking end to end: rounds, delivery in threads and DMs, follow-up buttons across a
+restart, silence pausing people, /match me, pause/resume/leave, tables and settings.
+
+Profiles are seeded straight into the database (the /introduce flow has its own tests).
+The clock starts in 2027, so follow-up jobs scheduled at real wall-clock times never fire
+by themselves: the tests move the clock and call `run_followups()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain.rsvp import EMOJI, Choice
+from bot.i18n import Catalog
+from bot.services.matching import JOB_PREFIX, MatchingService
+from bot.storage.matches import MatchRepository, SavedGroup
+from bot.storage.profiles import Profile, ProfileRepository, ProfileText
+from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import configure, create, only_meeting
+from tests.emulator import Emulator
+
+START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+PRIVATE_THREAD = 12
+
+
+@pytest.fixture
+async def fast(
+    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
+) -> AsyncIterator[BotRunner]:
+    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(START))
+    await bot_runner.start()
+    try:
+        yield bot_runner
+    finally:
+        await bot_runner.stop()
+
+
+# ----- helpers ---------------------------------------------------------------------------
+
+
+def service(runner: BotRunner) -> MatchingService:
+    assert runner.bot is not None
+    found: MatchingService = runner.bot.services["matching"]
+    return found
+
+
+def clock(runner: BotRunner) -> FakeClock:
+    assert isinstance(runner.clock, FakeClock)
+    return runner.clock
+
+
+def profiles(runner: BotRunner) -> ProfileRepository:
+    assert runner.db is not None
+    return ProfileRepository(runner.db)
+
+
+def matches(runner: BotRunner) -> MatchRepository:
+    assert runner.db is not None
+    return MatchRepository(runner.db)
+
+
+async def seed(
+    runner: BotRunner,
+    world: World,
+    person: Any,
+    name: str,
+    sector: str,
+    interests: Sequence[str] = (),
+    offers: str = "",
+    seeks: str = "",
+) -> None:
+    repo = profiles(runner)
+    now = runner.clock.now()
+    text = ProfileText(name, organisation=f"{name} AS", role="", offers=offers, seeks=seeks)
+    await repo.save_text(world.guild.id, person.id, text, now, opt_in=True)
+    await repo.set_sector(world.guild.id, person.id, sector, now)
+    await repo.set_interests(world.guild.id, person.id, interests, now)
+
+
+async def seed_four(runner: BotRunner, world: World) -> list[Any]:
+    """Two from business, two from the municipality: every pair crosses sectors."""
+    people = world.members[:4]
+    await seed(runner, world, people[0], "Kari", "business", ["refugees"], offers="mentoring")
+    await seed(runner, world, people[1], "Ola", "public_sector", ["refugees"], seeks="mentor")
+    await seed(runner, world, people[2], "Siri", "business", ["elderly"])
+    await seed(runner, world, people[3], "Per", "public_sector", ["elderly"])
+    return people
+
+
+async def profile(runner: BotRunner, world: World, person: Any) -> Profile:
+    found = await profiles(runner).get(world.guild.id, person.id)
+    assert found is not None
+    return found
+
+
+def threads(world: World) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in world.emu.channels.values()
+        if c.get("parent_id") == str(world.intro.id) and c.get("type") == PRIVATE_THREAD
+    ]
+
+
+def bot_messages(world: World, channel_id: int) -> list[dict[str, Any]]:
+    return [m for m in world.emu.messages(channel_id) if m["author"]["id"] == str(bot_id(world))]
+
+
+def bot_id(world: World) -> int:
+    return world.emu.bot_user_id
+
+
+async def make_round(world: World, **options: Any) -> Any:
+    return await world.emu.invoke(
+        world.guild.id, world.organiser.id, "match round", options=options, timeout=15
+    )
+
+
+async def last_groups(runner: BotRunner, world: World) -> list[SavedGroup]:
+    last = await matches(runner).last_round(world.guild.id)
+    assert last is not None
+    return await matches(runner).groups(last.id)
+
+
+def mentioned(message: dict[str, Any]) -> set[int]:
+    return {int(u["id"]) for u in message.get("mentions", [])}
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"]]
+
+
+async def follow_up(runner: BotRunner) -> int:
+    clock(runner).advance(timedelta(days=15))
+    return await service(runner).run_followups()
+
+
+# ----- rounds and delivery -------------------------------------------------------------
+
+
+async def test_round_makes_a_private_thread_per_pair_with_cards_and_why(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    people = await seed_four(fast, world)
+    res = await make_round(world)
+    assert res.ephemeral, res.content
+    assert "4 people in 2 groups" in res.content and "100%" in res.content, res.content
+    assert "Kari" in res.content and "<@" not in res.content
+    made = threads(world)
+    assert len(made) == 2
+    groups = await last_groups(fast, world)
+    assert {g.thread_id for g in groups} == {int(t["id"]) for t in made}
+    for group in groups:
+        assert group.delivered
+        assert group.thread_id is not None
+        members = set(world.emu.thread_member_ids(group.thread_id))
+        assert members == {*group.members, bot_id(world)}
+        posted = bot_messages(world, group.thread_id)
+        assert len(posted) == 1
+        message = posted[0]
+        assert len(message["embeds"]) == 2  # both cards
+        assert mentioned(message) == set(group.members)
+        mentions = world.emu.allowed_mentions(int(message["id"]))
+        assert mentions is not None
+        assert {int(u) for u in mentions.get("users", [])} == set(group.members)
+        assert not mentions.get("parse")
+        assert "Why:" in message["content"] and "Business" in message["content"]
+    # the pair Kari (offers mentoring) and Ola (seeks a mentor) is told why
+    kari = next(g for g in groups if people[0].id in g.members)
+    assert kari.thread_id is not None
+    why = bot_messages(world, kari.thread_id)[0]["content"]
+    if people[1].id in kari.members:
+        assert "mentoring" in why and "Refugees" in why.title()
+    states = await matches(fast).member_states(groups[0].round_id)
+    assert {s.delivered_via for s in states} == {"thread"}
+    # a follow-up job was derived from the stored round
+    assert service(fast).job_ids() == [f"{JOB_PREFIX}{groups[0].round_id}"]
+
+
+@pytest.mark.parametrize("count", [0, 1])
+async def test_round_with_too_few_people_says_so_and_stores_nothing(
+    fast: BotRunner, world: World, count: int
+) -> None:
+    await configure(world)
+    for person in world.members[:count]:
+        await seed(fast, world, person, "Solo", "business")
+    res = await make_round(world)
+    assert res.ephemeral and "Too few" in res.content and str(count) in res.content, res.content
+    assert await matches(fast).last_round(world.guild.id) is None
+    assert threads(world) == []
+
+
+async def test_round_for_a_meeting_pairs_only_those_going(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    people = await seed_four(fast, world)
+    await create(world)
+    meeting = await only_meeting(fast, world)
+    for person in people[:2]:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
+    assert fast.bot is not None
+    await fast.bot.wait_until_settled()
+    choices = await world.emu.autocomplete(
+        world.guild.id, world.organiser.id, "match round", focused="meeting", value="Inklu"
+    )
+    assert [c["value"] for c in choices] == [str(meeting.id)]
+    res = await make_round(world, meeting=str(meeting.id))
+    assert "2 people in 1 groups" in res.content, res.content
+    groups = await last_groups(fast, world)
+    assert [set(g.members) for g in groups] == [{people[0].id, people[1].id}]
+    # the two not going were left out: they get priority next time
+    assert (await profile(fast, world, people[2])).priority == 1
+    assert (await profile(fast, world, people[0])).priority == 0
+
+
+async def test_a_member_who_left_is_skipped_and_said(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    people = await seed_four(fast, world)
+    gone = people[3]
+    world.emu.remove_member(world.guild.id, gone.id)
+    res = await make_round(world)
+    assert "Left the server" in res.content and "Per" in res.content, res.content
+    groups = await last_groups(fast, world)
+    group = next(g for g in groups if gone.id in g.members)
+    assert group.delivered and group.thread_id is not None
+    partner = next(uid for uid in group.members if uid != gone.id)
+    assert gone.id not in world.emu.thread_member_ids(group.thread_id)
+    message = bot_messages(world, group.thread_id)[0]
+    assert mentioned(message) == {partner}
+    assert "Per has left the server" in message["content"]
+    states = {s.user_id: s for s in await matches(fast).member_states(group.round_id)}
+    assert states[gone.id].delivered_via == "gone"
+    assert (await profiles(fast).get(world.guild.id, partner)).priority == 1  # type: ignore[union-attr]
+
+
+async def test_restart_mid_delivery_resumes_without_posting_twice(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    await seed_four(fast, world)
+    # the first group's intro post fails after its thread was made
+    world.emu.inject("POST", "/channels/{channel_id}/messages", status=403, code=50013, times=1)
+    res = await make_round(world)
+    assert "could not be delivered" in res.content, res.content
+    groups = await last_groups(fast, world)
+    assert sorted(g.delivered for g in groups) == [False, True]
+    await fast.restart()
+    groups = await last_groups(fast, world)
+    assert all(g.delivered for g in groups)
+    assert len(threads(world)) == 2  # the stored thread was reused
+    for group in groups:
+        assert group.thread_id is not None
+        assert len(bot_messages(world, group.thread_id)) == 1
+    # delivered, but the marks were lost (a crash just after posting): no second post
+    assert fast.db is not None
+    async with fast.db.transaction() as conn:
+        await conn.execute("UPDATE match_groups SET delivered = 0")
+        await conn.execute("UPDATE match_members SET delivered_via = NULL")
+    await fast.restart()
+    groups = await last_groups(fast, world)
+    assert all(g.delivered for g in groups)
+    assert len(threads(world)) == 2
+    for group in groups:
+        assert group.thread_id is not None
+        assert len(bot_messages(world, group.thread_id)) == 1
+
+
+async def test_dm_delivery_with_closed_dms_falls_back_to_a_thread(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    res = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "match settings", options={"delivery": "dm"}
+    )
+    assert "Saved" in res.content, res.content
+    open_, closed = world.members[:2]
+    await seed(fast, world, open_, "Kari", "business")
+    await seed(fast, world, closed, "Ola", "public_sector")
+    world.emu.close_dms(closed.id)
+    await make_round(world)
+    dms = world.emu.dm_messages(open_.id)
+    assert len(dms) == 1 and "Ola" in dms[0]["content"]
+    assert len(dms[0]["embeds"]) == 1  # Ola's card
+    assert world.emu.dm_messages(closed.id) == []
+    (thread,) = threads(world)
+    assert set(world.emu.thread_member_ids(int(thread["id"]))) == {closed.id, bot_id(world)}
+    (fallback,) = bot_messages(world, int(thread["id"]))
+    assert mentioned(fallback) == {closed.id}
+    (group,) = await last_groups(fast, world)
+    states = {s.user_id: s.delivered_via for s in await matches(fast).member_states(group.round_id)}
+    assert states == {open_.id: "dm", closed.id: "thread"}
+    # the follow-up goes the same ways, and the DM's buttons work
+    assert await follow_up(fast) == 1
+    question = world.emu.dm_messages(open_.id)[-1]
+    assert len(buttons(question)) == 3
+    asked = bot_messages(world, int(thread["id"]))[-1]
+    assert mentioned(asked) == {closed.id} and len(buttons(asked)) == 3
+    yes = next(b for b in buttons(question) if b.endswith(":yes"))
+    pressed = await world.emu.press_button(
+        world.emu.dm_channel(open_.id), int(question["id"]), open_.id, yes
+    )
+    assert pressed.ephemeral and "saved" in pressed.content, pressed.content
+    assert (await matches(fast).answers(group.round_id))[open_.id] == "yes"
+
+
+# ----- follow-ups ------------------------------------------------------------------------
+
+
+async def test_followup_buttons_work_after_a_restart_and_refuse_outsiders(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    a, b = world.members[:2]
+    outsider = world.members[4]
+    await seed(fast, world, a, "Kari", "business")
+    await seed(fast, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(fast, world)
+    assert group.thread_id is not None
+    # not due yet: nothing asked; the job survives a restart (derived from the database)
+    assert await service(fast).run_followups() == 0
+    await fast.restart()
+    assert service(fast).job_ids() == [f"{JOB_PREFIX}{group.round_id}"]
+    assert await follow_up(fast) == 1
+    assert await service(fast).run_followups() == 0  # asked once
+    await fast.restart()
+    assert service(fast).job_ids() == []  # nothing pending any more
+    questions = [m for m in bot_messages(world, group.thread_id) if m.get("components")]
+    assert len(questions) == 1
+    question = questions[0]
+    assert mentioned(question) == {a.id, b.id}
+    custom_ids = buttons(question)
+    assert [c.rsplit(":", 1)[1] for c in custom_ids] == ["yes", "planned", "no"]
+    planned = next(c for c in custom_ids if c.endswith(":planned"))
+    res = await world.emu.press_button(group.thread_id, int(question["id"]), a.id, planned)
+    assert res.ephemeral and "saved" in res.content, res.content
+    refused = await world.emu.press_button(
+        group.thread_id, int(question["id"]), outsider.id, planned
+    )
+    assert refused.ephemeral and "only" in refused.content, refused.content
+    answers = await matches(fast).answers(group.round_id)
+    assert answers == {a.id: "planned", b.id: None}
+    assert outsider.id not in answers
+
+
+async def test_three_silent_followups_pause_and_tell(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    people = await seed_four(fast, world)
+    silent = people[0]
+    world.emu.close_dms(silent.id)  # told in the match thread instead
+    for _ in range(3):
+        res = await make_round(world)
+        assert "4 people" in res.content, res.content
+        assert await follow_up(fast) == 2
+        groups = await last_groups(fast, world)
+        for group in groups:
+            for uid in group.members:
+                if uid != silent.id:
+                    await matches(fast).record_answer(group.id, uid, "yes", fast.clock.now())
+        assert (await profile(fast, world, silent)).matching == "active"
+    last_threads = {g.id: g.thread_id for g in await last_groups(fast, world)}
+    res = await make_round(world)  # counts the third silence: paused, and left out
+    assert "3 people in 1 groups" in res.content, res.content
+    quiet = await profile(fast, world, silent)
+    assert quiet.matching == "paused" and quiet.paused_until is None
+    assert (await profile(fast, world, people[1])).matching == "active"
+    told = [
+        m
+        for thread_id in last_threads.values()
+        if thread_id is not None
+        for m in bot_messages(world, thread_id)
+        if "/match resume" in m["content"]
+    ]
+    assert len(told) == 1 and mentioned(told[0]) == {silent.id}
+    mentions = world.emu.allowed_mentions(int(told[0]["id"]))
+    assert mentions is not None and [int(u) for u in mentions["users"]] == [silent.id]
+    # the notice is not repeated, and resuming takes part again
+    await make_round(world)
+    assert (
+        sum(
+            "/match resume" in m["content"]
+            for t in threads(world)
+            for m in bot_messages(world, int(t["id"]))
+        )
+        == 1
+    )
+    res = await world.emu.invoke(world.guild.id, silent.id, "match resume", options={})
+    assert res.ephemeral
+    resumed = await profile(fast, world, silent)
+    assert resumed.matching == "active" and resumed.ignored_rounds == 0
+
+
+# ----- for one person --------------------------------------------------------------------
+
+
+async def test_match_me_suggests_up_to_three_from_other_sectors(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    me, *others = world.members
+    await seed(fast, world, me, "Kari", "business", ["refugees"], seeks="volunteers")
+    await seed(fast, world, others[0], "Ola", "public_sector", ["refugees"])
+    await seed(fast, world, others[1], "Siri", "civil_society", offers="volunteers")
+    await seed(fast, world, others[2], "Per", "business", ["refugees"])  # same sector
+    await seed(fast, world, others[3], "Liv", "research_education")
+    await seed(fast, world, world.admin, "Åse", "other")
+    res = await world.emu.invoke(world.guild.id, me.id, "match me", options={})
+    assert res.ephemeral
+    (embed,) = res.embeds
+    names = [field["name"].split(" (")[0] for field in embed["fields"]]
+    assert 1 <= len(names) <= 3
+    assert "Per" not in names and "Kari" not in names
+    assert set(names) <= {"Ola", "Siri", "Liv", "Åse"}
+    nobody = await world.emu.invoke(world.guild.id, world.organiser.id, "match me", options={})
+    assert nobody.ephemeral and "/introduce" in nobody.content, nobody.content
+
+
+async def test_pause_resume_and_leave(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    person = world.members[0]
+    await seed(fast, world, person, "Kari", "business")
+    for weeks in (0, 53):
+        res = await world.emu.invoke(
+            world.guild.id, person.id, "match pause", options={"weeks": weeks}
+        )
+        assert res.ephemeral and "between 1 and 52" in res.content, res.content
+    assert (await profile(fast, world, person)).matching == "active"
+    res = await world.emu.invoke(world.guild.id, person.id, "match pause", options={})
+    assert res.ephemeral and "<t:" in res.content
+    paused = await profile(fast, world, person)
+    assert paused.matching == "paused" and paused.paused_until == START + timedelta(weeks=4)
+    await world.emu.invoke(world.guild.id, person.id, "match resume", options={})
+    assert (await profile(fast, world, person)).matching == "active"
+    res = await world.emu.invoke(world.guild.id, person.id, "match leave", options={})
+    assert res.ephemeral and "/match resume" in res.content
+    assert (await profile(fast, world, person)).matching == "left"
+    stranger = await world.emu.invoke(
+        world.guild.id, world.members[1].id, "match pause", options={}
+    )
+    assert stranger.ephemeral and "/introduce" in stranger.content
+
+
+# ----- organisers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [("match round", {}), ("match tables", {}), ("match settings", {"window": 3})],
+)
+async def test_organiser_commands_refuse_a_plain_member(
+    fast: BotRunner, world: World, command: str, options: dict[str, Any]
+) -> None:
+    await configure(world)
+    await seed_four(fast, world)
+    res = await world.emu.invoke(world.guild.id, world.members[0].id, command, options=options)
+    assert res.ephemeral and "organiser" in res.content.lower(), res.content
+    assert await matches(fast).last_round(world.guild.id) is None
+    assert (await matches(fast).settings(world.guild.id)).window_rounds == 6
+
+
+async def test_settings_are_range_checked_and_shown(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    for options, needle in (
+        ({"window": 0}, "between 1 and 24"),
+        ({"followup_days": 61}, "between 1 and 60"),
+    ):
+        res = await world.emu.invoke(
+            world.guild.id, world.organiser.id, "match settings", options=options
+        )
+        assert res.ephemeral and needle in res.content, res.content
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "match settings",
+        options={"window": 3, "followup_days": 7},
+    )
+    assert "Saved" in res.content and "3 rounds" in res.content and "7 days" in res.content
+    saved = await matches(fast).settings(world.guild.id)
+    assert (saved.delivery, saved.window_rounds, saved.followup_days) == ("thread", 3, 7)
+    await seed_four(fast, world)
+    await make_round(world)
+    last = await matches(fast).last_round(world.guild.id)
+    assert last is not None and last.followup_due_at == START + timedelta(days=7)
+
+
+async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    extra = [world.emu.add_member(world.guild.id, f"gjest{n}") for n in range(4)]
+    cast = [*world.members, *extra]
+    sectors = ["business", "public_sector", "civil_society"]
+    for n, person in enumerate(cast):
+        await seed(fast, world, person, f"Navn{n}", sectors[n % 3])
+    res = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "match tables", options={"size": 3}
+    )
+    assert not res.ephemeral
+    assert "9 people at 3 tables" in res.content, res.content
+    assert res.content.count("Table ") == 3
+    assert "<@" not in res.content
+    assert "Same-sector pairs at the tables: 0" in res.content
+    assert "fewer than 0" in res.content
+    for n in range(9):
+        assert f"Navn{n}" in res.content
+    # only those going to the meeting
+    await create(world)
+    meeting = await only_meeting(fast, world)
+    for person in cast[:4]:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
+    assert fast.bot is not None
+    await fast.bot.wait_until_settled()
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "match tables",
+        options={"size": 2, "meeting": str(meeting.id)},
+    )
+    assert "Inkluderingsdagen: 4 people at 2 tables" in res.content, res.content
+    assert "Navn4" not in res.content
+    bad = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "match tables", options={"size": 1}
+    )
+    assert bad.ephemeral and "between 2 and 12" in bad.content
+    # tables are not stored as a round
+    assert await matches(fast).last_round(world.guild.id, kind="tables") is None
