@@ -654,18 +654,18 @@ class MatchingService:
         if settings.delivery == "dm":
             fallback: list[int] = []
             for uid in pending:
-                others = [names.get(o, "?") for o in present if o != uid]
-                text = _("match.intro.dm", names=join_names(others) or "—", server=guild.name)
-                own_cards = [
-                    profile_card(_, profiles[o], taxonomy)
-                    for o in present
-                    if o != uid and o in profiles
-                ]
+                others = [o for o in present if o != uid]
+                lines = list(extra)
+                if others:
+                    who = join_names([names.get(o, "?") for o in others])
+                    lines.insert(0, _("match.intro.dm", names=who, server=guild.name))
                 result = await send_dm(
                     self.bot,
                     uid,
-                    content="\n".join([text, *extra])[:MESSAGE_LIMIT],
-                    embeds=own_cards,
+                    content="\n".join(lines)[:MESSAGE_LIMIT],
+                    embeds=[
+                        profile_card(_, profiles[o], taxonomy) for o in others if o in profiles
+                    ],
                 )
                 if result is DmResult.SENT:
                     await self.matches.set_member_delivery(group.id, uid, "dm")
