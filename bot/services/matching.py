@@ -93,6 +93,8 @@ FOLLOWUP_DAYS = (1, 60)
 DELIVERIES = ("thread", "dm")
 THREAD_NEEDS = (*INTRO_NEEDS, "create_private_threads", "send_messages_in_threads")
 MESSAGE_LIMIT = 2000
+EMBEDS_LIMIT = 6000  # characters of all embeds in one message
+EMBEDS_PER_MESSAGE = 10
 
 FollowupView = Callable[[Text, int], discord.ui.View]
 
@@ -218,6 +220,23 @@ def chunks(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         found.append(current)
     return found
+
+
+def pack_embeds(
+    embeds: Sequence[discord.Embed], limit: int = EMBEDS_LIMIT
+) -> list[list[discord.Embed]]:
+    """Embeds in order, packed into as few messages as Discord's size limits allow (three
+    long cards do not fit in one). Always at least one (possibly empty) batch."""
+    batches: list[list[discord.Embed]] = [[]]
+    size = 0
+    for embed in embeds:
+        current = batches[-1]
+        if current and (size + len(embed) > limit or len(current) >= EMBEDS_PER_MESSAGE):
+            batches.append([])
+            size = 0
+        batches[-1].append(embed)
+        size += len(embed)
+    return batches
 
 
 def check_range(value: int, bounds: tuple[int, int], key: str) -> int:
@@ -659,14 +678,13 @@ class MatchingService:
                 if others:
                     who = join_names([names.get(o, "?") for o in others])
                     lines.insert(0, _("match.intro.dm", names=who, server=guild.name))
-                result = await send_dm(
-                    self.bot,
-                    uid,
-                    content="\n".join(lines)[:MESSAGE_LIMIT],
-                    embeds=[
-                        profile_card(_, profiles[o], taxonomy) for o in others if o in profiles
-                    ],
+                first, *more = pack_embeds(
+                    [profile_card(_, profiles[o], taxonomy) for o in others if o in profiles]
                 )
+                content = "\n".join(lines)[:MESSAGE_LIMIT]
+                result = await send_dm(self.bot, uid, content=content, embeds=first)
+                for batch in more if result is DmResult.SENT else []:
+                    await send_dm(self.bot, uid, embeds=batch)
                 if result is DmResult.SENT:
                     await self.matches.set_member_delivery(group.id, uid, "dm")
                     report.dms += 1
@@ -675,14 +693,14 @@ class MatchingService:
             if fallback:
                 intro = _("match.intro.fallback")
                 thread_id = await self._post_intro(
-                    guild, channel, group, present, fallback, names, intro, extra, cards
+                    channel, group, present, fallback, names, intro, extra, cards
                 )
                 report.fallbacks += len(fallback)
         elif pending:
             intro = _("match.intro.thread")
             created = group.thread_id is None
             thread_id = await self._post_intro(
-                guild, channel, group, present, pending, names, intro, extra, cards
+                channel, group, present, pending, names, intro, extra, cards
             )
             report.threads += int(created)
         await self.matches.set_delivered(group.id, thread_id)
@@ -728,7 +746,6 @@ class MatchingService:
 
     async def _post_intro(
         self,
-        guild: discord.Guild,
         channel: discord.TextChannel,
         group: SavedGroup,
         present: Sequence[int],
@@ -744,9 +761,12 @@ class MatchingService:
         assert self.bot.user is not None
         already: set[int] = set()
         if group.thread_id == thread.id:
-            async for message in thread.history(limit=50):
-                if message.author.id == self.bot.user.id and message.embeds:
-                    already.update(message.raw_mentions)
+            try:
+                async for message in thread.history(limit=50):
+                    if message.author.id == self.bot.user.id and message.embeds:
+                        already.update(message.raw_mentions)
+            except discord.Forbidden:
+                log.warning("match thread %d: cannot read its history", thread.id)
         to_post: list[int] = []
         for uid in targets:
             try:
@@ -759,9 +779,12 @@ class MatchingService:
                 to_post.append(uid)
         if to_post:
             content = "\n".join([f"{mentions(to_post)} {intro}", *extra])
+            first, *more = pack_embeds(cards)
             await thread.send(
-                content[:MESSAGE_LIMIT], embeds=list(cards), allowed_mentions=only_users(to_post)
+                content[:MESSAGE_LIMIT], embeds=first, allowed_mentions=only_users(to_post)
             )
+            for batch in more:
+                await thread.send(embeds=batch)
         for uid in targets:
             if uid in to_post or uid in already:
                 await self.matches.set_member_delivery(group.id, uid, "thread")

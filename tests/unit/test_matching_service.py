@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import discord
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from bot.services.matching import (
     chunks,
     followup_custom_id,
     history_of,
+    pack_embeds,
     person_of,
     reasons_from_json,
     reasons_to_json,
@@ -137,3 +139,16 @@ def test_check_range_names_the_bounds() -> None:
         check_range(53, (1, 52), "match.error.pause_weeks")
     assert raised.value.key == "match.error.pause_weeks"
     assert raised.value.params == {"min": 1, "max": 52}
+
+
+def test_pack_embeds_respects_discords_size_limits() -> None:
+    long_cards = [discord.Embed(title=str(n), description="x" * 2400) for n in range(3)]
+    packed = pack_embeds(long_cards)
+    assert [len(batch) for batch in packed] == [2, 1]
+    assert all(sum(len(e) for e in batch) <= 6000 for batch in packed)
+    assert [e.title for batch in packed for e in batch] == ["0", "1", "2"]
+    short = [discord.Embed(title=str(n)) for n in range(12)]
+    assert [len(batch) for batch in pack_embeds(short)] == [10, 2]
+    assert pack_embeds([]) == [[]]
+    huge = [discord.Embed(description="y" * 5000), discord.Embed(description="z" * 5000)]
+    assert [len(batch) for batch in pack_embeds(huge)] == [1, 1]
