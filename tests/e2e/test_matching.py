@@ -184,6 +184,18 @@ async def test_round_makes_a_private_thread_per_pair_with_cards_and_why(
     assert service(fast).job_ids() == [f"{JOB_PREFIX}{groups[0].round_id}"]
 
 
+async def test_same_sector_pairs_are_named_with_the_reason(fast: BotRunner, world: World) -> None:
+    await configure(world)
+    await seed(fast, world, world.members[0], "Kari", "business")
+    await seed(fast, world, world.members[1], "Per", "business")
+    res = await make_round(world)
+    assert "across sectors: 0%" in res.content, res.content
+    assert "Weaker matches" in res.content
+    assert "• Kari & Per: Same sector (Business)" in res.content, res.content
+    (group,) = await last_groups(fast, world)
+    assert group.same_sector and group.delivered
+
+
 @pytest.mark.parametrize("count", [0, 1])
 async def test_round_with_too_few_people_says_so_and_stores_nothing(
     fast: BotRunner, world: World, count: int
