@@ -402,6 +402,13 @@ class MatchingService:
         try:
             if not self._started:
                 self._started = True
+                released, given_up = await self.matches.release_interrupted_followups()
+                if released or given_up:
+                    log.warning(
+                        "follow-ups cut off by a restart: %d retried, %d given up",
+                        len(released),
+                        given_up,
+                    )
                 await self.resume_deliveries()
                 await self.run_followups()
             await self.sync()
@@ -821,6 +828,7 @@ class MatchingService:
         for state in await self.matches.member_states(round_.id):
             states.setdefault(state.group_id, []).append(state)
         profiles = {p.user_id: p.display_name for p in await self.profiles.all(guild.id)}
+        retried = await self.matches.retried_groups(round_.id)
         asked = 0
         for group in await self.matches.groups(round_.id):
             if not group.delivered or not await self.matches.claim_group_followup(
@@ -828,20 +836,52 @@ class MatchingService:
             ):
                 continue
             asked += 1
-            members = states.get(group.id, [])
-            in_thread = [s.user_id for s in members if s.delivered_via == "thread"]
-            by_dm = [s.user_id for s in members if s.delivered_via == "dm"]
-            for uid in by_dm:
-                others = [profiles.get(s.user_id, "?") for s in members if s.user_id != uid]
-                text = _("match.followup.dm", names=join_names(others) or "—", server=guild.name)
-                view = self.followup_view(_, group.id)
-                if await send_dm(self.bot, uid, content=text, view=view) is not DmResult.SENT:
-                    in_thread.append(uid)
-            if in_thread and group.thread_id is not None:
-                text = f"{mentions(in_thread)} {_('match.followup.question')}"
-                view = self.followup_view(_, group.id)
-                await self._post_in_thread(group.thread_id, text, in_thread, view=view)
+            await self._ask_group(_, guild, group, states.get(group.id, []), profiles, retried)
+            await self.matches.mark_group_followup_sent(group.id)
         return asked
+
+    async def _ask_group(
+        self,
+        _: Text,
+        guild: discord.Guild,
+        group: SavedGroup,
+        members: list[MemberState],
+        profiles: Mapping[int, str],
+        retried: set[int],
+    ) -> None:
+        in_thread = [s.user_id for s in members if s.delivered_via == "thread"]
+        by_dm = [s.user_id for s in members if s.delivered_via == "dm"]
+        for uid in by_dm:
+            others = [profiles.get(s.user_id, "?") for s in members if s.user_id != uid]
+            text = _("match.followup.dm", names=join_names(others) or "—", server=guild.name)
+            view = self.followup_view(_, group.id)
+            if await send_dm(self.bot, uid, content=text, view=view) is not DmResult.SENT:
+                in_thread.append(uid)
+        if in_thread and group.thread_id is not None:
+            if group.id in retried and await self._already_asked(group):
+                return
+            text = f"{mentions(in_thread)} {_('match.followup.question')}"
+            view = self.followup_view(_, group.id)
+            await self._post_in_thread(group.thread_id, text, in_thread, view=view)
+
+    async def _already_asked(self, group: SavedGroup) -> bool:
+        """Whether the question is in the group's thread already (a retried follow-up)."""
+        assert group.thread_id is not None and self.bot.user is not None
+        thread = await self._open_thread(group.thread_id)
+        if thread is None:
+            return False
+        prefix = followup_custom_id(group.id, ANSWERS[0]).rsplit(":", 1)[0] + ":"
+        try:
+            async for message in thread.history(limit=50):
+                if message.author.id != self.bot.user.id:
+                    continue
+                for row in message.components:
+                    for item in getattr(row, "children", ()):
+                        if str(getattr(item, "custom_id", "") or "").startswith(prefix):
+                            return True
+        except discord.HTTPException:
+            return False
+        return False
 
     async def _post_in_thread(
         self,

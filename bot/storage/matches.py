@@ -385,6 +385,43 @@ class MatchRepository:
             )
             return cur.rowcount == 1
 
+    async def mark_group_followup_sent(self, group_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE match_groups SET followup_sent = 1 WHERE id = ?", (group_id,)
+            )
+
+    async def release_interrupted_followups(self) -> tuple[list[int], int]:
+        """At start: questions claimed but never marked sent were cut off by a crash.
+
+        Each is released once for a retry (returned as group ids); one that was already
+        retried and cut off again is given up on (counted), so nobody is asked three times.
+        """
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM match_groups WHERE followup_asked_at IS NOT NULL "
+                "AND followup_sent = 0 AND followup_retried = 0 ORDER BY id"
+            ) as cur:
+                released = [int(r[0]) for r in await cur.fetchall()]
+            given_up = await conn.execute(
+                "UPDATE match_groups SET followup_sent = 1 WHERE followup_asked_at IS NOT NULL "
+                "AND followup_sent = 0 AND followup_retried = 1"
+            )
+            await conn.executemany(
+                "UPDATE match_groups SET followup_asked_at = NULL, followup_retried = 1 "
+                "WHERE id = ?",
+                [(gid,) for gid in released],
+            )
+        return released, given_up.rowcount
+
+    async def retried_groups(self, round_id: int) -> set[int]:
+        """Groups of the round whose question is a retry (the first try may have gone out)."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM match_groups WHERE round_id = ? AND followup_retried = 1",
+            (round_id,),
+        )
+        return {int(r[0]) for r in rows}
+
     async def rounds_with_unasked_groups(self) -> list[MatchRound]:
         """Rounds whose follow-up was claimed but where a delivered group was not asked yet
         (a restart in the middle, or a group delivered after the follow-up ran)."""

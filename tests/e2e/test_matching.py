@@ -546,3 +546,54 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     assert bad.ephemeral and "between 2 and 12" in bad.content
     # tables are not stored as a round
     assert await matches(fast).last_round(world.guild.id, kind="tables") is None
+
+
+async def test_followup_cut_off_by_a_crash_is_asked_once_at_start(
+    fast: BotRunner, world: World
+) -> None:
+    """Claimed but never sent (a crash in between): asked at the next start, once."""
+    await configure(world)
+    a, b = world.members[:2]
+    await seed(fast, world, a, "Kari", "business")
+    await seed(fast, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(fast, world)
+    assert group.thread_id is not None
+    clock(fast).advance(timedelta(days=15))
+    # What a process that died right after claiming leaves behind.
+    assert await matches(fast).claim_followup(group.round_id)
+    assert await matches(fast).claim_group_followup(group.id, clock(fast).now())
+    await fast.restart()
+    await fast.restart()
+    assert await service(fast).run_followups() == 0
+    questions = [m for m in bot_messages(world, group.thread_id) if m.get("components")]
+    assert len(questions) == 1
+
+
+async def test_followup_sent_but_not_marked_is_not_asked_twice(
+    fast: BotRunner, world: World
+) -> None:
+    """Sent, then a crash before it was marked sent: the retry finds it in the thread."""
+    await configure(world)
+    a, b = world.members[:2]
+    await seed(fast, world, a, "Kari", "business")
+    await seed(fast, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(fast, world)
+    assert group.thread_id is not None
+    assert await follow_up(fast) == 1
+    assert fast.db is not None
+    async with fast.db.transaction() as conn:
+        await conn.execute("UPDATE match_groups SET followup_sent = 0 WHERE id = ?", (group.id,))
+    await fast.restart()
+    questions = [m for m in bot_messages(world, group.thread_id) if m.get("components")]
+    assert len(questions) == 1
+    row = await fast.db.fetchone(
+        "SELECT followup_sent, followup_retried FROM match_groups WHERE id = ?", (group.id,)
+    )
+    assert row is not None and tuple(row) == (1, 1)
+    # Cut off again after its one retry: given up, never a third try.
+    async with fast.db.transaction() as conn:
+        await conn.execute("UPDATE match_groups SET followup_sent = 0 WHERE id = ?", (group.id,))
+    released, given_up = await matches(fast).release_interrupted_followups()
+    assert (released, given_up) == ([], 1)
