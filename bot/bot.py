@@ -16,6 +16,7 @@ from bot import __version__
 from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import Catalog, Text
+from bot.permissions import require_organiser
 from bot.settings import Settings
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
@@ -123,6 +124,13 @@ class MoteplassBot(commands.AutoShardedBot):
     async def texts(self, guild_id: int | None) -> Text:
         """The catalogue in the server's language (Norwegian where there is no server)."""
         settings = await self.settings_for(guild_id)
+        return self.catalog.translator(settings.language)
+
+    async def organiser_texts(self, interaction: discord.Interaction[Any]) -> Text:
+        """Refuse anyone but an organiser (BadInput-style error); else the server's catalogue."""
+        assert interaction.guild_id is not None
+        settings = await self.guild_settings.get(interaction.guild_id)
+        require_organiser(interaction.user, settings)
         return self.catalog.translator(settings.language)
 
     async def settings_for(self, guild_id: int | None) -> GuildSettings:

@@ -11,11 +11,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import meeting_choices
 from bot.bot import MoteplassBot
-from bot.domain.dates import format_date_local, to_local
 from bot.errors import NotFound
 from bot.i18n import Text
-from bot.permissions import require_organiser
 from bot.services.matching import (
     ANSWERS,
     CUSTOM_ID_TEMPLATE,
@@ -129,32 +128,6 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
 
     # ----- shared ------------------------------------------------------------------
 
-    async def _organiser(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
-        assert interaction.guild is not None
-        settings = await self.bot.guild_settings.get(interaction.guild.id)
-        require_organiser(interaction.user, settings)
-        return self.bot.catalog.translator(settings.language)
-
-    async def _meeting_choices(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        found = await self.service.meetings.search_for_autocomplete(
-            interaction.guild_id, current, self.bot.clock.now(), limit=25
-        )
-        choices = []
-        for meeting in found:
-            day = format_date_local(
-                to_local(meeting.starts_at, meeting.timezone).date(),
-                settings.language,
-                style="short",
-            )
-            label = f"{day} · {meeting.title}"[:100]
-            choices.append(app_commands.Choice(name=label, value=str(meeting.id)))
-        return choices
-
     # ----- organisers --------------------------------------------------------------
 
     @app_commands.command(name="round", description="Pair everyone taking part", extras=ORGANISER)
@@ -163,7 +136,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         self, interaction: discord.Interaction[MoteplassBot], meeting: str | None = None
     ) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         meeting_id = _meeting_id(meeting)
         await self.service.delivery_channel(interaction.guild)  # fail before storing
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -185,7 +158,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         meeting: str | None = None,
     ) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         plan = await self.service.tables(interaction.guild.id, size, _meeting_id(meeting))
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
         pages = chunks(tables_text(_, plan, taxonomy))
@@ -215,7 +188,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         followup_days: int | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         changed = (delivery, window, followup_days) != (None, None, None)
         saved = await self.service.update_settings(
             interaction.guild_id, delivery=delivery, window=window, followup_days=followup_days
@@ -235,7 +208,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     async def _meeting_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return await self._meeting_choices(interaction, current)
+        return await meeting_choices(interaction, current)
 
     # ----- everyone ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import meeting_choices
 from bot.bot import MoteplassBot
 from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
 from bot.domain.dates import (
@@ -25,7 +26,6 @@ from bot.domain.dates import (
 from bot.domain.meeting import UNSET, Meeting, MeetingChanges, parse_draft
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
-from bot.permissions import require_organiser
 from bot.services.meetings import MeetingService, counts_line
 from bot.storage.checkins import CheckinRepository
 
@@ -76,36 +76,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     # ----- shared parsing ----------------------------------------------------------
 
-    async def _organiser(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
-        assert interaction.guild is not None
-        settings = await self.bot.guild_settings.get(interaction.guild.id)
-        require_organiser(interaction.user, settings)
-        return self.bot.catalog.translator(settings.language)
-
     async def _meeting(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Meeting:
         assert interaction.guild_id is not None
         return await self.service.meetings.require(interaction.guild_id, _meeting_id(value))
-
-    async def _meeting_choices(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        found = await self.service.meetings.search_for_autocomplete(
-            interaction.guild_id, current, self.bot.clock.now(), limit=25
-        )
-        choices = []
-        for meeting in found:
-            day = format_date_local(
-                to_local(meeting.starts_at, meeting.timezone).date(),
-                settings.language,
-                style="short",
-            )
-            choices.append(
-                app_commands.Choice(name=f"{day} · {meeting.title}"[:100], value=str(meeting.id))
-            )
-        return choices
 
     async def _date_choices(
         self, interaction: discord.Interaction[MoteplassBot], current: str
@@ -151,7 +124,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         deadline: str | None = None,
     ) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         draft = parse_draft(
             title=title,
@@ -209,7 +182,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         deadline: str | None = None,
     ) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         if current.cancelled:
             raise BadInput("meeting.error.cancelled")
@@ -265,7 +238,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         reason: str | None = None,
     ) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         result = await self.service.meetings.cancel(
             interaction.guild.id, current.id, self.bot.clock.now(), reason
@@ -286,7 +259,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     async def repost(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         await self.service.announce_channel(interaction.guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -318,7 +291,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         roster = await self.service.rsvps.attendees(current.id)
         embed = discord.Embed(title=current.title[:256])
@@ -338,7 +311,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         roster = await self.service.rsvps.attendees(current.id)
         buffer = io.StringIO()
@@ -364,7 +337,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     async def checkin(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         await interaction.response.defer(ephemeral=True, thinking=True)
         roster = await self.service.rsvps.attendees(current.id)
@@ -396,7 +369,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     async def _meeting_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return await self._meeting_choices(interaction, current)
+        return await meeting_choices(interaction, current)
 
     @edit.autocomplete("date")
     async def _edit_date(

@@ -23,7 +23,6 @@ from bot.domain.recurrence import (
 )
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
-from bot.permissions import require_organiser
 from bot.storage.series import Series, SeriesDraft, SeriesRepository
 
 TITLE_MAX = 100
@@ -89,12 +88,6 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         self.repo = SeriesRepository(bot.db)
         super().__init__()
 
-    async def _organiser(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
-        assert interaction.guild_id is not None
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
-        return self.bot.catalog.translator(settings.language)
-
     async def _series(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Series:
         assert interaction.guild_id is not None
         found = await self.repo.get(interaction.guild_id, _series_id(value))
@@ -135,7 +128,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         end: str | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         settings = await self.bot.guild_settings.get(interaction.guild_id)
         _check_text(title, place, description)
         parsed = parse_rule(rule)
@@ -170,7 +163,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
     @app_commands.command(name="list", description="The server's series")
     async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         found = await self.repo.for_guild(interaction.guild_id)
         if not found:
             await interaction.response.send_message(_("series.list.empty"), ephemeral=True)
@@ -201,7 +194,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         capacity: app_commands.Range[int, 0, 10000] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._series(interaction, series)
         changed = current
         if rule is not None:
@@ -246,7 +239,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         self, interaction: discord.Interaction[MoteplassBot], series: str, date: str
     ) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._series(interaction, series)
         now = self.bot.clock.now()
         day = parse_date(date, today=to_local(now, current.timezone).date())
@@ -265,7 +258,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
     @app_commands.describe(series="The series")
     async def stop(self, interaction: discord.Interaction[MoteplassBot], series: str) -> None:
         assert interaction.guild_id is not None
-        _ = await self._organiser(interaction)
+        _ = await self.bot.organiser_texts(interaction)
         current = await self._series(interaction, series)
         if not await self.repo.stop(interaction.guild_id, current.id, self.bot.clock.now()):
             raise BadInput("series.error.stopped")
