@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.bot import MoteplassBot
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, FakeClock, SystemClock
 from bot.db import Database
 from bot.endpoints import apply_endpoints
 from bot.i18n import Catalog
@@ -132,6 +133,24 @@ async def runner(
     emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
 ) -> AsyncIterator[BotRunner]:
     bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, SystemClock())
+    await bot_runner.start()
+    try:
+        yield bot_runner
+    finally:
+        await bot_runner.stop()
+
+
+# A fixed start in 2027: jobs the services schedule at real wall-clock times never fire by
+# themselves during a test; tests move this clock and call the services' `tick`/`run_*`.
+FAST_START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)  # Monday 1 February 2027, 09:00 in Oslo
+
+
+@pytest.fixture
+async def fast(
+    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
+) -> AsyncIterator[BotRunner]:
+    """The real bot on a FakeClock starting at FAST_START."""
+    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(FAST_START))
     await bot_runner.start()
     try:
         yield bot_runner

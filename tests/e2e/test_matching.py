@@ -9,37 +9,22 @@ by themselves: the tests move the clock and call `run_followups()`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.domain.rsvp import EMOJI, Choice
-from bot.i18n import Catalog
 from bot.services.matching import JOB_PREFIX, MatchingService
 from bot.storage.matches import MatchRepository, SavedGroup
 from bot.storage.profiles import Profile, ProfileRepository, ProfileText
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import FAST_START, BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting
-from tests.emulator import Emulator
 
-START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+START = FAST_START
 PRIVATE_THREAD = 12
-
-
-@pytest.fixture
-async def fast(
-    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
-) -> AsyncIterator[BotRunner]:
-    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(START))
-    await bot_runner.start()
-    try:
-        yield bot_runner
-    finally:
-        await bot_runner.stop()
 
 
 # ----- helpers ---------------------------------------------------------------------------

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
+from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.i18n import Catalog
 from bot.services.privacy import PrivacyService
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.profiles import ProfileRepository, ProfileText
-from tests.e2e.conftest import BotRunner, World
-from tests.emulator import Emulator
+from tests.e2e.conftest import FAST_START, BotRunner, World
 
-START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def fast(
-    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
-) -> AsyncIterator[BotRunner]:
-    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(START))
-    await bot_runner.start()
-    try:
-        yield bot_runner
-    finally:
-        await bot_runner.stop()
+START = FAST_START
 
 
 async def _introduce(runner: BotRunner, world: World, user_id: int) -> int:

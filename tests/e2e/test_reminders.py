@@ -7,9 +7,7 @@ fire by themselves during a test: the tests call `tick()` and move the clock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,32 +16,18 @@ from bot.clock import FakeClock
 from bot.db import Database
 from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key
 from bot.domain.rsvp import EMOJI, Choice
-from bot.i18n import Catalog
 from bot.services.reminders import ReminderService
 from bot.storage.deliveries import DeliveryRepository
 from bot.storage.meetings import MeetingRepository, RsvpRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import FAST_START, BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting
-from tests.emulator import Emulator
 
 GOING = EMOJI[Choice.GOING]
-START = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)  # Monday 1 February 2027, 09:00 in Oslo
+START = FAST_START
 # A meeting on Thursday 4 March 2027 at 08:30 Oslo (07:30 UTC): its channel reminder is due
 # 7 days before at 10:00 local (25 Feb, 09:00 UTC), its DM 1 day before (3 Mar, 09:00 UTC).
 CHANNEL_DUE = datetime(2027, 2, 25, 9, 0, tzinfo=UTC)
 DM_DUE = datetime(2027, 3, 3, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def fast(
-    emu: Emulator, world: World, tmp_path: Path, catalog: Catalog
-) -> AsyncIterator[BotRunner]:
-    bot_runner = BotRunner(emu, tmp_path / "moteplass.db", catalog, FakeClock(START))
-    await bot_runner.start()
-    try:
-        yield bot_runner
-    finally:
-        await bot_runner.stop()
 
 
 def service(runner: BotRunner) -> ReminderService:
