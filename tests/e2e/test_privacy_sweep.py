@@ -8,9 +8,7 @@ from bot.clock import FakeClock
 from bot.services.privacy import PrivacyService
 from bot.storage.privacy import PrivacyRepository
 from bot.storage.profiles import ProfileRepository, ProfileText
-from tests.e2e.conftest import FAST_START, BotRunner, World
-
-START = FAST_START
+from tests.e2e.conftest import BotRunner, World
 
 
 async def _introduce(runner: BotRunner, world: World, user_id: int) -> int:
