@@ -533,16 +533,23 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     assert await matches(fast).last_round(world.guild.id, kind="tables") is None
 
 
+async def one_pair(runner: BotRunner, world: World) -> SavedGroup:
+    """Kari (business) and Ola (municipality), matched in a thread."""
+    await configure(world)
+    a, b = world.members[:2]
+    await seed(runner, world, a, "Kari", "business")
+    await seed(runner, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(runner, world)
+    assert group.thread_id is not None
+    return group
+
+
 async def test_followup_cut_off_by_a_crash_is_asked_once_at_start(
     fast: BotRunner, world: World
 ) -> None:
     """Claimed but never sent (a crash in between): asked at the next start, once."""
-    await configure(world)
-    a, b = world.members[:2]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
+    group = await one_pair(fast, world)
     assert group.thread_id is not None
     clock(fast).advance(timedelta(days=15))
     # What a process that died right after claiming leaves behind.
@@ -559,12 +566,7 @@ async def test_followup_sent_but_not_marked_is_not_asked_twice(
     fast: BotRunner, world: World
 ) -> None:
     """Sent, then a crash before it was marked sent: the retry finds it in the thread."""
-    await configure(world)
-    a, b = world.members[:2]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
+    group = await one_pair(fast, world)
     assert group.thread_id is not None
     assert await follow_up(fast) == 1
     assert fast.db is not None
