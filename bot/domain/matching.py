@@ -329,7 +329,6 @@ class Index:
             if a in self.position and b in self.position
         ]
         self.recent_codes = np.unique(np.array(recent, dtype=np.int64))
-        self.neighbours: dict[int, list[int]] = {}
 
     def components(self, ii: IntArray, jj: IntArray) -> Components:
         """Facts for the pairs (ii[k], jj[k]); ii and jj broadcast against each other."""
@@ -417,7 +416,10 @@ class Radix:
 
 
 def _pair_weights(index: Index, radix: Radix, ii: IntArray, jj: IntArray) -> list[int]:
-    c = index.components(ii, jj)
+    return _weights_of(index.components(ii, jj), radix)
+
+
+def _weights_of(c: Components, radix: Radix) -> list[int]:
     good = (c.cross & ~c.repeat).tolist()
     return [
         radix.weight(int(not x), int(r), int(o), p if g else 0, s, t)
@@ -432,6 +434,30 @@ def _pair_weights(index: Index, radix: Radix, ii: IntArray, jj: IntArray) -> lis
             strict=True,
         )
     ]
+
+
+BENEFIT_STEP = 32
+
+
+def _benefits(c: Components, weights: Weights) -> IntArray:
+    """The value vector of each pair as one int64, for the assignment (`_auction`).
+
+    The same levels as `Radix`, but sized for a pair rather than a whole round: each level's
+    unit is `BENEFIT_STEP` times what the lower levels can add for one pair. Exact Python
+    integers would not fit numpy; the assignment only proposes, the blossom decides.
+    """
+    low, high = weights.pair_range
+    unit = (high - low + 1) * (TIE_MAX + 1)
+    good = c.cross & ~c.repeat
+    value: IntArray = (c.score - low) * (TIE_MAX + 1) + c.tie
+    value += unit * np.where(good, c.prio, 0)
+    unit *= 3 * BENEFIT_STEP
+    value -= unit * c.same_org.astype(np.int64)
+    unit *= 2 * BENEFIT_STEP
+    value -= unit * c.repeat.astype(np.int64)
+    unit *= 2 * BENEFIT_STEP
+    value -= unit * (~c.cross).astype(np.int64)
+    return value
 
 
 def _trio_weights(
@@ -463,6 +489,26 @@ def _trio_weights(
 
 
 @dataclass(frozen=True, slots=True)
+class Adjacency:
+    """The candidate graph per person, best partner first (CSR: `target[start[u]:start[u+1]]`)."""
+
+    start: IntArray
+    target: IntArray
+
+    @classmethod
+    def of(cls, n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> Adjacency:
+        src = np.concatenate([ii, jj])
+        dst = np.concatenate([jj, ii])
+        order = np.lexsort((dst, -np.concatenate([benefit, benefit]), src))
+        start = np.searchsorted(src[order], np.arange(n + 1)).astype(np.int64)
+        return cls(start, dst[order].astype(np.int64))
+
+    def best(self, u: int, k: int) -> list[int]:
+        first = int(self.start[u])
+        return [int(v) for v in self.target[first : min(first + k, int(self.start[u + 1]))]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Problem:
     """A round ready to solve: people (sorted by id), the index and the weighted graph."""
 
@@ -471,6 +517,10 @@ class Problem:
     radix: Radix
     edges: tuple[tuple[int, int, int], ...]  # (i, j, weight), i < j
     dense: bool
+    ii: IntArray  # the edges' ends as arrays
+    jj: IntArray
+    benefit: IntArray  # the edges' value vectors as int64 (see `_benefits`)
+    adjacency: Adjacency
 
 
 def validate_people(people: Sequence[Person]) -> tuple[Person, ...]:
@@ -494,13 +544,17 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
     """The union of everyone's k best partners, as (i, j) with i < j.
 
     Each chunk of rows is ranked against at most `sample` columns (a seeded random subset
-    when the round is larger), which keeps large rounds linear in n.
+    when the round is larger), which keeps large rounds linear in n. The ranking puts other
+    sectors first, so when one sector is more than half the round its people also keep
+    their `k // 4` best partners from their own sector: some of them must pair inside it.
     """
     n = index.n
     rng = np.random.default_rng(index.config.seed)
     width = min(n, max(sample, k + 1))
     chunk = max(1, 2_000_000 // width)
     everyone = np.arange(n, dtype=np.int64)
+    sizes = np.bincount(index.sector)
+    crowded = int(sizes.argmax()) if 2 * int(sizes.max()) > n else -1
     found: list[IntArray] = []
     for start in range(0, n, chunk):
         rows = everyone[start : start + chunk]
@@ -508,11 +562,22 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
         keys = index.rank(index.components(rows[:, None], cols[None, :]))
         keys[rows[:, None] == cols[None, :]] = -1
         best = cols[np.argpartition(-keys, k, axis=1)[:, :k]].astype(np.int64)
-        low = np.minimum(rows[:, None], best)
-        high = np.maximum(rows[:, None], best)
-        found.append((low * n + high)[low != high])
+        found.append(_codes(n, rows, best))
+        inside = index.sector[rows] == crowded
+        if crowded >= 0 and inside.any() and k >= 4:
+            own = keys[inside][:, index.sector[cols] == crowded]
+            if own.shape[1] > k // 4:
+                picks = np.argpartition(-own, k // 4, axis=1)[:, : k // 4]
+                found.append(_codes(n, rows[inside], cols[index.sector[cols] == crowded][picks]))
     codes = np.unique(np.concatenate(found))
     return codes // n, codes % n
+
+
+def _codes(n: int, rows: IntArray, partners: IntArray) -> IntArray:
+    low: IntArray = np.minimum(rows[:, None], partners)
+    high: IntArray = np.maximum(rows[:, None], partners)
+    codes: IntArray = (low * n + high)[low != high]
+    return codes
 
 
 def prepare(
@@ -528,12 +593,12 @@ def prepare(
         ii, jj = _all_pairs(np.arange(len(ordered), dtype=np.int64))
     else:
         ii, jj = _candidate_pairs(index, config.candidates_per_person, config.candidate_sample)
-    weights = _pair_weights(index, radix, ii, jj)
+    parts = index.components(ii, jj)
+    weights = _weights_of(parts, radix)
+    benefit = _benefits(parts, config.weights)
     edges = tuple(zip(ii.tolist(), jj.tolist(), weights, strict=True))
-    for i, j, _ in edges:
-        index.neighbours.setdefault(i, []).append(j)
-        index.neighbours.setdefault(j, []).append(i)
-    return Problem(ordered, index, radix, edges, dense)
+    adjacency = Adjacency.of(len(ordered), ii, jj, benefit)
+    return Problem(ordered, index, radix, edges, dense, ii, jj, benefit, adjacency)
 
 
 def max_matching(nodes: Sequence[int], edges: Iterable[tuple[int, int, int]]) -> dict[int, int]:
@@ -563,114 +628,251 @@ def _solve_dense(problem: Problem, nodes: Sequence[int]) -> dict[int, int]:
     return max_matching(array.tolist(), zip(ii.tolist(), jj.tolist(), weights, strict=True))
 
 
-def _blocks(problem: Problem, size: int) -> list[list[int]]:
-    """Blocks of about `size` people with the round's sector mix and similar interests.
-
-    Each sector's people are sorted by interest profile and cut into `count` runs; block b
-    takes run b of every sector, so every block can be as cross-sector as the whole round
-    and likely partners (similar profiles) land in the same block.
-    """
-    index = problem.index
-    count = max(1, round(index.n / size))
-    columns = [index.interests[:, w] for w in range(index.interests.shape[1])]
-    order = np.lexsort([index.hash, *columns]).tolist()
-    blocks: list[list[int]] = [[] for _ in range(count)]
-    for sector in sorted(set(index.sector.tolist())):
-        members = [i for i in order if index.sector[i] == sector]
-        for b in range(count):
-            blocks[b].extend(members[len(members) * b // count : len(members) * (b + 1) // count])
-    return blocks
-
-
 def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
-    """Re-solve the unmatched, their best candidates and those candidates' partners."""
-    index = problem.index
-    unmatched = [i for i in range(index.n) if i not in mate]
+    """The last resort for people the candidate graph left alone: re-solve them, their best
+    candidates and those candidates' partners on the complete graph among them (in chunks
+    of `dense_limit` when there are many, so this never gets slow)."""
+    unmatched = [i for i in range(problem.index.n) if i not in mate]
+    limit = problem.index.config.dense_limit
     if len(unmatched) <= 1:
         return mate
+    if 2 * len(unmatched) > limit:
+        size = max(2, limit - limit % 2)
+        fixed = dict(mate)
+        for first in range(0, len(unmatched), size):
+            fixed.update(_solve_dense(problem, unmatched[first : first + size]))
+        return fixed
     pool = set(unmatched)
-    limit = max(problem.index.config.dense_limit, 2 * len(unmatched))
     for u in unmatched:
-        for v in index.neighbours.get(u, [])[:3]:
+        for v in problem.adjacency.best(u, 3):
             if len(pool) >= limit:
                 break
             pool.add(v)
             if v in mate:
                 pool.add(mate[v])
-    for v in pool:
-        if v in mate and mate[v] not in pool:
+    for v in list(pool):
+        if v in mate:
             pool.add(mate[v])
     fixed = {u: v for u, v in mate.items() if u not in pool}
     fixed.update(_solve_dense(problem, sorted(pool)))
     return fixed
 
 
-def _improve(problem: Problem, mate: dict[int, int], passes: int) -> dict[int, int]:
-    """Two-swap local search: for a candidate edge (u, v) with partners u', v', take
-    (u, v) + (u', v') instead of (u, u') + (v, v') when that gains; disjoint swaps are
-    applied in order of gain, a few passes. Monotone: the matching only gets better."""
-    index, radix = problem.index, problem.radix
-    ii = np.array([e[0] for e in problem.edges], dtype=np.int64)
-    jj = np.array([e[1] for e in problem.edges], dtype=np.int64)
-    edge_weight = np.array([e[2] for e in problem.edges], dtype=object)
-    for _ in range(passes):
-        partner = np.full(index.n, -1, dtype=np.int64)
-        for u, v in mate.items():
-            partner[u] = v
-        up, vp = partner[ii], partner[jj]
-        mask = (up >= 0) & (vp >= 0) & (up != jj)
-        if not mask.any():
+def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
+    """An optimal assignment on the graph's double cover: everyone takes one partner and is
+    taken by one, maximising the total benefit (each edge usable both ways). `take[u]` is
+    u's partner, or -1 where u stays out (`stand_in`, below anything real, so used only when
+    the candidate graph leaves nothing else).
+
+    A pair (u, v) with take[u] == v and take[v] == u is a matching edge; the rest of the
+    assignment is cycles. Its value bounds every matching's from above (twice the fractional
+    matching optimum), and on rounds like ours nearly all of it is pairs.
+
+    Jacobi auction with ε-scaling (Bertsekas): every unassigned bidder bids at once for the
+    best object by value minus price, raising its price by the gap to the second best plus
+    ε; the highest bid wins. The problem is square, as ε-scaling needs: bidder and object
+    u < n are people, n + u is u's stand-in object and its keeper (a bidder that takes the
+    stand-in, or person u as an object when u stays out). Values are scaled by the number
+    of bidders plus one, so the last phase (ε = 1) leaves an optimal assignment.
+    Deterministic: ties go to the lowest index.
+    """
+    size = 2 * n
+    people = np.arange(n, dtype=np.int64)
+    src = np.concatenate([ii, jj, people, people + n, people + n])
+    dst = np.concatenate([jj, ii, people + n, people + n, people])
+    real = np.concatenate([benefit, benefit])
+    low = int(real.min()) if real.size else 0
+    high = int(real.max()) if real.size else 0
+    stand_in = np.full(n, low - (high - low) - 1, dtype=np.int64)
+    keeper = np.zeros(size, dtype=np.int64)
+    value = np.concatenate([real, stand_in, keeper]) * (size + 1)
+    order = np.lexsort((dst, src))
+    dst, value = dst[order], value[order]
+    start = np.searchsorted(src[order], np.arange(size + 1)).astype(np.int64)
+    degree = np.diff(start)
+    span = int(value.max() - value.min()) + 1
+    price = np.zeros(size, dtype=np.int64)
+    floor = np.int64(np.iinfo(np.int64).min // 4)
+    everyone = np.arange(size, dtype=np.int64)
+    eps = max(1, span // 4)
+    while True:
+        owner = np.full(size, -1, dtype=np.int64)
+        take = np.full(size, -1, dtype=np.int64)
+        bidders = everyone
+        while bidders.size > AUCTION_ONE_BY_ONE:
+            counts = degree[bidders]
+            offsets = np.zeros(bidders.size, dtype=np.int64)
+            np.cumsum(counts[:-1], out=offsets[1:])
+            segment = np.repeat(np.arange(bidders.size), counts)
+            arcs = np.repeat(start[bidders] - offsets, counts) + np.arange(int(counts.sum()))
+            net = value[arcs] - price[dst[arcs]]
+            best = np.maximum.reduceat(net, offsets)
+            at_best = np.flatnonzero(net == best[segment])
+            first = np.ones(at_best.size, dtype=np.bool_)
+            first[1:] = segment[at_best[1:]] != segment[at_best[:-1]]
+            chosen = at_best[first]
+            net[chosen] = floor
+            second = np.maximum.reduceat(net, offsets)
+            second = np.where(second == floor, best - span, second)
+            wanted = dst[arcs[chosen]]
+            bid = price[wanted] + (best - second) + eps
+            ranked = np.lexsort((bid, wanted))
+            wanted, bid, who = wanted[ranked], bid[ranked], bidders[ranked]
+            wins = np.ones(wanted.size, dtype=np.bool_)
+            wins[:-1] = wanted[1:] != wanted[:-1]
+            won, paid, winners = wanted[wins], bid[wins], who[wins]
+            displaced = owner[won]
+            displaced = displaced[displaced >= 0]
+            take[displaced] = -1
+            owner[won] = winners
+            take[winners] = won
+            price[won] = paid
+            bidders = np.sort(np.concatenate([displaced, who[~wins]]))
+        queue = bidders.tolist()[::-1]
+        while queue:  # the tail of a phase, one bid at a time (Gauss-Seidel)
+            u = queue.pop()
+            net = value[start[u] : start[u + 1]] - price[dst[start[u] : start[u + 1]]]
+            k = int(net.argmax())
+            gap = int(net[k])
+            net[k] = floor
+            gap -= int(net.max()) if net.size > 1 else gap - span
+            j = int(dst[start[u] + k])
+            previous = int(owner[j])
+            owner[j] = u
+            take[u] = j
+            price[j] += gap + eps
+            if previous >= 0:
+                take[previous] = -1
+                queue.append(previous)
+        if eps == 1:
             break
-        u, v, up, vp = ii[mask], jj[mask], up[mask], vp[mask]
-        current = np.zeros(index.n, dtype=object)
-        current[np.arange(index.n)[partner >= 0]] = _pair_weights(
-            index, radix, np.arange(index.n)[partner >= 0], partner[partner >= 0]
-        )
-        gain = (
-            edge_weight[mask]
-            + np.array(_pair_weights(index, radix, up, vp), dtype=object)
-            - current[u]
-            - current[v]
-        )
-        positive = [k for k, g in enumerate(gain.tolist()) if g > 0]
-        if not positive:
-            break
-        positive.sort(key=lambda k: -gain[k])
-        used: set[int] = set()
-        changed = 0
-        for k in positive:
-            quad = (int(u[k]), int(v[k]), int(up[k]), int(vp[k]))
-            if used.intersection(quad):
-                continue
-            used.update(quad)
-            a, b, c, d = quad
-            mate[a], mate[b], mate[c], mate[d] = b, a, d, c
-            changed += 1
-        if not changed:
-            break
-    return mate
+        eps = max(1, eps // AUCTION_STEP)
+    return np.where(take[:n] < n, take[:n], -1)
+
+
+AUCTION_STEP = 8
+AUCTION_ONE_BY_ONE = 16
+
+
+def _assignment_pairs(problem: Problem) -> dict[int, int]:
+    """The pairs of the optimal assignment (see `_auction`): mutual choices."""
+    n = problem.index.n
+    take = _auction(n, problem.ii, problem.jj, problem.benefit)
+    back = np.where(take >= 0, take[np.maximum(take, 0)], -1)
+    mutual = np.flatnonzero((take >= 0) & (back == np.arange(n)))
+    return dict(zip(mutual.tolist(), take[mutual].tolist(), strict=True))
+
+
+def _window(
+    problem: Problem, mate: Mapping[int, int], seeds: Iterable[int], limit: int
+) -> list[int]:
+    """Whole pairs around the seeds: breadth first over each person's best candidates, each
+    candidate with their current partner, until about `limit` people."""
+    fan = WINDOW_FAN
+    pool: dict[int, None] = {}
+    frontier: list[int] = []
+    for s in seeds:
+        for w in (s, mate.get(s)):
+            if w is not None and w not in pool:
+                pool[w] = None
+                frontier.append(w)
+    while frontier and len(pool) < limit:
+        grown: list[int] = []
+        for u in frontier:
+            for v in problem.adjacency.best(u, fan):
+                for w in (v, mate.get(v)):
+                    if w is not None and w not in pool:
+                        pool[w] = None
+                        grown.append(w)
+            if len(pool) >= limit:
+                break
+        frontier = grown
+    return sorted(pool)
+
+
+WINDOW_FAN = 4
+WINDOW_SEEDS = 100
+
+
+def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> dict[int, int]:
+    """Re-solve whole pairs exactly: the blossom on the candidate edges among `nodes` plus
+    their current pairs. Never worse: the current pairs are one of the matchings it weighs."""
+    inside = np.zeros(problem.index.n, dtype=np.bool_)
+    inside[np.asarray(nodes, dtype=np.int64)] = True
+    chosen = np.flatnonzero(inside[problem.ii] & inside[problem.jj]).tolist()
+    edges = [problem.edges[k] for k in chosen]
+    present = {(i, j) for i, j, _ in edges}
+    current = [
+        (u, v) for u in nodes if (v := mate.get(u)) is not None and u < v and (u, v) not in present
+    ]
+    edges.extend(
+        (u, v, w) for (u, v), w in zip(current, _pair_weight_map(problem, current), strict=True)
+    )
+    solved = max_matching(list(nodes), edges)
+    fixed = {u: v for u, v in mate.items() if not inside[u]}
+    fixed.update(solved)
+    return fixed
+
+
+def _defects(problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, int]) -> list[int]:
+    """People a better matching might serve: those left alone (beyond one in an odd round),
+    and those in pairs that the windows made (not proposed by the assignment, which already
+    keeps these levels as low as any fractional matching can) that repeat a meeting or, while
+    there are more same-sector pairs than the sector sizes force (the largest sector beyond
+    half), share a sector."""
+    index = problem.index
+    alone = [u for u in range(index.n) if u not in mate]
+    if len(alone) <= index.n % 2:
+        alone = []
+    pairs = [(u, v) for u, v in _pairs_of(mate) if proposed.get(u) != v]
+    if not pairs:
+        return alone
+    ii = np.array([p[0] for p in pairs], dtype=np.int64)
+    jj = np.array([p[1] for p in pairs], dtype=np.int64)
+    parts = index.components(ii, jj)
+    bad = parts.repeat.copy()
+    everyone = [(u, v) for u, v in mate.items() if u < v]
+    same = sum(index.sector[u] == index.sector[v] for u, v in everyone)
+    largest = int(np.bincount(index.sector).max())
+    if same > max(0, 2 * largest - index.n) // 2:
+        bad |= ~parts.cross
+    return sorted(set(ii[bad].tolist()) | set(jj[bad].tolist()) | set(alone))
 
 
 def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
+    """Pairs for the round (one person left over when odd).
+
+    Up to `block_size` people (or with `exact`): one blossom run over the whole graph. Above:
+    the optimal assignment on the double cover proposes the pairs (`_auction`); the people
+    it leaves in longer cycles are re-solved exactly with the whole pairs around them, in
+    windows of about `4 × WINDOW_SEEDS`; then pairs those windows made that repeat a
+    meeting, or share a sector while the sector mix allows better, get windows of their
+    own, doubling in size up to `WINDOW_CAP` people.
+    """
     n = problem.index.n
-    size = problem.index.config.block_size
-    if exact or problem.dense or n <= size:
-        mate = max_matching(list(range(n)), problem.edges)
-    else:
-        mate = {}
-        block_of = [0] * n
-        blocks = _blocks(problem, size)
-        for b, block in enumerate(blocks):
-            for node in block:
-                block_of[node] = b
-        inside: list[list[tuple[int, int, int]]] = [[] for _ in blocks]
-        for edge in problem.edges:
-            if block_of[edge[0]] == block_of[edge[1]]:
-                inside[block_of[edge[0]]].append(edge)
-        for block, edges in zip(blocks, inside, strict=True):
-            mate.update(max_matching(block, edges))
-        mate = _improve(problem, _fix_up(problem, mate), problem.index.config.improve_passes)
+    config = problem.index.config
+    if exact or problem.dense or n <= config.block_size:
+        return _fix_up(problem, max_matching(list(range(n)), problem.edges))
+    proposed = _assignment_pairs(problem)
+    mate = dict(proposed)
+    rest = [u for u in range(n) if u not in mate]
+    for first in range(0, len(rest), WINDOW_SEEDS):
+        seeds = [u for u in rest[first : first + WINDOW_SEEDS] if u not in mate]
+        if seeds:
+            limit = max(config.dense_limit, 4 * len(seeds))
+            mate = _resolve(problem, mate, _window(problem, mate, seeds, limit))
+    for attempt in range(config.improve_passes):
+        bad = _defects(problem, mate, proposed)
+        if not bad:
+            break
+        limit = min(WINDOW_CAP, max(config.dense_limit, 8 * len(bad)) * 2**attempt)
+        mate = _resolve(problem, mate, _window(problem, mate, bad, limit))
+        if limit == WINDOW_CAP:
+            break
     return _fix_up(problem, mate)
+
+
+WINDOW_CAP = 2000
 
 
 def _pairs_of(mate: Mapping[int, int]) -> list[tuple[int, int]]:
