@@ -49,6 +49,7 @@ enumerating every trio, up to `exact_trio_limit` people).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
@@ -236,6 +237,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 _ENDINGS = ("ingen", "ning", "ing", "ene", "ers", "er", "en", "et", "ar", "s", "e")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def terms(text: str) -> frozenset[str]:
     """The matching terms of a free text (see the module docstring)."""
     found: set[str] = set()
@@ -270,6 +272,17 @@ def _common(a: WordArray, b: WordArray, ii: IntArray, jj: IntArray) -> IntArray:
     for w in range(a.shape[1]):
         total += np.bitwise_count(a[ii, w] & b[jj, w]).astype(np.int64)
     return total
+
+
+def _capped(a: WordArray, b: WordArray, rows: IntArray, cols: IntArray, cap: int) -> IntArray:
+    """min(common bits, cap) for rows × cols, in the narrowest integers that hold it."""
+    total = np.bitwise_count(a[rows, 0][:, None] & b[cols, 0][None, :])
+    if a.shape[1] > 1:
+        total = total.astype(np.int64)
+        for w in range(1, a.shape[1]):
+            total = total + np.bitwise_count(a[rows, w][:, None] & b[cols, w][None, :])
+    capped: IntArray = np.minimum(total, cap)
+    return capped
 
 
 def _person_hash(seed: int, person_id: str) -> int:
@@ -329,6 +342,11 @@ class Index:
             if a in self.position and b in self.position
         ]
         self.recent_codes = np.unique(np.array(recent, dtype=np.int64))
+        ends = np.concatenate([self.recent_codes // self.n, self.recent_codes % self.n])
+        partners = np.concatenate([self.recent_codes % self.n, self.recent_codes // self.n])
+        order = np.lexsort((partners, ends))
+        self.recent_start = np.searchsorted(ends[order], np.arange(self.n + 1))
+        self.recent_partner = partners[order]
 
     def components(self, ii: IntArray, jj: IntArray) -> Components:
         """Facts for the pairs (ii[k], jj[k]); ii and jj broadcast against each other."""
@@ -356,6 +374,48 @@ class Index:
         tie = (mixed >> np.uint64(60)).astype(np.int64)
         prio = self.priority[ii] + self.priority[jj]
         return Components(cross, repeat, same_org, prio, score.astype(np.int64), tie)
+
+    def ranks(self, rows: IntArray, cols: IntArray) -> IntArray:
+        """`rank(components(rows[:, None], cols[None, :]))` for sorted `cols`, faster: the
+        levels summed straight into narrow integers, and repeats patched in from each row's
+        recent partners instead of searched for in every cell."""
+        w = self.config.weights
+        low, high = w.pair_range
+        tie_unit = TIE_MAX + 1
+        prio_unit = tie_unit * (high - low + 1)
+        org_unit = 3 * prio_unit
+        repeat_unit = 2 * org_unit
+        cross_unit = 2 * repeat_unit
+        if 2 * cross_unit >= 2**31:  # weights beyond any sensible setting
+            return self.rank(self.components(rows[:, None], cols[None, :]))
+        cross = self.sector[rows][:, None] != self.sector[cols][None, :]
+        key = cross.astype(np.int32)
+        key *= cross_unit + tie_unit * w.cross_sector
+        key += repeat_unit + org_unit - tie_unit * low
+        same_org = self.org[rows][:, None] == self.org[cols][None, :]
+        key -= same_org.astype(np.int32) * (org_unit + tie_unit * w.same_organisation)
+        shared = _capped(self.interests, self.interests, rows, cols, w.max_shared)
+        key += shared.astype(np.int32) * (tie_unit * w.shared_interest)
+        offer = _capped(self.offers, self.seeks, rows, cols, w.max_offer_terms).astype(np.int32)
+        offer += _capped(self.seeks, self.offers, rows, cols, w.max_offer_terms)
+        key += offer * (tie_unit * w.offer_match)
+        if self.priority.any():
+            prio = self.priority[rows][:, None] + self.priority[cols][None, :]
+            key += np.where(cross, prio, 0).astype(np.int32) * prio_unit
+        mixed = (self.hash[rows][:, None] ^ self.hash[cols][None, :]) * np.uint64(_MIX)
+        key += (mixed >> np.uint64(60)).astype(np.int32)
+        counts = self.recent_start[rows + 1] - self.recent_start[rows]
+        if counts.any():
+            row_at = np.repeat(np.arange(rows.size), counts)
+            first = np.repeat(self.recent_start[rows] - np.cumsum(counts) + counts, counts)
+            partner = self.recent_partner[first + np.arange(row_at.size)]
+            col_at = np.searchsorted(cols, partner).clip(0, cols.size - 1)
+            hit = cols[col_at] == partner
+            row_at, col_at = row_at[hit], col_at[hit]
+            fixed = self.rank(self.components(rows[row_at], cols[col_at]))
+            key[row_at, col_at] = fixed
+        wide: IntArray = key.astype(np.int64)
+        return wide
 
     def rank(self, c: Components) -> IntArray:
         """A per-pair int64 key with the same order as the value vector (for top-k)."""
@@ -559,7 +619,7 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
     for start in range(0, n, chunk):
         rows = everyone[start : start + chunk]
         cols = everyone if width == n else np.sort(rng.choice(n, size=width, replace=False))
-        keys = index.rank(index.components(rows[:, None], cols[None, :]))
+        keys = index.ranks(rows, cols)
         keys[rows[:, None] == cols[None, :]] = -1
         best = cols[np.argpartition(-keys, k, axis=1)[:, :k]].astype(np.int64)
         found.append(_codes(n, rows, best))
@@ -1022,37 +1082,51 @@ def _result(problem: Problem, groups: list[tuple[int, ...]], seconds: float) -> 
     people = problem.people
     history_recent = {(int(c // index.n), int(c % index.n)) for c in index.recent_codes.tolist()}
     history = History(recent=frozenset(_key(people[i].id, people[j].id) for i, j in history_recent))
-    built: list[Group] = []
-    objective = 0
-    repeats = same_sector = 0
-    for members in sorted(groups):
-        pairs = list(itertools.combinations(members, 2))
-        scores = index.components(
-            np.array([p[0] for p in pairs], dtype=np.int64),
-            np.array([p[1] for p in pairs], dtype=np.int64),
+    ordered = sorted(groups)
+    owner, ii, jj = [], [], []
+    for g, members in enumerate(ordered):
+        for a, b in itertools.combinations(members, 2):
+            owner.append(g)
+            ii.append(a)
+            jj.append(b)
+    parts = index.components(np.array(ii, dtype=np.int64), np.array(jj, dtype=np.int64))
+    at = np.array(owner, dtype=np.int64)
+    scores = np.bincount(at, weights=parts.score, minlength=len(ordered)).astype(np.int64)
+    pair_groups = [g for g, members in enumerate(ordered) if len(members) == 2]
+    where = np.isin(at, pair_groups)
+    objective = sum(_weights_of(_select(parts, where), problem.radix))
+    objective += sum(group_weight(problem, m) for m in ordered if len(m) != 2)
+    same_sector = sum(len({people[m].sector for m in members}) == 1 for members in ordered)
+    built = [
+        Group(
+            tuple(people[m].id for m in members),
+            int(score),
+            group_reasons([people[m] for m in members], history),
         )
-        objective += group_weight(problem, members)
-        repeats += int(scores.repeat.sum())
-        same_sector += int(len({people[m].sector for m in members}) == 1)
-        chosen = [people[m] for m in members]
-        built.append(
-            Group(
-                tuple(p.id for p in chosen),
-                int(scores.score.sum()),
-                group_reasons(chosen, history),
-            )
-        )
+        for members, score in zip(ordered, scores.tolist(), strict=True)
+    ]
     built.sort(key=lambda g: g.members)
     summary = Summary(
         people=len(people),
         groups=len(built),
         cross_sector_share=(len(built) - same_sector) / len(built) if built else 1.0,
-        repeats=repeats,
+        repeats=int(parts.repeat.sum()),
         same_sector=same_sector,
         score=sum(g.score for g in built),
         seconds=seconds,
     )
     return RoundResult(tuple(built), summary, objective)
+
+
+def _select(c: Components, where: BoolArray) -> Components:
+    return Components(
+        c.cross[where],
+        c.repeat[where],
+        c.same_org[where],
+        c.prio[where],
+        c.score[where],
+        c.tie[where],
+    )
 
 
 def suggest_for(
