@@ -38,20 +38,34 @@ Scale
 -----
 Up to `dense_limit` people the graph is complete (so the result is the exact optimum). Above
 it, each person keeps their `candidates_per_person` best partners (ranked by the same value
-vector, computed in numpy in row chunks), and the graph is the union of these lists. Up to
-`block_size` people the whole candidate graph is solved exactly. Above it, people are
-ordered by interest profile (so likely partners sit next to each other) and cut into
-balanced blocks, each solved exactly; whoever is left unmatched is re-solved exactly on the
-complete graph among them, their best candidates and those candidates' partners. An odd
-round attaches the one person left to the pair where they add the most (exactly, by
-enumerating every trio, up to `exact_trio_limit` people).
+vector, computed in numpy in row chunks against a seeded sample of `candidate_sample`
+columns), and the graph is the union of these lists; when one sector is more than half the
+round, its people also keep a few partners from their own sector. Up to `block_size` people
+the whole candidate graph is solved exactly (one blossom run, about cubic).
+
+Above it, a blossom run is too slow (about 20 s at 10,000 people), so the round goes in
+three steps. (1) An optimal *assignment* on the graph's double cover, where everyone picks
+one partner and is picked by one (`_auction`: a Jacobi auction with ε-scaling in numpy,
+exact for the integer value vectors of `_benefits`). Its value bounds every matching from
+above, and where it is a set of mutual choices it is a matching: on our rounds that is
+99 % or more of the people. (2) The people it leaves in longer cycles are re-solved exactly
+by the blossom together with the whole pairs around them (`_window`: breadth first over each
+person's best candidates and their current partners). (3) Pairs those windows made that
+repeat a meeting, or share a sector while the sector mix allows better, and anyone still
+alone, get exact windows of their own, doubling in size. Every window re-solve keeps the
+current pairs among its options, so it never makes the round worse. Whoever the candidate
+graph cannot place is re-solved on the complete graph among them, their best candidates
+and those candidates' partners. An odd round attaches the one person left to the pair where
+they add the most (exactly, by enumerating every trio, up to `exact_trio_limit` people).
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import itertools
+import math
 import re
 import time
 import unicodedata
@@ -183,9 +197,9 @@ class MatchConfig:
     candidates_per_person: int = 20
     seed: int = 0
     dense_limit: int = 300
-    block_size: int = 2500
+    block_size: int = 2500  # up to this many people: one exact blossom run
     candidate_sample: int = 3000
-    improve_passes: int = 10
+    improve_passes: int = 10  # above block_size: repair windows, each twice the last
     exact_trio_limit: int = 13
     weights: Weights = field(default_factory=Weights)
 
@@ -601,12 +615,16 @@ def _all_pairs(nodes: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntArray]:
-    """The union of everyone's k best partners, as (i, j) with i < j.
+    """The union of everyone's k best partners and a few seeded random ones, as (i, j) with
+    i < j.
 
     Each chunk of rows is ranked against at most `sample` columns (a seeded random subset
-    when the round is larger), which keeps large rounds linear in n. The ranking puts other
-    sectors first, so when one sector is more than half the round its people also keep
-    their `k // 4` best partners from their own sector: some of them must pair inside it.
+    when the round is larger), which keeps large rounds linear in n. Best-partner lists
+    crowd onto the same few attractive people, which can leave a graph with no good matching
+    in it; so everyone also gets `k // 4` random partners from other sectors. And as the
+    ranking puts other sectors first, when one sector is more than half the round its people
+    get random partners from their own sector too, as many as the share of them that must
+    pair inside it (at least `k // 4`).
     """
     n = index.n
     rng = np.random.default_rng(index.config.seed)
@@ -614,7 +632,10 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
     chunk = max(1, 2_000_000 // width)
     everyone = np.arange(n, dtype=np.int64)
     sizes = np.bincount(index.sector)
-    crowded = int(sizes.argmax()) if 2 * int(sizes.max()) > n else -1
+    largest = int(sizes.max())
+    crowded = int(sizes.argmax()) if 2 * largest > n else -1
+    extra = max(1, k // 4)
+    own = min(k, max(k // 4, math.ceil(k * (2 * largest - n) / largest))) if crowded >= 0 else 0
     found: list[IntArray] = []
     for start in range(0, n, chunk):
         rows = everyone[start : start + chunk]
@@ -623,14 +644,23 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
         keys[rows[:, None] == cols[None, :]] = -1
         best = cols[np.argpartition(-keys, k, axis=1)[:, :k]].astype(np.int64)
         found.append(_codes(n, rows, best))
-        inside = index.sector[rows] == crowded
-        if crowded >= 0 and inside.any() and k >= 4:
-            own = keys[inside][:, index.sector[cols] == crowded]
-            if own.shape[1] > k // 4:
-                picks = np.argpartition(-own, k // 4, axis=1)[:, : k // 4]
-                found.append(_codes(n, rows[inside], cols[index.sector[cols] == crowded][picks]))
+        draws = cols[rng.integers(0, cols.size, size=(rows.size, 4 * (extra + own)))]
+        mine = index.sector[draws] == index.sector[rows][:, None]
+        found.append(_first_codes(n, rows, draws, ~mine, extra))
+        if own:
+            mine &= (index.sector[rows] == crowded)[:, None]
+            found.append(_first_codes(n, rows, draws, mine, own))
     codes = np.unique(np.concatenate(found))
     return codes // n, codes % n
+
+
+def _first_codes(n: int, rows: IntArray, draws: IntArray, ok: BoolArray, count: int) -> IntArray:
+    """Pair codes of each row with its first `count` draws where `ok`."""
+    keep = ok & (np.cumsum(ok, axis=1) <= count)
+    low = np.minimum(np.broadcast_to(rows[:, None], draws.shape)[keep], draws[keep])
+    high = np.maximum(np.broadcast_to(rows[:, None], draws.shape)[keep], draws[keep])
+    codes: IntArray = (low * n + high)[low != high]
+    return codes
 
 
 def _codes(n: int, rows: IntArray, partners: IntArray) -> IntArray:
@@ -899,6 +929,102 @@ def _defects(problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, i
     return sorted(set(ii[bad].tolist()) | set(jj[bad].tolist()) | set(alone))
 
 
+def _alternating_paths(problem: Problem, mate: Mapping[int, int], free: Sequence[int]) -> list[int]:
+    """People on alternating paths that join two of the `free` people (their own pairs set
+    aside) through good edges only: candidate edges across sectors between people who have
+    not met recently. Flipping such a path pairs both ends without a defect, so a window
+    that holds it lets the exact re-solve find that.
+
+    When the free people left without a path all share a sector, the fix may have to break
+    a pair with nobody from that sector (with civil society exactly half, two unpaired
+    members of it mean two others paired with each other): the nearest such pairs are set
+    aside too and the search runs again.
+    """
+    found, stuck = _paths_between(problem, mate, free)
+    sectors = {int(problem.index.sector[u]) for u in stuck}
+    if len(stuck) > 1 and len(sectors) == 1:
+        crowded = sectors.pop()
+        extra = _nearest_pairs(problem, mate, stuck, crowded, len(stuck))
+        if extra:
+            found.extend(_paths_between(problem, mate, [*free, *extra])[0])
+            found.extend(extra)
+    return found
+
+
+def _paths_between(
+    problem: Problem, mate: Mapping[int, int], free: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """`_alternating_paths` once: breadth first from all the free people at once, one path
+    per tree; odd cycles are not shrunk, so a path through one can be missed. Returns the
+    people on the paths and the free people left without one."""
+    index = problem.index
+    loose = set(free)
+    partner = {u: v for u, v in mate.items() if u not in loose and v not in loose}
+    sector = index.sector.tolist()
+    recent = set(index.recent_codes.tolist())
+    n = index.n
+    start, target = problem.adjacency.start.tolist(), problem.adjacency.target.tolist()
+    root: dict[int, int] = {u: u for u in free}
+    parent: dict[int, int] = {}
+    even = set(free)
+    done: set[int] = set()
+    found: list[int] = []
+    queue = collections.deque(free)
+
+    def trail(u: int) -> list[int]:
+        path = [u]
+        while u in parent:
+            u = parent[u]
+            path.append(u)
+        return path
+
+    while queue:
+        x = queue.popleft()
+        if root[x] in done:
+            continue
+        for y in target[start[x] : start[x + 1]]:
+            if sector[x] == sector[y] or min(x, y) * n + max(x, y) in recent:
+                continue
+            if y in even:
+                if root[y] != root[x] and root[y] not in done:
+                    found.extend(trail(x) + trail(y))
+                    done.update((root[x], root[y]))
+                    break
+                continue
+            if y in root or y not in partner:
+                continue
+            z = partner[y]
+            root[y] = root[z] = root[x]
+            parent[y], parent[z] = x, y
+            even.add(z)
+            queue.append(z)
+    return found, [u for u in free if u not in done]
+
+
+def _nearest_pairs(
+    problem: Problem, mate: Mapping[int, int], sources: Sequence[int], sector: int, count: int
+) -> list[int]:
+    """Members of up to `count` pairs with nobody from `sector`, nearest to the sources in
+    the candidate graph first."""
+    index = problem.index
+    seen = set(sources)
+    queue = collections.deque(sources)
+    found: list[int] = []
+    while queue and len(found) < 2 * count:
+        for y in problem.adjacency.best(queue.popleft(), len(index.people)):
+            if y in seen:
+                continue
+            seen.add(y)
+            queue.append(y)
+            z = mate.get(y)
+            if z is not None and z not in seen and sector not in (index.sector[y], index.sector[z]):
+                seen.add(z)
+                found.extend((y, z))
+                if len(found) >= 2 * count:
+                    break
+    return found
+
+
 def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     """Pairs for the round (one person left over when odd).
 
@@ -925,8 +1051,9 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
         bad = _defects(problem, mate, proposed)
         if not bad:
             break
-        limit = min(WINDOW_CAP, max(config.dense_limit, 8 * len(bad)) * 2**attempt)
-        mate = _resolve(problem, mate, _window(problem, mate, bad, limit))
+        seeds = list(dict.fromkeys(bad + _alternating_paths(problem, mate, bad)))
+        limit = min(WINDOW_CAP, max(config.dense_limit, 2 * len(seeds)) * 2**attempt)
+        mate = _resolve(problem, mate, _window(problem, mate, seeds, limit))
         if limit == WINDOW_CAP:
             break
     return _fix_up(problem, mate)

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.matching import (
     History,
+    Index,
     MatchConfig,
     MetRecord,
     Person,
     Problem,
+    _auction,
+    _pairs_of,
+    _resolve,
+    _window,
     group_weight,
     match_round,
     prepare,
     render_reason,
+    solve,
     suggest_for,
     terms,
 )
@@ -220,7 +229,7 @@ def test_duplicate_ids() -> None:
     assert caught.value.key == "match.error.duplicate_id"
 
 
-def test_large_round_uses_candidates_and_blocks() -> None:
+def test_large_round_uses_candidates_and_the_assignment() -> None:
     people = [
         Person(
             f"p{i:04d}",
@@ -283,3 +292,141 @@ def test_suggest_for() -> None:
     assert "same" not in ids and "met" not in ids and len(ids) == 3
     assert suggestions[0].score > suggestions[1].score
     assert any(r.kind == "offers" for r in suggestions[0].reasons)
+
+
+# ── large rounds: the assignment, the windows, the fast ranking ─────────────────────────
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2, 6).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(
+                    st.sampled_from(list(itertools.combinations(range(n), 2))),
+                    st.integers(-50, 50),
+                ),
+                max_size=12,
+                unique_by=lambda e: e[0],
+            ),
+        )
+    )
+)
+def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
+    """Against every assignment: each person takes a partner along an edge or stays out
+    (as giver and taker both), each partner taken once."""
+    n, edges = graph
+    ii = np.array([e[0][0] for e in edges], dtype=np.int64)
+    jj = np.array([e[0][1] for e in edges], dtype=np.int64)
+    benefit = np.array([e[1] for e in edges], dtype=np.int64)
+    value = {(a, b): w for (a, b), w in edges} | {(b, a): w for (a, b), w in edges}
+    low, high = min(value.values(), default=0), max(value.values(), default=0)
+    out = low - (high - low) - 1  # the stand-in's value (see _auction)
+
+    def total(take: Sequence[int]) -> int | None:
+        if any(t >= 0 and (u, t) not in value for u, t in enumerate(take)):
+            return None
+        taken = [t for t in take if t >= 0]
+        if len(taken) != len(set(taken)) or any(take[t] < 0 for t in taken):
+            return None
+        return sum(value[(u, t)] if t >= 0 else out for u, t in enumerate(take))
+
+    best = max(
+        (
+            t
+            for p in itertools.permutations(range(n))
+            if (t := total([-1 if p[u] == u else p[u] for u in range(n)])) is not None
+        ),
+    )
+    take = _auction(n, ii, jj, benefit).tolist()
+    assert total(take) == best
+
+
+def _community(n: int, seed: int, civil: float) -> tuple[list[Person], History]:
+    rng = random.Random(seed)
+    count = round(civil * n)
+    sectors = ["civil_society"] * count + [SECTORS[1 + i % 3] for i in range(n - count)]
+    rng.shuffle(sectors)
+    people = [
+        Person(
+            f"p{i:04d}",
+            "",
+            sectors[i],
+            frozenset(rng.sample(INTERESTS, rng.randint(1, 3))),
+            rng.choice(PHRASES),
+            rng.choice(PHRASES),
+            f"org{rng.randrange(n // 5)}",
+            priority=int(rng.random() < 0.05),
+        )
+        for i in range(n)
+    ]
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(n)]
+    records = [
+        MetRecord(people[a].id, people[b].id, date(2026, 1 + k % 6, 1))
+        for k, (a, b) in enumerate(pairs)
+        if a != b
+    ]
+    return people, History.from_records(records)
+
+
+SPARSE = MatchConfig(seed=4, dense_limit=60, block_size=100, candidates_per_person=8)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(200, 500), st.integers(0, 10**6), st.sampled_from((0.3, 0.45, 0.5, 0.55, 0.7)))
+def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civil: float) -> None:
+    """Same-sector pairs and repeats: no more than the exact optimum on the same candidate
+    graph (so none when the graph holds a cross-sector, repeat-free matching; civil society
+    at most half is the usual case), and nearly its score."""
+    people, history = _community(n, seed, civil)
+    problem = prepare(people, history, SPARSE)
+    fast, exact = solve(problem), solve(problem, exact=True)
+    assert sorted(m for g in fast.groups for m in g.members) == sorted(p.id for p in people)
+    assert fast.summary.same_sector <= exact.summary.same_sector
+    assert fast.summary.repeats <= exact.summary.repeats
+    assert fast.summary.score >= 0.98 * exact.summary.score
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(120, 300), st.integers(0, 10**6), st.integers(0, 10**6))
+def test_window_resolve_never_loses(n: int, seed: int, pick: int) -> None:
+    """Re-solving any window of whole pairs keeps everyone paired and never lowers the
+    round's weight, whatever the pairs were before (here: a shuffled matching)."""
+    people, history = _community(n - n % 2, seed, 0.5)
+    problem = prepare(people, history, SPARSE)
+    order = list(range(len(people)))
+    random.Random(seed).shuffle(order)
+    mate = {}
+    for a, b in zip(order[::2], order[1::2], strict=True):
+        mate[a], mate[b] = b, a
+    before = sum(group_weight(problem, p) for p in _pairs_of(mate))
+    rng = random.Random(pick)
+    seeds = rng.sample(order, rng.randint(1, 8))
+    window = _window(problem, mate, seeds, rng.randint(2, 80))
+    assert all(mate[u] in window for u in window)
+    after = _resolve(problem, mate, window)
+    assert sorted(after) == sorted(mate)
+    assert all(after[after[u]] == u for u in after)
+    assert sum(group_weight(problem, p) for p in _pairs_of(after)) >= before
+
+
+def test_fast_ranking_equals_the_value_vector() -> None:
+    people, history = _community(300, 9, 0.5)
+    index = Index(sorted(people, key=lambda p: p.id), history, MatchConfig(seed=2))
+    rows = np.arange(40, 140, dtype=np.int64)
+    cols = np.sort(np.random.default_rng(3).choice(300, 120, replace=False)).astype(np.int64)
+    slow = index.rank(index.components(rows[:, None], cols[None, :]))
+    assert index.components(rows[:, None], cols[None, :]).repeat.any()
+    assert (index.ranks(rows, cols) == slow).all()
+
+
+def test_crowded_sector_keeps_partners_of_its_own() -> None:
+    """With 70 % civil society, 40 % of them must pair among themselves: the candidate
+    graph holds such pairs, so the round needs no last-resort complete re-solve."""
+    people, history = _community(400, 5, 0.7)
+    problem = prepare(people, history, SPARSE)
+    sector = problem.index.sector
+    assert (sector[problem.ii] == sector[problem.jj]).any()
+    result = solve(problem)
+    assert result.summary.same_sector == solve(problem, exact=True).summary.same_sector == 80
