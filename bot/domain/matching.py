@@ -621,7 +621,7 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
     Each chunk of rows is ranked against at most `sample` columns (a seeded random subset
     when the round is larger), which keeps large rounds linear in n. Best-partner lists
     crowd onto the same few attractive people, which can leave a graph with no good matching
-    in it; so everyone also gets `k // 4` random partners from other sectors. And as the
+    in it; so everyone also gets `k // 8` random partners from other sectors. And as the
     ranking puts other sectors first, when one sector is more than half the round its people
     get random partners from their own sector too, as many as the share of them that must
     pair inside it (at least `k // 4`).
@@ -634,7 +634,7 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
     sizes = np.bincount(index.sector)
     largest = int(sizes.max())
     crowded = int(sizes.argmax()) if 2 * largest > n else -1
-    extra = max(1, k // 4)
+    extra = max(1, k // 8)
     own = min(k, max(k // 4, math.ceil(k * (2 * largest - n) / largest))) if crowded >= 0 else 0
     found: list[IntArray] = []
     for start in range(0, n, chunk):
@@ -785,10 +785,11 @@ def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
     floor = np.int64(np.iinfo(np.int64).min // 4)
     everyone = np.arange(size, dtype=np.int64)
     eps = max(1, span // 4)
+    owner = np.full(size, -1, dtype=np.int64)
+    take = np.full(size, -1, dtype=np.int64)
+    held = np.zeros(size, dtype=np.int64)  # the arc each bidder holds its object by
+    bidders = everyone
     while True:
-        owner = np.full(size, -1, dtype=np.int64)
-        take = np.full(size, -1, dtype=np.int64)
-        bidders = everyone
         while bidders.size > AUCTION_ONE_BY_ONE:
             counts = degree[bidders]
             offsets = np.zeros(bidders.size, dtype=np.int64)
@@ -816,6 +817,7 @@ def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
             take[displaced] = -1
             owner[won] = winners
             take[winners] = won
+            held[winners] = arcs[chosen][ranked][wins]
             price[won] = paid
             bidders = np.sort(np.concatenate([displaced, who[~wins]]))
         queue = bidders.tolist()[::-1]
@@ -830,6 +832,7 @@ def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
             previous = int(owner[j])
             owner[j] = u
             take[u] = j
+            held[u] = start[u] + k
             price[j] += gap + eps
             if previous >= 0:
                 take[previous] = -1
@@ -837,6 +840,12 @@ def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
         if eps == 1:
             break
         eps = max(1, eps // AUCTION_STEP)
+        # Keep whoever is still within the new ε of their best object; the rest bid again.
+        net = value - price[dst]
+        slack = np.maximum.reduceat(net, start[:-1]) - net[held]
+        bidders = np.flatnonzero(slack > eps)
+        owner[take[bidders]] = -1
+        take[bidders] = -1
     return np.where(take[:n] < n, take[:n], -1)
 
 
@@ -921,8 +930,8 @@ def _defects(problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, i
     jj = np.array([p[1] for p in pairs], dtype=np.int64)
     parts = index.components(ii, jj)
     bad = parts.repeat.copy()
-    everyone = [(u, v) for u, v in mate.items() if u < v]
-    same = sum(index.sector[u] == index.sector[v] for u, v in everyone)
+    both = np.array([(u, v) for u, v in mate.items() if u < v], dtype=np.int64).reshape(-1, 2)
+    same = int((index.sector[both[:, 0]] == index.sector[both[:, 1]]).sum())
     largest = int(np.bincount(index.sector).max())
     if same > max(0, 2 * largest - index.n) // 2:
         bad |= ~parts.cross
@@ -1051,7 +1060,8 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
         bad = _defects(problem, mate, proposed)
         if not bad:
             break
-        seeds = list(dict.fromkeys(bad + _alternating_paths(problem, mate, bad)))
+        bad = bad[: WINDOW_CAP // 4]
+        seeds = list(dict.fromkeys(bad + _alternating_paths(problem, mate, bad)))[:WINDOW_CAP]
         limit = min(WINDOW_CAP, max(config.dense_limit, 2 * len(seeds)) * 2**attempt)
         mate = _resolve(problem, mate, _window(problem, mate, seeds, limit))
         if limit == WINDOW_CAP:
