@@ -3,10 +3,11 @@
 Run: `python bench/matching.py [--sizes 100,1000,3000,10000] [--rounds 12] [--seed 1]
 [--exact-max 10000] [--networkx-max 1000]`.
 
-Per size it prints seconds per round, score, cross-sector share, repeats and peak RSS; then,
-on the last round's graph (same people, same history, same candidate graph), the exact
-optimum from one rustworkx blossom run over the whole candidate graph (and networkx up to
-`--networkx-max` people), with its score and time. The last line is one JSON object.
+Per size it prints seconds per round (and the part of it spent building the candidate graph),
+score, cross-sector share, same-sector groups, repeats and peak RSS; then, on the last
+round's graph (same people, same history, same candidate graph), the exact optimum from one
+rustworkx blossom run over the whole candidate graph (and networkx up to `--networkx-max`
+people), with its score and time. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def run_size(
     config = MatchConfig(seed=seed)
     records: list[MetRecord] = []
     seconds: list[float] = []
+    preparing: list[float] = []
     results: list[RoundResult] = []
     problem = None
     for r in range(rounds):
@@ -132,6 +134,7 @@ def run_size(
         history = History.from_records(records, config.window_rounds)
         started = time.perf_counter()
         problem = prepare(people, history, config)
+        preparing.append(time.perf_counter() - started)
         result = solve(problem)
         seconds.append(time.perf_counter() - started)
         results.append(result)
@@ -144,6 +147,7 @@ def run_size(
         "edges": len(problem.edges),
         "seconds_per_round": round(sum(seconds) / len(seconds), 3),
         "seconds_max": round(max(seconds), 3),
+        "prepare_seconds": round(sum(preparing) / len(preparing), 3),
         "score": last.summary.score,
         "cross_sector_share": min(r.summary.cross_sector_share for r in results),
         "repeats": sum(r.summary.repeats for r in results),
