@@ -430,3 +430,11 @@ def test_crowded_sector_keeps_partners_of_its_own() -> None:
     assert (sector[problem.ii] == sector[problem.jj]).any()
     result = solve(problem)
     assert result.summary.same_sector == solve(problem, exact=True).summary.same_sector == 80
+
+
+def test_large_rounds_are_deterministic_and_keep_one_trio() -> None:
+    people, history = _community(401, 11, 0.5)
+    first = match_round(people, history, SPARSE)
+    assert match_round(list(reversed(people)), history, SPARSE).groups == first.groups
+    other = match_round(people, history, MatchConfig(seed=5, dense_limit=60, block_size=100))
+    assert sorted(len(g.members) for g in other.groups)[-1] == 3
