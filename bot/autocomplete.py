@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -14,16 +15,22 @@ if TYPE_CHECKING:
     from bot.bot import MoteplassBot
 
 
+RECENT = timedelta(days=60)
+
+
 async def meeting_choices(
-    interaction: discord.Interaction[MoteplassBot], current: str
+    interaction: discord.Interaction[MoteplassBot], current: str, *, recent: bool = False
 ) -> list[app_commands.Choice[str]]:
-    """Up to 25 of the server's meetings matching `current`, as "date · title"."""
+    """Up to 25 of the server's meetings matching `current`, as "date · title": those not
+    over yet, and with `recent` also those that ended in the last 60 days (for check-in,
+    attendees, export and rounds after a meeting), nearest first."""
     if interaction.guild_id is None:
         return []
     bot = interaction.client
     settings = await bot.guild_settings.get(interaction.guild_id)
+    now = bot.clock.now()
     found = await MeetingRepository(bot.db).search_for_autocomplete(
-        interaction.guild_id, current, bot.clock.now(), limit=25
+        interaction.guild_id, current, now, limit=25, ended_since=now - RECENT if recent else None
     )
     choices = []
     for meeting in found:

@@ -208,7 +208,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     async def _meeting_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current)
+        return await meeting_choices(interaction, current, recent=True)
 
     # ----- everyone ----------------------------------------------------------------
 

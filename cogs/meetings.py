@@ -362,14 +362,19 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @edit.autocomplete("meeting")
     @cancel.autocomplete("meeting")
     @repost.autocomplete("meeting")
-    @attendees.autocomplete("meeting")
-    @export.autocomplete("meeting")
-    @checkin.autocomplete("meeting")
     @calendar.autocomplete("meeting")
     async def _meeting_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await meeting_choices(interaction, current)
+
+    @attendees.autocomplete("meeting")
+    @export.autocomplete("meeting")
+    @checkin.autocomplete("meeting")
+    async def _recent_meeting_autocomplete(
+        self, interaction: discord.Interaction[MoteplassBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await meeting_choices(interaction, current, recent=True)
 
     @edit.autocomplete("date")
     async def _edit_date(

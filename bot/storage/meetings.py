@@ -288,15 +288,27 @@ class MeetingRepository:
         return [_meeting(r) for r in rows]
 
     async def search_for_autocomplete(
-        self, guild_id: int, text: str, now: datetime, limit: int = 25
+        self,
+        guild_id: int,
+        text: str,
+        now: datetime,
+        limit: int = 25,
+        *,
+        ended_since: datetime | None = None,
     ) -> list[Meeting]:
-        """Scheduled meetings not yet over whose title contains `text` (or whose id it is)."""
+        """Scheduled meetings not yet over whose title contains `text` (or whose id it is).
+
+        With `ended_since`, meetings that ended after it count too (check-in, attendees),
+        nearest to `now` first.
+        """
         needle = text.strip()
         by_id = int(needle) if needle.isdigit() and len(needle) < 19 else -1
+        since = _now(now if ended_since is None else ended_since)
         rows = await self.db.fetchall(
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND ends_at > ? "
-            "AND (title LIKE ? ESCAPE '\\' OR id = ?) ORDER BY starts_at, id LIMIT ?",
-            (guild_id, _now(now), _like_pattern(needle), by_id, min(limit, 25)),
+            "AND (title LIKE ? ESCAPE '\\' OR id = ?) "
+            "ORDER BY ABS(julianday(starts_at) - julianday(?)), id LIMIT ?",
+            (guild_id, since, _like_pattern(needle), by_id, _now(now), min(limit, 25)),
         )
         return [_meeting(r) for r in rows]
 

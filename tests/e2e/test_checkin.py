@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from bot.clock import FakeClock
 from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
@@ -115,3 +117,24 @@ async def test_checkin_with_nobody_going_and_a_cancelled_meeting(
     )
     assert answer.error is None
     assert await CheckinRepository(runner.db).user_ids(meeting.id) == set()
+
+
+async def test_checkin_lists_meetings_that_ended_recently(fast: BotRunner, world: World) -> None:
+    """After the meeting (when check-in happens) it is still offered; editing is not."""
+    await configure(world)
+    await create(world)  # 4 March 2027, 08:30–10:00 in Oslo
+    meeting = await only_meeting(fast, world)
+    assert isinstance(fast.clock, FakeClock)
+
+    async def offered(command: str) -> list[str]:
+        choices = await world.emu.autocomplete(
+            world.guild.id, world.organiser.id, command, focused="meeting", value=""
+        )
+        return [c["value"] for c in choices]
+
+    fast.clock.set(meeting.ends_at + timedelta(days=1))
+    assert await offered("meeting checkin") == [str(meeting.id)]
+    assert await offered("meeting attendees") == [str(meeting.id)]
+    assert await offered("meeting edit") == []
+    fast.clock.set(meeting.ends_at + timedelta(days=61))
+    assert await offered("meeting checkin") == []
