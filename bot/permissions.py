@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.errors import NotOrganiser
+from bot.errors import ChannelUnavailable, NotOrganiser, NotSetUp
 from bot.storage.guilds import GuildSettings
 
 
@@ -37,3 +37,18 @@ INTRO_NEEDS = ("view_channel", "send_messages", "embed_links")
 def missing_permissions(channel: discord.abc.GuildChannel, needs: tuple[str, ...]) -> list[str]:
     perms = channel.permissions_for(channel.guild.me)
     return [name for name in needs if not getattr(perms, name)]
+
+
+def usable_channel(
+    guild: discord.Guild, channel_id: int | None, needs: tuple[str, ...]
+) -> discord.TextChannel:
+    """A configured text channel the bot can use for `needs`; else NotSetUp (no channel
+    chosen) or ChannelUnavailable (deleted, not a text channel, or permissions missing)."""
+    if channel_id is None:
+        raise NotSetUp()
+    channel = guild.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise ChannelUnavailable(channel=f"<#{channel_id}>")
+    if missing_permissions(channel, needs):
+        raise ChannelUnavailable(channel=channel.mention)
+    return channel

@@ -57,7 +57,7 @@ from bot.domain.tables import Seating, seat
 from bot.domain.taxonomy import Taxonomy
 from bot.errors import BadInput, ChannelUnavailable, NotSetUp
 from bot.i18n import Text
-from bot.permissions import INTRO_NEEDS, missing_permissions
+from bot.permissions import INTRO_NEEDS, usable_channel
 from bot.services.notify import DmResult, send_dm
 from bot.services.profiles import guild_taxonomy, profile_card
 from bot.storage.matches import (
@@ -480,14 +480,7 @@ class MatchingService:
     async def delivery_channel(self, guild: discord.Guild) -> discord.TextChannel:
         """The introductions channel, where match threads go (also the DM fallback)."""
         settings = await self.bot.guild_settings.get(guild.id)
-        if settings.intro_channel_id is None:
-            raise NotSetUp()
-        channel = guild.get_channel(settings.intro_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise ChannelUnavailable(channel=f"<#{settings.intro_channel_id}>")
-        if missing_permissions(channel, THREAD_NEEDS):
-            raise ChannelUnavailable(channel=channel.mention)
-        return channel
+        return usable_channel(guild, settings.intro_channel_id, THREAD_NEEDS)
 
     # ----- a round -------------------------------------------------------------------
 

@@ -20,9 +20,8 @@ import discord
 from bot.domain.dates import format_range_local
 from bot.domain.meeting import Meeting
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
-from bot.errors import ChannelUnavailable, NotSetUp
 from bot.i18n import Text
-from bot.permissions import missing_permissions
+from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, only_user, send_dm
 from bot.storage.meetings import MeetingRepository, RsvpRepository
@@ -139,14 +138,8 @@ class MeetingService:
 
     async def announce_channel(self, guild: discord.Guild) -> discord.TextChannel:
         settings = await self.bot.guild_settings.get(guild.id)
-        if settings.announce_channel_id is None:
-            raise NotSetUp()
-        channel = guild.get_channel(settings.announce_channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            raise ChannelUnavailable(channel=f"<#{settings.announce_channel_id}>")
-        if missing_permissions(channel, ("view_channel", "send_messages", "embed_links")):
-            raise ChannelUnavailable(channel=channel.mention)
-        return channel
+        needs = ("view_channel", "send_messages", "embed_links")
+        return usable_channel(guild, settings.announce_channel_id, needs)
 
     # ----- announcing ----------------------------------------------------------------
 
