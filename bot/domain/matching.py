@@ -875,6 +875,7 @@ def _window(
             if w is not None and w not in pool:
                 pool[w] = None
                 frontier.append(w)
+    widest = problem.index.n
     while frontier and len(pool) < limit:
         grown: list[int] = []
         for u in frontier:
@@ -885,6 +886,11 @@ def _window(
                         grown.append(w)
             if len(pool) >= limit:
                 break
+        if not grown and fan < widest:
+            # The best few candidates close off a region smaller than asked for: widen the
+            # fan and go round everyone reached so far once more.
+            fan *= 2
+            grown = list(pool)
         frontier = grown
     return sorted(pool)
 
@@ -915,25 +921,26 @@ def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> di
 
 def _defects(problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, int]) -> list[int]:
     """People a better matching might serve: those left alone (beyond one in an odd round),
-    and those in pairs that the windows made (not proposed by the assignment, which already
-    keeps these levels as low as any fractional matching can) that repeat a meeting or, while
-    there are more same-sector pairs than the sector sizes force (the largest sector beyond
-    half), share a sector."""
+    those in pairs that the windows made (not proposed by the assignment) that repeat a
+    meeting, and, while there are more same-sector pairs than the sector sizes force (the
+    largest sector beyond half), those in any same-sector pair."""
     index = problem.index
     alone = [u for u in range(index.n) if u not in mate]
     if len(alone) <= index.n % 2:
         alone = []
-    pairs = [(u, v) for u, v in _pairs_of(mate) if proposed.get(u) != v]
+    pairs = _pairs_of(mate)
     if not pairs:
         return alone
     ii = np.array([p[0] for p in pairs], dtype=np.int64)
     jj = np.array([p[1] for p in pairs], dtype=np.int64)
     parts = index.components(ii, jj)
-    bad = parts.repeat.copy()
-    both = np.array([(u, v) for u, v in mate.items() if u < v], dtype=np.int64).reshape(-1, 2)
-    same = int((index.sector[both[:, 0]] == index.sector[both[:, 1]]).sum())
+    made = np.array([proposed.get(u) != v for u, v in pairs], dtype=bool)
+    bad = parts.repeat & made
+    same = int((~parts.cross).sum())
     largest = int(np.bincount(index.sector).max())
     if same > max(0, 2 * largest - index.n) // 2:
+        # Same-sector pairs beyond what the sector sizes force: the assignment's mutual
+        # picks can hold one too (its optimum is fractional), so every such pair counts.
         bad |= ~parts.cross
     return sorted(set(ii[bad].tolist()) | set(jj[bad].tolist()) | set(alone))
 

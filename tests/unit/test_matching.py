@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.matching import (
@@ -375,6 +375,8 @@ SPARSE = MatchConfig(seed=4, dense_limit=60, block_size=100, candidates_per_pers
 
 @settings(max_examples=12, deadline=None)
 @given(st.integers(200, 500), st.integers(0, 10**6), st.sampled_from((0.3, 0.45, 0.5, 0.55, 0.7)))
+@example(455, 1, 0.45)  # the best few candidates closed off a region smaller than a window
+@example(313, 550985, 0.55)  # a same-sector pair among the assignment's own mutual picks
 def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civil: float) -> None:
     """Same-sector pairs and repeats: no more than the exact optimum on the same candidate
     graph (so none when the graph holds a cross-sector, repeat-free matching; civil society
