@@ -22,10 +22,32 @@ log = logging.getLogger(__name__)
 class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
     """Known errors become localised ephemeral replies; unknown ones are logged with an id."""
 
+    async def interaction_check(self, interaction: discord.Interaction[MoteplassBot], /) -> bool:
+        """Refuse text longer than the option's declared `max_length`.
+
+        Discord enforces `max_length` (and number ranges), but a Discord-compatible server
+        (the README's `DISCORD_API_BASE`) may not, and discord.py does not check again.
+        Numbers are checked by the domain rules, which say what the number means.
+        """
+        if interaction.type is not discord.InteractionType.application_command:
+            return True
+        command = interaction.command
+        if not isinstance(command, app_commands.Command):
+            return True
+        problem = out_of_limits(command, _leaf_options(interaction.data))
+        if problem is None:
+            return True
+        key, params = problem
+        log.debug("answered with %s in /%s", key, command.qualified_name)
+        lang = await self._language(interaction)
+        await send_ephemeral(interaction, self.client.catalog.text(lang, key, **params))
+        return False
+
     async def on_error(
         self, interaction: discord.Interaction[MoteplassBot], error: app_commands.AppCommandError
     ) -> None:
         key, params = self.describe(interaction, error)
+        log.debug("answered with %s in /%s", key, _command_name(interaction))
         lang = await self._language(interaction)
         text = self.client.catalog.text(lang, key, **params)
         await send_ephemeral(interaction, text)
@@ -76,6 +98,31 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
             except sqlite3.Error:
                 pass
         return language_for_discord_locale(str(interaction.locale)) or DEFAULT_LANGUAGE
+
+
+def _leaf_options(data: Any) -> list[dict[str, Any]]:
+    """The options of the invoked (sub)command, from the raw interaction data."""
+    options: list[dict[str, Any]] = list((data or {}).get("options") or [])
+    while options and options[0].get("type") in (1, 2):
+        options = list(options[0].get("options") or [])
+    return options
+
+
+def out_of_limits(
+    command: app_commands.Command[Any, ..., Any], options: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The first text option longer than its declared `max_length`, as an error key."""
+    params = {p.display_name: p for p in command.parameters}
+    for option in options:
+        param = params.get(str(option.get("name")))
+        value = option.get("value")
+        if param is None or value is None:
+            continue
+        high = param.max_value
+        is_text = param.type is discord.AppCommandOptionType.string
+        if is_text and high is not None and len(str(value)) > high:
+            return "error.option_too_long", {"option": param.display_name, "limit": high}
+    return None
 
 
 def _command_name(interaction: discord.Interaction[Any]) -> str:

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local, parse_date, parse_time, to_local
+from bot.domain.meeting import validate_capacity
 from bot.domain.recurrence import (
     DEFAULT_LEAD_DAYS,
     ParsedRule,
@@ -134,6 +135,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         parsed = parse_rule(rule)
         start_time, end_time = _times(parsed, start, end)
         validate_lead_days(lead_days)
+        validate_capacity(capacity)
         now = self.bot.clock.now()
         today = to_local(now, settings.timezone).date()
         validate_series(parsed.rule, today, start_time, end_time, settings.timezone, now, lead_days)
@@ -213,7 +215,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         if lead_days is not None:
             changed = dataclasses.replace(changed, lead_days=validate_lead_days(lead_days))
         if capacity is not None:
-            changed = dataclasses.replace(changed, capacity=capacity or None)
+            changed = dataclasses.replace(changed, capacity=validate_capacity(capacity or None))
         if changed == current:
             raise BadInput("series.error.nothing_to_change")
         _check_text(changed.title_template, changed.place_template, changed.description_template)

@@ -162,6 +162,13 @@ class MeetingChanges:
         )
 
 
+def validate_capacity(capacity: int | None) -> int | None:
+    """None (no limit) or a capacity within CAPACITY_MIN..CAPACITY_MAX; else BadInput."""
+    if capacity is not None and not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        raise BadInput("meeting.error.capacity_range", min=CAPACITY_MIN, max=CAPACITY_MAX)
+    return capacity
+
+
 def _check_length(key: str, text: str, limit: int) -> None:
     if len(text) > limit:
         raise BadInput(key, limit=limit, length=len(text))
@@ -190,8 +197,7 @@ def validate_draft(
         draft.title + draft.description + draft.place,
         EMBED_LIMIT - EMBED_RESERVE,
     )
-    if draft.capacity is not None and not CAPACITY_MIN <= draft.capacity <= CAPACITY_MAX:
-        raise BadInput("meeting.error.capacity_range", min=CAPACITY_MIN, max=CAPACITY_MAX)
+    validate_capacity(draft.capacity)
     validate_timezone(draft.timezone)
     for moment in (draft.starts_at, draft.ends_at, draft.rsvp_deadline):
         if moment is not None:
@@ -227,11 +233,13 @@ def apply_changes(meeting: Meeting, changes: MeetingChanges, now: datetime) -> M
     ends_at = changes.ends_at if changes.ends_at is not UNSET else starts_at + meeting.duration
     draft = replace(
         meeting.draft(),
-        title=meeting.title if changes.title is UNSET else changes.title,
+        title=meeting.title if changes.title is UNSET else changes.title.strip(),
         starts_at=starts_at,
         ends_at=ends_at,
-        place=meeting.place if changes.place is UNSET else changes.place,
-        description=meeting.description if changes.description is UNSET else changes.description,
+        place=meeting.place if changes.place is UNSET else changes.place.strip(),
+        description=(
+            meeting.description if changes.description is UNSET else changes.description.strip()
+        ),
         capacity=meeting.capacity if changes.capacity is UNSET else changes.capacity,
         rsvp_deadline=(
             meeting.rsvp_deadline if changes.rsvp_deadline is UNSET else changes.rsvp_deadline
@@ -257,9 +265,11 @@ def apply_changes(meeting: Meeting, changes: MeetingChanges, now: datetime) -> M
 
 
 def check_cancel_reason(reason: str | None) -> str | None:
+    """The reason without surrounding white space (None when nothing is left)."""
     if reason is not None:
+        reason = reason.strip()
         _check_length("meeting.error.reason_too_long", reason, CANCEL_REASON_LIMIT)
-    return reason
+    return reason or None
 
 
 def parse_draft(
@@ -287,12 +297,12 @@ def parse_draft(
     ends_at = parse_end(end_text, starts_at, zone)
     deadline = parse_datetime(deadline_text, zone, today=today) if deadline_text else None
     draft = MeetingDraft(
-        title=title,
+        title=title.strip(),
         starts_at=starts_at,
         ends_at=ends_at,
         timezone=zone,
-        place=place,
-        description=description,
+        place=place.strip(),  # Discord refuses an embed field of white space only
+        description=description.strip(),
         capacity=capacity,
         rsvp_deadline=deadline,
         series_id=series_id,

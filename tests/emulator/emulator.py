@@ -29,6 +29,7 @@ from tests.emulator.models import (
     RequestRecord,
     RoleRef,
     UserRef,
+    check_embeds,
     iso,
     snowflake_time,
     unknown,
@@ -1033,6 +1034,7 @@ class Emulator:
         store: bool = True,
     ) -> dict[str, Any]:
         """Build (and unless store=False, store and dispatch) a message."""
+        check_embeds(body.get("embeds"))
         channel = self._channel(channel_id)
         gid = channel.get("guild_id")
         mid = self.snowflake()
@@ -1157,6 +1159,8 @@ class Emulator:
         *,
         dispatch: bool = True,
     ) -> dict[str, Any]:
+        if "embeds" in body:
+            check_embeds(body.get("embeds"))
         if "content" in body:
             msg["content"] = str(body.get("content") or "")
             gid = msg.get("guild_id")

@@ -55,6 +55,40 @@ def invalid_form(detail: str) -> ApiError:
     return ApiError(400, 50035, "Invalid Form Body", extra={"errors": {"_detail": detail}})
 
 
+# Discord's embed limits (characters): https://discord.com/developers/docs/resources/message
+EMBED_LIMITS = {"title": 256, "description": 4096, "footer.text": 2048, "author.name": 256}
+FIELD_NAME, FIELD_VALUE, MAX_FIELDS, EMBED_TOTAL = 256, 1024, 25, 6000
+
+
+def check_embeds(embeds: Any) -> None:
+    """400 / 50035 for an embed over Discord's limits, as Discord answers."""
+    embeds = list(embeds or [])
+    if len(embeds) > 10:
+        raise invalid_form("embeds: Must be 10 or fewer in length.")
+    total = 0
+    for n, embed in enumerate(embeds):
+        for path, limit in EMBED_LIMITS.items():
+            value: Any = embed
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            text = str(value or "")
+            if len(text) > limit:
+                raise invalid_form(f"embeds.{n}.{path}: Must be {limit} or fewer in length.")
+            total += len(text)
+        fields = list(embed.get("fields") or [])
+        if len(fields) > MAX_FIELDS:
+            raise invalid_form(f"embeds.{n}.fields: Must be {MAX_FIELDS} or fewer in length.")
+        for k, entry in enumerate(fields):
+            name, value = str(entry.get("name") or ""), str(entry.get("value") or "")
+            if not name.strip() or not value.strip():
+                raise invalid_form(f"embeds.{n}.fields.{k}: name and value are required.")
+            if len(name) > FIELD_NAME or len(value) > FIELD_VALUE:
+                raise invalid_form(f"embeds.{n}.fields.{k}: over {FIELD_NAME}/{FIELD_VALUE}.")
+            total += len(name) + len(value)
+    if total > EMBED_TOTAL:
+        raise invalid_form(f"embeds: {total} characters, more than {EMBED_TOTAL} in total.")
+
+
 def json_response(
     data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:

@@ -17,7 +17,9 @@ from bot.domain.meeting import (
     MeetingDraft,
     MeetingStatus,
     apply_changes,
+    check_cancel_reason,
     parse_draft,
+    validate_capacity,
     validate_draft,
 )
 from bot.errors import BadInput
@@ -109,6 +111,33 @@ def test_parse_draft_from_typed_text() -> None:
     assert draft.starts_at == START and draft.ends_at == START + timedelta(minutes=90)
     assert draft.timezone == "Europe/Oslo"
     assert draft.rsvp_deadline == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
+
+
+def test_white_space_around_texts_is_dropped() -> None:
+    """Discord refuses an embed field of white space only: a place of " " is no place."""
+    draft = parse_draft(
+        title="  Frokost\n",
+        date_text="3.12.2026",
+        start_text="8.30",
+        end_text="1h30",
+        timezone="Europe/Oslo",
+        now=NOW,
+        place=" \t ",
+        description=" \n",
+    )
+    assert (draft.title, draft.place, draft.description) == ("Frokost", "", "")
+    edited = apply_changes(MEETING, MeetingChanges(place="  ", description=" Ny "), NOW)
+    assert (edited.place, edited.description) == ("", "Ny")
+    assert check_cancel_reason("   ") is None
+    assert check_cancel_reason(" Sykdom ") == "Sykdom"
+
+
+@pytest.mark.parametrize("capacity", [-(2**53), -1, 0, 10_001, 2**53])
+def test_capacity_outside_the_range_is_refused_wherever_it_is_set(capacity: int) -> None:
+    with pytest.raises(BadInput) as err:
+        validate_capacity(capacity)
+    assert err.value.key == "meeting.error.capacity_range"
+    assert validate_capacity(None) is None and validate_capacity(1) == 1
 
 
 def test_parse_draft_end_before_start() -> None:
