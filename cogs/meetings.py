@@ -63,6 +63,18 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         await self.service.reconcile_all()
 
     @commands.Cog.listener()
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.service.gateway_down(shard_id)
+
+    @commands.Cog.listener()
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.service.gateway_up(shard_id)
+
+    @commands.Cog.listener()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self.service.gateway_up(shard_id)
+
+    @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self.service.on_reaction(payload, added=True)
 
