@@ -28,6 +28,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.meetings import MeetingService, counts_line
 from bot.storage.checkins import CheckinRepository
+from bot.storage.meetings import RsvpRepository
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,18 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     async def on_ready(self) -> None:
         # Fires after every new gateway session: reconcile what happened while away.
         await self.service.reconcile_all()
+
+    @commands.Cog.listener()
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.service.gateway_down(shard_id)
+
+    @commands.Cog.listener()
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.service.gateway_up(shard_id)
+
+    @commands.Cog.listener()
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self.service.gateway_up(shard_id)
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -438,7 +451,8 @@ class _OthersSelect(discord.ui.UserSelect["CheckinView"]):
         for user in self.values:
             view.names.setdefault(user.id, user.display_name)
         chosen = {user.id for user in self.values if not user.bot}
-        await view.save(interaction, (view.checked & set(view.going)) | chosen)
+        fresh = frozenset(chosen - view.checked)
+        await view.save(interaction, (view.checked & set(view.going)) | chosen, fresh)
 
 
 class _CheckinButton(discord.ui.Button["CheckinView"]):
@@ -509,22 +523,37 @@ class CheckinView(discord.ui.View):
                 _CheckinButton(_("meeting.checkin.next"), "next", disabled=self.page + 1 >= pages)
             )
 
-    async def save(self, interaction: discord.Interaction[MoteplassBot], chosen: set[int]) -> None:
+    async def save(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        chosen: set[int],
+        picked: frozenset[int] = frozenset(),
+    ) -> None:
+        """Apply what changed on this message to what is stored now. The view's lists may be
+        old: someone whose data was deleted since is not checked in again by them; only a
+        fresh pick in the user select (`picked`) adds someone who is not going."""
+        checkins = CheckinRepository(self.bot.db)
         try:
-            await CheckinRepository(self.bot.db).record(
+            current = await checkins.user_ids(self.meeting.id)
+            roster = await RsvpRepository(self.bot.db).attendees(self.meeting.id)
+            going_now = set(roster.going)
+            added = {u for u in chosen - self.checked if u in going_now or u in picked}
+            wanted = (current - (self.checked - chosen)) | added
+            stored = await checkins.record(
                 self.meeting.guild_id,
                 self.meeting.id,
-                chosen,
+                wanted,
                 interaction.user.id,
                 self.bot.clock.now(),
             )
-        except ValueError:  # the meeting is gone
+        except (ValueError, NotFound):  # the meeting is gone
             self.stop()
             await interaction.response.edit_message(
                 content=self._("meeting.error.not_found"), view=None
             )
             return
-        self.checked = chosen
+        self.going = list(roster.going)
+        self.checked = {c.user_id for c in stored}
         self.build()
         await interaction.response.edit_message(content=self.text(), view=self)
 

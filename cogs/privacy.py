@@ -77,6 +77,11 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
     async def cog_unload(self) -> None:
         self.service.unschedule()
 
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # After every new gateway session: finish deletions a crash left unfinished.
+        await self.service.resume_pending()
+
     async def run_sweep(self) -> None:
         await self.service.run_sweep()
 

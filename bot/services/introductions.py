@@ -121,6 +121,10 @@ class IntroductionService:
         )
         return Submitted(profile, clean.clipped)
 
+    def forget(self, guild_id: int, user_id: int) -> None:
+        """The member's data was deleted: a refused draft goes too."""
+        self._drafts.pop((guild_id, user_id), None)
+
     def _forget_old_drafts(self, now: datetime) -> None:
         for key in [k for k, (_, at) in self._drafts.items() if now - at > DRAFT_TTL]:
             del self._drafts[key]

@@ -25,6 +25,7 @@ from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, only_user, send_dm
 from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.privacy import ErasureMarkers
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
@@ -107,6 +108,15 @@ class MeetingService:
         self._latest: dict[tuple[int, int], Choice | None] = {}
         self._background: set[asyncio.Task[object]] = set()
         self.reconciled = asyncio.Event()
+        # Deleted members' reactions that are not answers: (meeting, user) → whether the
+        # bot removed them (mirrors `erasure_markers` for the open meetings).
+        self.markers = ErasureMarkers(bot.db)
+        self._erased: dict[tuple[int, int], bool] = {}
+        # Shards whose gateway dropped and has not resumed or identified again yet: events
+        # arriving then may be replays from before a deletion.
+        self._gap: set[int] = set()
+        self._recheck: set[int] = set()  # meetings with deleted members' events held back
+        self._inflight: dict[int, int] = {}  # user → answers being written right now
 
     # ----- helpers -------------------------------------------------------------------
 
@@ -256,13 +266,99 @@ class MeetingService:
         choice = choice_for_emoji(payload.emoji.name)
         if choice is None:
             return
+        if (meeting_id, payload.user_id) in self._erased and not await self._fresh_after_erasure(
+            meeting_id, payload.user_id, added
+        ):
+            return
         held = self._holding.get(meeting_id)
         if held is not None:
             held.append((payload.user_id, choice, added))
             return
         await self._apply(meeting_id, payload.user_id, choice, added)
 
+    async def _fresh_after_erasure(self, meeting_id: int, user_id: int, added: bool) -> bool:
+        """A reaction event of a member whose data was deleted: True if it is a new answer.
+
+        Only a reaction added live counts (and ends the marker). One arriving while the
+        gateway is down or replaying may be from before the deletion: it is held back and
+        the announcement is read again once the gateway is back. A removal changes no
+        answer; when the bot could not take the old reactions away, the announcement is
+        read again to drop the marker once they are all gone.
+        """
+        removed = self._erased[(meeting_id, user_id)]
+        if self._gap:
+            self._recheck.add(meeting_id)
+            return False
+        if not added:
+            if not removed:
+                self._spawn(self._reread(meeting_id))
+            return False
+        del self._erased[(meeting_id, user_id)]
+        await self.markers.clear(meeting_id, [user_id])
+        return True
+
+    async def _reread(self, meeting_id: int) -> None:
+        meeting = await self.meetings.find_by_id(meeting_id)
+        if meeting is None or meeting.id not in self._targets:
+            return
+        async with self._reconcile_lock:
+            try:
+                await self.reconcile(meeting)
+            except discord.HTTPException as exc:
+                log.warning("reading meeting %d again failed: %s", meeting_id, exc.code)
+
+    def gateway_down(self, shard_id: int) -> None:
+        self._gap.add(shard_id)
+
+    def gateway_up(self, shard_id: int) -> None:
+        """RESUMED or a new session: read again the announcements whose events were held."""
+        self._gap.discard(shard_id)
+        if self._gap:
+            return
+        meetings, self._recheck = self._recheck, set()
+        for meeting_id in meetings:
+            self._spawn(self._reread(meeting_id))
+
+    async def erased(self, guild_id: int, user_id: int) -> None:
+        """A member's data was deleted: take the markers in, drop what is held in memory,
+        and withdraw an answer that an event from before the deletion wrote meanwhile."""
+        for key in [k for k in self._erased if k[1] == user_id]:
+            target = self._targets.get(key[0])
+            if target is None or target[0] == guild_id:
+                del self._erased[key]
+        markers = await self.markers.in_guild(guild_id, user_id)
+        for meeting_id, removed in markers.items():
+            self._erased[(meeting_id, user_id)] = removed
+            self._latest.pop((meeting_id, user_id), None)
+            held = self._holding.get(meeting_id)
+            if held:
+                held[:] = [h for h in held if h[0] != user_id]
+        if not self._inflight.get(user_id):
+            return
+        for _ in range(500):  # an answer of theirs being written: wait for it, then undo it
+            if not self._inflight.get(user_id):
+                break
+            await asyncio.sleep(0.01)
+        for meeting_id in markers:
+            for choice in Choice:
+                outcome = await self.rsvps.apply(meeting_id, Unreact(user_id, choice), self.now())
+                if outcome.changed:
+                    self.updater.mark(meeting_id)
+                if outcome.promoted:
+                    self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
+
     async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+        self._inflight[user_id] = self._inflight.get(user_id, 0) + 1
+        try:
+            await self._apply_now(meeting_id, user_id, choice, added)
+        finally:
+            left = self._inflight[user_id] - 1
+            if left:
+                self._inflight[user_id] = left
+            else:
+                del self._inflight[user_id]
+
+    async def _apply_now(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
         event = React(user_id, choice, 0) if added else Unreact(user_id, choice)
         if added:
             self._latest[(meeting_id, user_id)] = choice
@@ -353,6 +449,8 @@ class MeetingService:
         """Bring every open announcement's answers in line with its reactions."""
         async with self._reconcile_lock:
             try:
+                await self.markers.prune(self.now())
+                self._erased = await self.markers.all()
                 for meeting in await self.meetings.list_open_announcements(self.now()):
                     self.index(meeting)
                     try:
@@ -399,6 +497,7 @@ class MeetingService:
                             break
                         after = int(page[-1]["id"])
                 observed[choice] = users
+            observed = await self._without_erased(meeting.id, observed)
             outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
                 self._spawn(self.tell_promoted(meeting.id, outcome.promoted))
@@ -407,6 +506,29 @@ class MeetingService:
             held = self._holding.pop(meeting.id, [])
             for user_id, choice, added in held:
                 await self._apply(meeting.id, user_id, choice, added)
+
+    async def _without_erased(
+        self, meeting_id: int, observed: dict[Choice, list[int]]
+    ) -> dict[Choice, list[int]]:
+        """Leave out deleted members' old reactions (reconciliation cannot see when a
+        reaction was made: while the old ones may still be there, none of theirs counts).
+
+        Where the bot removed them, any reaction seen now is new: it counts and the marker
+        goes. Where it could not, the marker goes once none of theirs is left.
+        """
+        markers = await self.markers.for_meeting(meeting_id)
+        if not markers:
+            return observed
+        seen = {user for users in observed.values() for user in users}
+        ignored = {u for u, removed in markers.items() if not removed and u in seen}
+        cleared = [u for u, removed in markers.items() if u in seen and removed]
+        cleared += [u for u, removed in markers.items() if not removed and u not in seen]
+        await self.markers.clear(meeting_id, cleared)
+        for user_id in cleared:
+            self._erased.pop((meeting_id, user_id), None)
+        for user_id in ignored:
+            self._erased[(meeting_id, user_id)] = False
+        return {c: [u for u in users if u not in ignored] for c, users in observed.items()}
 
     async def on_message_delete(self, message_id: int) -> None:
         meeting_id = self._by_message.get(message_id)

@@ -57,6 +57,29 @@ class Departure:
     left_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ErasureJob:
+    """A deletion written down before it starts; `db_done` once the rows are gone."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    actor_id: int | None
+    db_done: bool
+    found: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureStep:
+    """One thing left to do on Discord for a job (deleted from the table once done)."""
+
+    id: int
+    kind: str  # 'card', 'thread' or 'reactions'
+    channel_id: int
+    message_id: int | None  # the card or the announcement; None for a thread
+    meeting_id: int | None  # for 'reactions'
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
@@ -86,6 +109,92 @@ EXPORT_PARTS: tuple[str, ...] = (
     "checkins_recorded",
     "privacy_actions",
 )
+
+
+async def _delete_rows(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime, actor_id: int | None
+) -> DeletionResult:
+    """The deletion itself, inside the caller's transaction (see `PrivacyRepository.delete`)."""
+    g, u = guild_id, user_id
+    if actor_id is None:
+        action, logged_actor = "delete_departed", None
+    elif actor_id == user_id:
+        action, logged_actor = "delete_self", None
+    else:
+        action, logged_actor = "delete_member", actor_id
+
+    async def rows(sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
+        async with conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def run(sql: str, params: Sequence[Any]) -> int:
+        async with conn.execute(sql, params) as cur:
+            return cur.rowcount
+
+    profile = await rows(
+        "SELECT sector, created_at, card_channel_id, card_message_id FROM profiles "
+        "WHERE guild_id = ? AND user_id = ?",
+        (g, u),
+    )
+    sector = profile[0]["sector"] if profile else None
+    cards = tuple(
+        (int(r["card_channel_id"]), int(r["card_message_id"]))
+        for r in profile
+        if r["card_channel_id"] is not None and r["card_message_id"] is not None
+    )
+    threads = tuple(
+        int(r[0])
+        for r in await rows(
+            "SELECT DISTINCT g.thread_id FROM match_members mm "
+            "JOIN match_groups g ON g.id = mm.group_id "
+            "WHERE mm.guild_id = ? AND mm.user_id = ? AND g.thread_id IS NOT NULL",
+            (g, u),
+        )
+    )
+    # Anonymous counts first, while the rows still say what they counted.
+    await run(
+        "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
+        "people) SELECT guild_id, meeting_id, 'answer', status, ?, 1 FROM rsvps "
+        "WHERE guild_id = ? AND user_id = ?",
+        (sector, g, u),
+    )
+    await run(
+        "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
+        "people) SELECT guild_id, meeting_id, 'checkin', '', ?, 1 FROM checkins "
+        "WHERE guild_id = ? AND user_id = ?",
+        (sector, g, u),
+    )
+    if profile:
+        await run(
+            "INSERT INTO anonymous_introductions (guild_id, created_at) VALUES (?, ?)",
+            (g, profile[0]["created_at"]),
+        )
+    changed = 0
+    for sql in (
+        "DELETE FROM profiles WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM rsvps WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM checkins WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM notices WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM deliveries WHERE guild_id = ? AND recipient_id = ?",
+        "DELETE FROM departures WHERE guild_id = ? AND user_id = ?",
+        # The reasons of the member's groups name them (ids, organisation).
+        "UPDATE match_groups SET reasons = '[]' WHERE guild_id = ? AND id IN "
+        "(SELECT group_id FROM match_members WHERE user_id = ?)",
+        "UPDATE match_members SET user_id = NULL, answered_at = NULL "
+        "WHERE guild_id = ? AND user_id = ?",
+        "UPDATE checkins SET checked_by = NULL WHERE guild_id = ? AND checked_by = ?",
+        "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+        "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+        "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+        "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
+    ):
+        changed += await run(sql, (g, u))
+    await run(
+        "INSERT INTO privacy_log (guild_id, action, actor_id, at) VALUES (?, ?, ?, ?)",
+        (g, action, logged_actor, _iso(now)),
+    )
+    return DeletionResult(found=changed > 0, cards=cards, threads=threads)
 
 
 class PrivacyRepository:
@@ -232,88 +341,11 @@ class PrivacyRepository:
 
         `actor_id` is the organiser who asked; the member themselves (actor_id == user_id)
         and the bot (None, after the leave grace period) are logged without an id.
+        The bot deletes through `request_erasure` and `erase`, which also write down what
+        is left to do on Discord; this is the same deletion without that bookkeeping.
         """
-        g, u = guild_id, user_id
-        if actor_id is None:
-            action, logged_actor = "delete_departed", None
-        elif actor_id == user_id:
-            action, logged_actor = "delete_self", None
-        else:
-            action, logged_actor = "delete_member", actor_id
         async with self.db.transaction() as conn:
-
-            async def rows(sql: str, params: Sequence[Any]) -> list[aiosqlite.Row]:
-                async with conn.execute(sql, params) as cur:
-                    return list(await cur.fetchall())
-
-            async def run(sql: str, params: Sequence[Any]) -> int:
-                async with conn.execute(sql, params) as cur:
-                    return cur.rowcount
-
-            profile = await rows(
-                "SELECT sector, created_at, card_channel_id, card_message_id FROM profiles "
-                "WHERE guild_id = ? AND user_id = ?",
-                (g, u),
-            )
-            sector = profile[0]["sector"] if profile else None
-            cards = tuple(
-                (int(r["card_channel_id"]), int(r["card_message_id"]))
-                for r in profile
-                if r["card_channel_id"] is not None and r["card_message_id"] is not None
-            )
-            threads = tuple(
-                int(r[0])
-                for r in await rows(
-                    "SELECT DISTINCT g.thread_id FROM match_members mm "
-                    "JOIN match_groups g ON g.id = mm.group_id "
-                    "WHERE mm.guild_id = ? AND mm.user_id = ? AND g.thread_id IS NOT NULL",
-                    (g, u),
-                )
-            )
-            # Anonymous counts first, while the rows still say what they counted.
-            await run(
-                "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
-                "people) SELECT guild_id, meeting_id, 'answer', status, ?, 1 FROM rsvps "
-                "WHERE guild_id = ? AND user_id = ?",
-                (sector, g, u),
-            )
-            await run(
-                "INSERT INTO anonymous_participation (guild_id, meeting_id, kind, status, sector, "
-                "people) SELECT guild_id, meeting_id, 'checkin', '', ?, 1 FROM checkins "
-                "WHERE guild_id = ? AND user_id = ?",
-                (sector, g, u),
-            )
-            if profile:
-                await run(
-                    "INSERT INTO anonymous_introductions (guild_id, created_at) VALUES (?, ?)",
-                    (g, profile[0]["created_at"]),
-                )
-            changed = 0
-            for sql in (
-                "DELETE FROM profiles WHERE guild_id = ? AND user_id = ?",
-                "DELETE FROM rsvps WHERE guild_id = ? AND user_id = ?",
-                "DELETE FROM checkins WHERE guild_id = ? AND user_id = ?",
-                "DELETE FROM notices WHERE guild_id = ? AND user_id = ?",
-                "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
-                "DELETE FROM deliveries WHERE guild_id = ? AND recipient_id = ?",
-                "DELETE FROM departures WHERE guild_id = ? AND user_id = ?",
-                # The reasons of the member's groups name them (ids, organisation).
-                "UPDATE match_groups SET reasons = '[]' WHERE guild_id = ? AND id IN "
-                "(SELECT group_id FROM match_members WHERE user_id = ?)",
-                "UPDATE match_members SET user_id = NULL, answered_at = NULL "
-                "WHERE guild_id = ? AND user_id = ?",
-                "UPDATE checkins SET checked_by = NULL WHERE guild_id = ? AND checked_by = ?",
-                "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
-                "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
-                "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
-                "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
-            ):
-                changed += await run(sql, (g, u))
-            await run(
-                "INSERT INTO privacy_log (guild_id, action, actor_id, at) VALUES (?, ?, ?, ?)",
-                (g, action, logged_actor, _iso(now)),
-            )
-        return DeletionResult(found=changed > 0, cards=cards, threads=threads)
+            return await _delete_rows(conn, guild_id, user_id, now, actor_id)
 
     # --- retention ------------------------------------------------------------------------
 
@@ -426,3 +458,167 @@ class PrivacyRepository:
             if left_at + timedelta(days=int(r["grace"])) <= now:
                 due.append(Departure(r["guild_id"], r["user_id"], left_at))
         return due
+
+    # --- erasure jobs ---------------------------------------------------------------------
+
+    async def request_erasure(
+        self, guild_id: int, user_id: int, actor_id: int | None, now: datetime
+    ) -> ErasureJob:
+        """Write the deletion down first (one job per person; asking again redoes the rows)."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO erasure_jobs (guild_id, user_id, actor_id, requested_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+                "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
+                "db_done_at = NULL",
+                (guild_id, user_id, actor_id, _iso(now)),
+            )
+        row = await self.db.fetchone(
+            "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
+            "WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        assert row is not None
+        return _job(row)
+
+    async def pending_erasures(self) -> list[ErasureJob]:
+        rows = await self.db.fetchall(
+            "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
+            "ORDER BY id"
+        )
+        return [_job(r) for r in rows]
+
+    async def erase(self, job_id: int, now: datetime) -> ErasureJob | None:
+        """The rows of a job, in one transaction, with what is left to do on Discord: the
+        intro card, the match threads and, for every open announcement of the server, the
+        member's reactions (and a marker that they are not answers). Done once per job."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
+                "WHERE id = ?",
+                (job_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return None
+            job = _job(row)
+            if job.db_done:
+                return job
+            g, u = job.guild_id, job.user_id
+            result = await _delete_rows(conn, g, u, now, job.actor_id)
+            steps: list[tuple[Any, ...]] = [
+                (job_id, "card", channel, message, None) for channel, message in result.cards
+            ]
+            steps.extend((job_id, "thread", thread, None, None) for thread in result.threads)
+            stamp = _iso(now)
+            async with conn.execute(
+                "SELECT id, channel_id, message_id FROM meetings WHERE guild_id = ? "
+                "AND status = 'scheduled' AND starts_at > ? "
+                "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) "
+                "AND message_id IS NOT NULL AND channel_id IS NOT NULL "
+                "AND announcement_missing = 0",
+                (g, stamp, stamp),
+            ) as cur:
+                announcements = list(await cur.fetchall())
+            steps.extend((job_id, "reactions", r[1], r[2], r[0]) for r in announcements)
+            await conn.executemany(
+                "INSERT INTO erasure_steps (job_id, kind, channel_id, message_id, meeting_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                steps,
+            )
+            await conn.executemany(
+                "INSERT INTO erasure_markers (guild_id, meeting_id, user_id, erased_at, removed) "
+                "VALUES (?, ?, ?, ?, 0) ON CONFLICT (meeting_id, user_id) DO UPDATE SET "
+                "erased_at = excluded.erased_at, removed = 0",
+                [(g, r[0], u, stamp) for r in announcements],
+            )
+            found = result.found or job.found
+            await conn.execute(
+                "UPDATE erasure_jobs SET db_done_at = ?, found = ? WHERE id = ?",
+                (stamp, int(found), job_id),
+            )
+        return ErasureJob(job.id, g, u, job.actor_id, True, found)
+
+    async def erasure_steps(self, job_id: int) -> list[ErasureStep]:
+        rows = await self.db.fetchall(
+            "SELECT id, kind, channel_id, message_id, meeting_id FROM erasure_steps "
+            "WHERE job_id = ? ORDER BY id",
+            (job_id,),
+        )
+        return [ErasureStep(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def step_done(self, step_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM erasure_steps WHERE id = ?", (step_id,))
+
+    async def finish_erasure(self, job_id: int) -> bool:
+        """Drop the job once nothing is left to do. True if it is finished."""
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "DELETE FROM erasure_jobs WHERE id = ? AND db_done_at IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM erasure_steps WHERE job_id = ?)",
+                (job_id, job_id),
+            ) as cur,
+        ):
+            return cur.rowcount > 0
+
+
+def _job(row: aiosqlite.Row) -> ErasureJob:
+    return ErasureJob(row[0], row[1], row[2], row[3], row[4] is not None, bool(row[5]))
+
+
+class ErasureMarkers:
+    """Deleted members' reactions that are not answers, per open announcement."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def for_meeting(self, meeting_id: int) -> dict[int, bool]:
+        """user id → whether the bot removed their reactions (then any seen later are new)."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, removed FROM erasure_markers WHERE meeting_id = ?", (meeting_id,)
+        )
+        return {int(r[0]): bool(r[1]) for r in rows}
+
+    async def in_guild(self, guild_id: int, user_id: int) -> dict[int, bool]:
+        """meeting id → removed, for one member."""
+        rows = await self.db.fetchall(
+            "SELECT meeting_id, removed FROM erasure_markers WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return {int(r[0]): bool(r[1]) for r in rows}
+
+    async def all(self) -> dict[tuple[int, int], bool]:
+        rows = await self.db.fetchall("SELECT meeting_id, user_id, removed FROM erasure_markers")
+        return {(int(r[0]), int(r[1])): bool(r[2]) for r in rows}
+
+    async def removed(self, meeting_id: int, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
+                (meeting_id, user_id),
+            )
+
+    async def clear(self, meeting_id: int, user_ids: Sequence[int]) -> None:
+        if not user_ids:
+            return
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
+                [(meeting_id, u) for u in user_ids],
+            )
+
+    async def prune(self, now: datetime) -> int:
+        """Drop the markers of meetings that no longer take answers."""
+        stamp = _iso(now)
+        async with (
+            self.db.transaction() as conn,
+            conn.execute(
+                "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
+                "WHERE status = 'scheduled' AND starts_at > ? "
+                "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
+                (stamp, stamp),
+            ) as cur,
+        ):
+            return cur.rowcount

@@ -87,6 +87,9 @@ class Emulator:
         self.edit_bucket: tuple[int, float] | None = None  # (limit, per seconds), off by default
         self.clock_offset = 0.0
         self.refuse_resume = False
+        # The next RESUME replays from this seq, not the client's: events it already got
+        # come again (Discord's delivery is at least once). Reset after one use.
+        self.resume_replay_from: int | None = None
         self.port = 0
         self.stopping = False
 
@@ -890,6 +893,11 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def gateway_seq(self) -> int:
+        """The seq of the last event pushed to the newest live session (0 without one)."""
+        live = [s for s in self.sessions if s.alive]
+        return live[-1].seq if live else 0
 
     def match_fault(self, method: str, route: str | None, path: str) -> Fault | None:
         for fault in self.faults:

@@ -206,6 +206,9 @@ async def handle_gateway(emu: Emulator, request: web.Request) -> web.StreamRespo
                 session.ws = ws
                 if old_ws is not None and not old_ws.closed:
                     await old_ws.close(code=4000)
+                if emu.resume_replay_from is not None:
+                    seq = min(seq, max(0, emu.resume_replay_from))
+                    emu.resume_replay_from = None
                 session.sent_seq = seq
                 session.resumes += 1
                 emu.resume_count += 1
