@@ -20,7 +20,7 @@ from bot.permissions import require_organiser
 from bot.settings import Settings
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
-from bot.tree import MoteplassTree
+from bot.tree import MoteplassTree, watch_deadline
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,10 @@ class MoteplassBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # Every interaction, whoever handles it: log one still unanswered near its deadline.
+        watch_deadline(interaction)
 
     async def texts(self, guild_id: int | None) -> Text:
         """The catalogue in the server's language (Norwegian where there is no server)."""

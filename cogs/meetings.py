@@ -28,6 +28,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.meetings import MeetingService, counts_line
 from bot.storage.checkins import CheckinRepository
+from bot.tree import ReportingView
 
 log = logging.getLogger(__name__)
 
@@ -458,7 +459,7 @@ class _CheckinButton(discord.ui.Button["CheckinView"]):
         await interaction.response.edit_message(content=view.text(), view=view)
 
 
-class CheckinView(discord.ui.View):
+class CheckinView(ReportingView):
     """Who came: selects of the people going (25 each, three per page) and a user select for
     anyone else. Every choice is saved at once, so nothing is lost if the view expires."""
 

@@ -31,7 +31,7 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import MoteplassTree, send_ephemeral
+from bot.tree import ReportingModal, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,6 @@ def _service(interaction: discord.Interaction[Any]) -> IntroductionService:
     service = _bot(interaction).services["profiles"]
     assert isinstance(service, IntroductionService)
     return service
-
-
-async def report(interaction: discord.Interaction[Any], error: Exception) -> None:
-    """Errors of modals and components go through the tree's one mapping, as commands do."""
-    bot = _bot(interaction)
-    tree = bot.tree
-    assert isinstance(tree, MoteplassTree)
-    key, params = tree.describe(interaction, error)
-    _ = await bot.texts(interaction.guild_id)
-    await send_ephemeral(interaction, _(key, **params))
 
 
 # ----- the follow-up view ---------------------------------------------------------------
@@ -166,13 +156,8 @@ class ProfileSelect(
         assert isinstance(item, discord.ui.Select)
         return cls(match["part"], int(match["user"]), item)
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._choose(interaction)
-        except Exception as error:  # components have no tree: report like commands do
-            await report(interaction, error)
-
-    async def _choose(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
         service = _service(interaction)
         values = list(self.item.values)
@@ -213,13 +198,8 @@ class ProfileDone(
         assert isinstance(item, discord.ui.Button)
         return cls(int(match["user"]), item)
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._done(interaction)
-        except Exception as error:
-            await report(interaction, error)
-
-    async def _done(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
         service = _service(interaction)
         profile = await service.require(guild_id, self.user_id)
@@ -234,7 +214,7 @@ class ProfileDone(
 # ----- the modal ------------------------------------------------------------------------
 
 
-class IntroduceModal(discord.ui.Modal):
+class IntroduceModal(ReportingModal):
     """Display name, organisation, role, what I offer, what I look for."""
 
     def __init__(self, cog: ProfilesCog, _: Text, prefill: ProfileText) -> None:
@@ -258,11 +238,6 @@ class IntroduceModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.submitted(interaction, {n: i.value for n, i in self.inputs.items()})
-
-    async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await report(interaction, error)
 
 
 # ----- the cog --------------------------------------------------------------------------
@@ -319,8 +294,9 @@ class ProfilesCog(commands.Cog):
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         own = member is None or member.id == interaction.user.id
-        if member is not None and not isinstance(member, discord.Member):
-            raise NotFound("profile.error.not_member", member=member.mention)
+        # A bare id (no resolved data) is looked up by id; a User is not in this server.
+        if isinstance(member, discord.User):
+            raise NotFound("profile.error.not_member", member=f"<@{member.id}>")
         user_id = interaction.user.id if member is None else member.id
         profile = await self.service.profiles.get(interaction.guild_id, user_id)
         if own and profile is None:

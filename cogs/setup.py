@@ -120,8 +120,13 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             _check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
         if intro_channel is not None:
             _check_channel(guild, intro_channel.id, INTRO_NEEDS)
-        if organiser_role is not None and organiser_role.is_default():
-            raise BadInput("setup.error.everyone_role")
+        if organiser_role is not None:
+            # Without resolved data the option is a bare id: use the server's own role.
+            role = guild.get_role(organiser_role.id)
+            if role is None:
+                raise BadInput("error.bad_value", value=f"<@&{organiser_role.id}>")
+            if role.is_default():
+                raise BadInput("setup.error.everyone_role")
         updated = current.with_changes(
             announce_channel_id=announce_channel.id if announce_channel else None,
             intro_channel_id=intro_channel.id if intro_channel else None,

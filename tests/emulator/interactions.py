@@ -258,6 +258,8 @@ async def invoke(
     channel_id: int | None,
     locale: str | None,
     timeout: float,
+    *,
+    omit_resolved: bool = False,
 ) -> InteractionResult:
     """A slash command by its path ("setup show"); options typed from the synced schema."""
     name, *path = command.split()
@@ -268,7 +270,7 @@ async def invoke(
     data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": built}
     if cmd.get("guild_id"):
         data["guild_id"] = cmd["guild_id"]
-    if resolved:
+    if resolved and not omit_resolved:
         data["resolved"] = resolved
     payload["data"] = data
     record = InteractionRecord(iid, token, 2, guild_id, cid, user_id, payload, time.perf_counter())
