@@ -1,4 +1,5 @@
-"""/setup configure, /setup show, /setup add_sector, /setup add_interest: per-server settings."""
+"""/setup configure and /setup show (Manage Server); /community add_sector and
+/community add_interest (organisers): per-server settings and the server's own taxonomy."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
 from bot.storage.taxonomy import TaxonomyRepository
 
-# Subcommands cannot carry their own default permissions; checked with `require_organiser`.
+# Organiser commands carry no default permissions (the organiser role must see them without
+# an admin editing Server Settings → Integrations); they are checked with
+# `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
 Label = app_commands.Range[str, 1, LABEL_LIMIT]
 
@@ -156,6 +159,15 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             embed=settings_embed(_, interaction.guild, settings), ephemeral=True
         )
 
+
+@app_commands.guild_only()
+class CommunityCog(
+    commands.GroupCog, group_name="community", group_description="The server's own sectors"
+):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        super().__init__()
+
     @app_commands.command(
         name="add_sector", description="Add or rename a sector of this server", extras=ORGANISER
     )
@@ -225,3 +237,4 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
 
 async def setup(bot: MoteplassBot) -> None:
     await bot.add_cog(SetupCog(bot))
+    await bot.add_cog(CommunityCog(bot))
