@@ -77,10 +77,11 @@ class MetButton(
     @reports_errors
     async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
         bot = interaction.client
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         service: MatchingService = bot.services["matching"]
         outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
         _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-        await interaction.response.send_message(_(_ANSWERED[outcome.status]), ephemeral=True)
+        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:
@@ -152,11 +153,11 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        plan = await self.service.tables(interaction.guild.id, size, _meeting_id(meeting))
+        meeting_id = _meeting_id(meeting)
+        await interaction.response.defer(thinking=True)  # seating a big meeting takes a while
+        plan = await self.service.tables(interaction.guild.id, size, meeting_id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
-        pages = chunks(tables_text(_, plan, taxonomy))
-        await interaction.response.send_message(pages[0])
-        for page in pages[1:]:
+        for page in chunks(tables_text(_, plan, taxonomy)):
             await interaction.followup.send(page)
 
     @app_commands.command(

@@ -213,8 +213,8 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         if changes.is_empty():
             raise BadInput("meeting.error.nothing_to_change")
-        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         updated = result.meeting
         self.bot.dispatch("meeting_changed", updated.id)
         await self.service.refresh(updated.id)
@@ -241,12 +241,12 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.meetings.cancel(
             interaction.guild.id, current.id, self.bot.clock.now(), reason
         )
         if not result.newly_cancelled:
             raise BadInput("meeting.error.cancelled")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         self.bot.dispatch("meeting_changed", current.id)
         await self.service.refresh(current.id)
         if result.meeting.scheduled_event_id is not None:
@@ -511,6 +511,7 @@ class CheckinView(ReportingView):
             )
 
     async def save(self, interaction: discord.Interaction[MoteplassBot], chosen: set[int]) -> None:
+        await interaction.response.defer()  # before the write: the 3 s deadline
         try:
             await CheckinRepository(self.bot.db).record(
                 self.meeting.guild_id,
@@ -521,13 +522,13 @@ class CheckinView(ReportingView):
             )
         except ValueError:  # the meeting is gone
             self.stop()
-            await interaction.response.edit_message(
+            await interaction.edit_original_response(
                 content=self._("meeting.error.not_found"), view=None
             )
             return
         self.checked = chosen
         self.build()
-        await interaction.response.edit_message(content=self.text(), view=self)
+        await interaction.edit_original_response(content=self.text(), view=self)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -159,6 +159,7 @@ class ProfileSelect(
     @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
+        await interaction.response.defer()  # before any work: the 3 s deadline
         service = _service(interaction)
         values = list(self.item.values)
         if self.part == "sector":
@@ -168,7 +169,6 @@ class ProfileSelect(
         else:
             kind: Kind = "target_group" if self.part == "target_group" else "theme"
             profile = await service.choose_interests(guild_id, self.user_id, kind, values)
-        await interaction.response.defer()
         _, taxonomy, card = await _render(interaction, service, profile)
         await interaction.edit_original_response(
             content=follow_up_text(_, taxonomy, card),
@@ -201,11 +201,11 @@ class ProfileDone(
     @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
+        await interaction.response.defer()  # before any work: the 3 s deadline
         service = _service(interaction)
         profile = await service.require(guild_id, self.user_id)
         if not profile.complete:
             raise BadInput("profile.error.sector_first")
-        await interaction.response.defer()
         _, _taxonomy, card = await _render(interaction, service, profile)
         lines = [_("profile.followup.finished"), card_status(_, card)]
         await interaction.edit_original_response(content="\n\n".join(lines), view=None)
@@ -271,8 +271,9 @@ class ProfilesCog(commands.Cog):
 
     async def submitted(self, interaction: discord.Interaction[Any], raw: dict[str, str]) -> None:
         assert interaction.guild_id is not None
-        done = await self.service.submit(interaction.guild_id, interaction.user.id, raw)
+        # Acknowledge first: saving waits for the database, the card for Discord.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        done = await self.service.submit(interaction.guild_id, interaction.user.id, raw)
         _, taxonomy, card = await _render(interaction, self.service, done.profile)
         notes = [_("profile.saved")]
         notice = clipped_notice(_, done.clipped)

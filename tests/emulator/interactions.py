@@ -230,7 +230,7 @@ async def _dispatch_and_wait(
             return True
         if not record.responded:
             return False
-        if record.response_type == 5 and wait_followup:
+        if record.response_type in (5, 6) and wait_followup:  # deferred: wait for the answer
             return record.original_edited or bool(record.followups) or record.original_deleted
         return True
 
