@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
+from bot.services.channel_health import ChannelHealth
 from bot.settings import Settings
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
@@ -79,6 +80,7 @@ class MoteplassBot(commands.AutoShardedBot):
         self.started_at: datetime = clock.now()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.guild_settings = GuildSettingsRepository(db)
+        self.channel_health = ChannelHealth()  # posts Discord refused, for /about
         self._extensions = extensions
         self._sync_commands = sync_commands
         # Services registered by cogs, for start-up waiting and tests (not for cogs to

@@ -13,7 +13,13 @@ from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
 from bot.errors import BadInput
 from bot.i18n import Text
-from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions, require_organiser
+from bot.permissions import (
+    ANNOUNCE_NEEDS,
+    INTRO_NEEDS,
+    channel_problems,
+    missing_permissions,
+    require_organiser,
+)
 from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
 from bot.storage.taxonomy import TaxonomyRepository
@@ -60,7 +66,9 @@ def describe_channel(_: Text, guild: discord.Guild, channel_id: int | None) -> s
     return channel.mention
 
 
-def settings_embed(_: Text, guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+def settings_embed(
+    _: Text, guild: discord.Guild, settings: GuildSettings, problems: list[str] | None = None
+) -> discord.Embed:
     embed = discord.Embed(title=_("setup.show.title"), colour=discord.Colour.blurple())
     embed.add_field(
         name=_("setup.field.announce_channel"),
@@ -83,6 +91,10 @@ def settings_embed(_: Text, guild: discord.Guild, settings: GuildSettings) -> di
     embed.add_field(name=_("setup.field.organiser_role"), value=role_text, inline=False)
     embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
     embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+    if problems:
+        embed.add_field(
+            name=_("setup.field.problems"), value="\n".join(problems)[:1024], inline=False
+        )
     if not settings.stored:
         embed.set_footer(text=_("setup.show.not_saved"))
     return embed
@@ -155,8 +167,9 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         assert interaction.guild is not None
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         _ = self.bot.catalog.translator(settings.language)
+        problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
         await interaction.response.send_message(
-            embed=settings_embed(_, interaction.guild, settings), ephemeral=True
+            embed=settings_embed(_, interaction.guild, settings, problems), ephemeral=True
         )
 
 
