@@ -17,10 +17,11 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
+from bot.services.channel_health import ChannelHealth
 from bot.settings import Settings
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
-from bot.tree import MoteplassTree
+from bot.tree import MoteplassTree, watch_deadline
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class MoteplassBot(commands.AutoShardedBot):
         self.started_at: datetime = clock.now()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.guild_settings = GuildSettingsRepository(db)
+        self.channel_health = ChannelHealth()  # posts Discord refused, for /about
         self._extensions = extensions
         self._sync_commands = sync_commands
         # Services registered by cogs, for start-up waiting and tests (not for cogs to
@@ -120,6 +122,10 @@ class MoteplassBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        # Every interaction, whoever handles it: log one still unanswered near its deadline.
+        watch_deadline(interaction)
 
     async def texts(self, guild_id: int | None) -> Text:
         """The catalogue in the server's language (Norwegian where there is no server)."""

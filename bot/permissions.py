@@ -5,6 +5,8 @@ from __future__ import annotations
 import discord
 
 from bot.errors import ChannelUnavailable, NotOrganiser, NotSetUp
+from bot.i18n import Text
+from bot.services.channel_health import ChannelHealth
 from bot.storage.guilds import GuildSettings
 
 
@@ -49,6 +51,37 @@ def usable_channel(
     channel = guild.get_channel(channel_id)
     if not isinstance(channel, discord.TextChannel):
         raise ChannelUnavailable(channel=f"<#{channel_id}>")
-    if missing_permissions(channel, needs):
-        raise ChannelUnavailable(channel=channel.mention)
+    missing = missing_permissions(channel, needs)
+    if missing:
+        raise ChannelUnavailable(
+            "error.channel_missing_permissions",
+            channel=channel.mention,
+            permissions=", ".join(missing),
+        )
     return channel
+
+
+def channel_problems(
+    _: Text, guild: discord.Guild, settings: GuildSettings, health: ChannelHealth
+) -> list[str]:
+    """What organisers should fix: permissions missing in the announcement channel now,
+    and the last post Discord refused there (until one works again)."""
+    lines = []
+    channel = guild.get_channel(settings.announce_channel_id or 0)
+    if isinstance(channel, discord.TextChannel):
+        missing = missing_permissions(channel, ANNOUNCE_NEEDS)
+        if missing:
+            lines.append(
+                _("setup.health.missing", channel=channel.mention, permissions=", ".join(missing))
+            )
+    problem = health.problem(guild.id)
+    if problem is not None:
+        lines.append(
+            _(
+                "setup.health.failed",
+                what=_(f"setup.health.what.{problem.what}"),
+                channel=f"<#{problem.channel_id}>",
+                when=f"<t:{int(problem.since.timestamp())}:R>",
+            )
+        )
+    return lines

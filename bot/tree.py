@@ -1,11 +1,18 @@
-"""The command tree: one error layer for every slash command."""
+"""The one error layer: slash commands, modals and components (views, DynamicItems) all end
+in `MoteplassTree.report`, which answers each interaction at most once with a localised
+ephemeral message, and logs missed deadlines and unknown errors with the command or
+component name (ids only)."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import secrets
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -18,9 +25,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Discord's first answer must come within 3 s; warn a little before.
+DEADLINE_WARNING_SECONDS = 2.5
+UNKNOWN_INTERACTION = 10062
+# Interactions already given an error reply (bounded: one slot per recent interaction).
+REPORTED_MEMORY = 1024
+
+S = TypeVar("S")
+In = TypeVar("In", bound=discord.Interaction[Any])
+
 
 class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
     """Known errors become localised ephemeral replies; unknown ones are logged with an id."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reported: OrderedDict[int, None] = OrderedDict()
 
     async def interaction_check(self, interaction: discord.Interaction[MoteplassBot], /) -> bool:
         """Refuse text longer than the option's declared `max_length`.
@@ -46,18 +66,35 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
     async def on_error(
         self, interaction: discord.Interaction[MoteplassBot], error: app_commands.AppCommandError
     ) -> None:
+        await self.report(interaction, error)
+
+    async def report(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        """Tell the person what went wrong, once per interaction, whatever raised it."""
+        name = interaction_name(interaction)
+        if interaction.id in self._reported:
+            log.warning(
+                "second error for interaction %s in %s not answered again (%s)",
+                interaction.id,
+                name,
+                type(_original(error)).__name__,
+            )
+            return
+        self._reported[interaction.id] = None
+        while len(self._reported) > REPORTED_MEMORY:
+            self._reported.popitem(last=False)
+        if is_expired(_original(error)):
+            log_missed_deadline(interaction)
+            return
         key, params = self.describe(interaction, error)
-        log.debug("answered with %s in /%s", key, _command_name(interaction))
+        log.debug("answered with %s in %s", key, name)
         lang = await self._language(interaction)
         text = self.client.catalog.text(lang, key, **params)
         await send_ephemeral(interaction, text)
 
     def describe(
-        self, interaction: discord.Interaction[MoteplassBot], error: Exception
+        self, interaction: discord.Interaction[Any], error: BaseException
     ) -> tuple[str, dict[str, Any]]:
-        original: BaseException = error
-        if isinstance(error, app_commands.CommandInvokeError):
-            original = error.original
+        original = _original(error)
         if isinstance(original, MoteplassError):
             return original.key, dict(original.params)
         if isinstance(original, app_commands.MissingPermissions):
@@ -71,7 +108,7 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
         if isinstance(original, app_commands.CommandOnCooldown):
             return "error.cooldown", {"seconds": round(original.retry_after)}
         if isinstance(original, app_commands.TransformerError):
-            return "error.bad_value", {"value": str(original.value)[:100]}
+            return "error.bad_value", {"value": shown_value(original.value, original.type)}
         if isinstance(original, app_commands.CheckFailure):
             return "error.check_failed", {}
         if isinstance(original, discord.Forbidden):
@@ -80,18 +117,18 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
             return "error.database_busy", {}
         if isinstance(original, sqlite3.DatabaseError):
             error_id = secrets.token_hex(4)
-            log.error("database error %s in /%s", error_id, _command_name(interaction))
+            log.error("database error %s in %s", error_id, interaction_name(interaction))
             return "error.database", {"error_id": error_id}
         error_id = secrets.token_hex(4)
         log.error(
-            "unexpected error %s in /%s",
+            "unexpected error %s in %s",
             error_id,
-            _command_name(interaction),
+            interaction_name(interaction),
             exc_info=original,
         )
         return "error.unexpected", {"error_id": error_id}
 
-    async def _language(self, interaction: discord.Interaction[MoteplassBot]) -> str:
+    async def _language(self, interaction: discord.Interaction[Any]) -> str:
         if interaction.guild_id is not None:
             try:
                 return (await self.client.guild_settings.get(interaction.guild_id)).language
@@ -125,9 +162,118 @@ def out_of_limits(
     return None
 
 
-def _command_name(interaction: discord.Interaction[Any]) -> str:
-    command = interaction.command
-    return command.qualified_name if command is not None else "?"
+def _original(error: BaseException) -> BaseException:
+    if isinstance(error, app_commands.CommandInvokeError):
+        return error.original
+    return error
+
+
+def shown_value(value: Any, option_type: discord.AppCommandOptionType | None = None) -> str:
+    """What the person typed or chose, for an error message: never a Python repr.
+
+    A user, role or channel that arrived without its resolved data is a bare id
+    (`discord.Object`): shown as a mention, which Discord renders as the name."""
+    kind = option_type
+    if isinstance(value, discord.abc.GuildChannel | discord.Thread):
+        return value.mention
+    if isinstance(value, discord.Role):
+        return value.mention
+    if isinstance(value, discord.abc.User):
+        return f"<@{value.id}>"
+    if isinstance(value, discord.Object):
+        if kind is discord.AppCommandOptionType.channel:
+            return f"<#{value.id}>"
+        if kind is discord.AppCommandOptionType.role:
+            return f"<@&{value.id}>"
+        return f"<@{value.id}>"
+    return str(value)[:100]
+
+
+def interaction_name(interaction: discord.Interaction[Any]) -> str:
+    """`/meeting create`, `component <custom id>` or `modal <custom id>` (ids only)."""
+    command = getattr(interaction, "command", None)
+    if command is not None:
+        return f"/{command.qualified_name}"
+    data: Any = getattr(interaction, "data", None) or {}
+    kind = getattr(interaction, "type", None)
+    if kind is discord.InteractionType.application_command:
+        return f"/{data.get('name', '?')}"
+    if kind is discord.InteractionType.component:
+        return f"component {data.get('custom_id', '?')}"
+    if kind is discord.InteractionType.modal_submit:
+        return f"modal {data.get('custom_id', '?')}"
+    return kind.name if kind is not None else "?"
+
+
+def is_expired(error: BaseException) -> bool:
+    """The interaction is gone: answered too late (10062 Unknown interaction)."""
+    return isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION
+
+
+def log_missed_deadline(interaction: discord.Interaction[Any]) -> None:
+    log.warning(
+        "missed the interaction deadline in %s (interaction %s)",
+        interaction_name(interaction),
+        interaction.id,
+    )
+
+
+def watch_deadline(interaction: discord.Interaction[Any]) -> None:
+    """Log an interaction still unanswered when its deadline is near (and nothing else)."""
+
+    def check() -> None:
+        if not interaction.response.is_done():
+            log.warning(
+                "interaction %s in %s not answered %.1f s after it arrived",
+                interaction.id,
+                interaction_name(interaction),
+                DEADLINE_WARNING_SECONDS,
+            )
+
+    asyncio.get_running_loop().call_later(DEADLINE_WARNING_SECONDS, check)
+
+
+async def report(interaction: discord.Interaction[Any], error: BaseException) -> None:
+    """The error layer for anything outside the command tree (modals, views, items)."""
+    tree = getattr(interaction.client, "tree", None)
+    if isinstance(tree, MoteplassTree):
+        await tree.report(interaction, error)
+    else:
+        log.error("error in %s", interaction_name(interaction), exc_info=error)
+
+
+Callback = Callable[[S, In], Coroutine[Any, Any, None]]
+
+
+def reports_errors(callback: Callback[S, In]) -> Callback[S, In]:
+    """For a DynamicItem's callback: discord.py only logs their errors; this answers them."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: S, interaction: In) -> None:
+        try:
+            await callback(self, interaction)
+        except Exception as error:
+            await report(interaction, error)
+
+    return wrapper
+
+
+class ReportingView(discord.ui.View):
+    """A view whose callbacks' errors get the same localised reply as commands."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: Exception, item: Any, /
+    ) -> None:
+        await report(interaction, error)
+
+
+class ReportingModal(discord.ui.Modal):
+    """A modal whose on_submit errors get the same localised reply as commands."""
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction[Any], error: Exception, /
+    ) -> None:
+        await report(interaction, error)
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:
@@ -137,5 +283,14 @@ async def send_ephemeral(interaction: discord.Interaction[Any], text: str, **kwa
             await interaction.followup.send(text, ephemeral=True, **kwargs)
         else:
             await interaction.response.send_message(text, ephemeral=True, **kwargs)
-    except discord.HTTPException:
-        log.warning("could not deliver an error reply for interaction %s", interaction.id)
+    except discord.HTTPException as exc:
+        if is_expired(exc):
+            log_missed_deadline(interaction)
+            return
+        log.warning(
+            "could not deliver an error reply in %s (interaction %s, status %s, code %s)",
+            interaction_name(interaction),
+            interaction.id,
+            exc.status,
+            exc.code,
+        )

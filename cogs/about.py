@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import MoteplassBot
+from bot.permissions import channel_problems, is_organiser
 from bot.storage.health import count_upcoming_meetings
 
 
@@ -41,6 +42,13 @@ class AboutCog(commands.Cog):
             name=_("about.database"), value=_("about.db_ok" if healthy else "about.db_error")
         )
         embed.add_field(name=_("about.upcoming"), value=str(upcoming))
+        if interaction.guild is not None and healthy:
+            settings = await self.bot.guild_settings.get(interaction.guild.id)
+            if is_organiser(interaction.user, settings):
+                problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
+                if problems:
+                    value = "\n".join(problems)[:1024]
+                    embed.add_field(name=_("about.problems"), value=value, inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
 

@@ -27,7 +27,7 @@ from bot.services.matching import (
     tables_text,
 )
 from bot.services.profiles import guild_taxonomy
-from bot.tree import MoteplassTree, send_ephemeral
+from bot.tree import reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +74,14 @@ class MetButton(
     ) -> MetButton:
         return cls(int(match["group"]), match["answer"])
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
         bot = interaction.client
-        try:
-            service: MatchingService = bot.services["matching"]
-            outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
-            _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-            await interaction.response.send_message(_(_ANSWERED[outcome.status]), ephemeral=True)
-        except Exception as exc:
-            # Components are outside the command tree: use its error layer by hand.
-            tree = bot.tree
-            assert isinstance(tree, MoteplassTree)
-            key, params = tree.describe(interaction, exc)
-            _ = await bot.texts(interaction.guild_id)
-            await send_ephemeral(interaction, _(key, **params))
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+        service: MatchingService = bot.services["matching"]
+        outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
+        _ = await bot.texts(outcome.guild_id or interaction.guild_id)
+        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:
@@ -159,11 +153,11 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        plan = await self.service.tables(interaction.guild.id, size, _meeting_id(meeting))
+        meeting_id = _meeting_id(meeting)
+        await interaction.response.defer(thinking=True)  # seating a big meeting takes a while
+        plan = await self.service.tables(interaction.guild.id, size, meeting_id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
-        pages = chunks(tables_text(_, plan, taxonomy))
-        await interaction.response.send_message(pages[0])
-        for page in pages[1:]:
+        for page in chunks(tables_text(_, plan, taxonomy)):
             await interaction.followup.send(page)
 
     @app_commands.command(

@@ -27,8 +27,10 @@ from bot.domain.meeting import UNSET, Meeting, MeetingChanges, parse_draft
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.meetings import MeetingService, counts_line
+from bot.services.names import NameResolver
 from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import RsvpRepository
+from bot.tree import ReportingView
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         self.bot = bot
         self.service = MeetingService(bot)
         bot.services["meetings"] = self.service
+        self.names = NameResolver(bot.db)
         super().__init__()
 
     async def cog_unload(self) -> None:
@@ -77,6 +80,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        self.names.remember(payload.member)  # Discord sends the member with every add
         await self.service.on_reaction(payload, added=True)
 
     @commands.Cog.listener()
@@ -225,8 +229,8 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         if changes.is_empty():
             raise BadInput("meeting.error.nothing_to_change")
-        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         updated = result.meeting
         self.bot.dispatch("meeting_changed", updated.id)
         await self.service.refresh(updated.id)
@@ -253,12 +257,12 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
+        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.meetings.cancel(
             interaction.guild.id, current.id, self.bot.clock.now(), reason
         )
         if not result.newly_cancelled:
             raise BadInput("meeting.error.cancelled")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         self.bot.dispatch("meeting_changed", current.id)
         await self.service.refresh(current.id)
         if result.meeting.scheduled_event_id is not None:
@@ -304,9 +308,12 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
+        assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # names may need REST
         roster = await self.service.rsvps.attendees(current.id)
+        names = await self._names(interaction.guild, roster.everyone(), _)
         embed = discord.Embed(title=current.title[:256])
         for key, people in (
             ("meeting.status.going", roster.going),
@@ -314,11 +321,11 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             ("meeting.status.not_going", roster.not_going),
             ("meeting.status.waitlist", roster.waitlist),
         ):
-            text = ", ".join(f"<@{uid}>" for uid in people) or "—"
+            text = ", ".join(discord.utils.escape_markdown(names[uid]) for uid in people) or "—"
             if len(text) > 1000:
                 text = text[:990].rsplit(",", 1)[0] + ", …"
             embed.add_field(name=f"{_(key)} ({len(people)})", value=text, inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="export", description="Answers as a CSV file", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
@@ -326,7 +333,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # names may need REST
         roster = await self.service.rsvps.attendees(current.id)
+        names = await self._names(interaction.guild, roster.everyone(), _)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["user_id", "name", "status", "order"])
@@ -337,14 +346,20 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             ("not_going", roster.not_going),
         ):
             for order, user_id in enumerate(people, start=1):
-                member = interaction.guild.get_member(user_id)
-                user = member or self.bot.get_user(user_id)
-                writer.writerow([user_id, user.display_name if user else "", status, order])
+                writer.writerow([user_id, _csv_text(names[user_id]), status, order])
         data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
         file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
-        await interaction.response.send_message(
+        await interaction.followup.send(
             _("meeting.exported", title=current.title), file=file, ephemeral=True
         )
+
+    async def _names(
+        self, guild: discord.Guild, user_ids: tuple[int, ...], _: Text
+    ) -> dict[int, str]:
+        """Display names for a list; someone who left gets the catalogue's placeholder."""
+        found = await self.names.names(guild, user_ids)
+        left = _("meeting.name.left")
+        return {user_id: name or left for user_id, name in found.items()}
 
     @app_commands.command(name="checkin", description="Record who came", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
@@ -355,7 +370,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         await interaction.response.defer(ephemeral=True, thinking=True)
         roster = await self.service.rsvps.attendees(current.id)
         checked = await CheckinRepository(self.bot.db).user_ids(current.id)
-        names = await _names(interaction.guild, (*roster.going, *checked))
+        names = await self._names(interaction.guild, (*roster.going, *checked), _)
         view = CheckinView(_, self.bot, current, list(roster.going), names, checked)
         await interaction.followup.send(view.text(), view=view, ephemeral=True)
 
@@ -396,19 +411,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         return await self._date_choices(interaction, current)
 
 
-async def _names(guild: discord.Guild, user_ids: tuple[int, ...]) -> dict[int, str]:
-    """Display names for a select (the bot has no members intent: cache, then a fetch)."""
-    names: dict[int, str] = {}
-    for user_id in dict.fromkeys(user_ids):
-        member = guild.get_member(user_id)
-        if member is None:
-            try:
-                member = await guild.fetch_member(user_id)
-            except discord.HTTPException:
-                names[user_id] = str(user_id)  # left the server: still countable
-                continue
-        names[user_id] = member.display_name
-    return names
+def _csv_text(value: str) -> str:
+    """A name as a spreadsheet shows it, never run as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 class _GoingSelect(discord.ui.Select["CheckinView"]):
@@ -472,7 +477,7 @@ class _CheckinButton(discord.ui.Button["CheckinView"]):
         await interaction.response.edit_message(content=view.text(), view=view)
 
 
-class CheckinView(discord.ui.View):
+class CheckinView(ReportingView):
     """Who came: selects of the people going (25 each, three per page) and a user select for
     anyone else. Every choice is saved at once, so nothing is lost if the view expires."""
 
@@ -532,6 +537,7 @@ class CheckinView(discord.ui.View):
         """Apply what changed on this message to what is stored now. The view's lists may be
         old: someone whose data was deleted since is not checked in again by them; only a
         fresh pick in the user select (`picked`) adds someone who is not going."""
+        await interaction.response.defer()  # before the write: the 3 s deadline
         checkins = CheckinRepository(self.bot.db)
         try:
             current = await checkins.user_ids(self.meeting.id)
@@ -548,14 +554,14 @@ class CheckinView(discord.ui.View):
             )
         except (ValueError, NotFound):  # the meeting is gone
             self.stop()
-            await interaction.response.edit_message(
+            await interaction.edit_original_response(
                 content=self._("meeting.error.not_found"), view=None
             )
             return
         self.going = list(roster.going)
         self.checked = {c.user_id for c in stored}
         self.build()
-        await interaction.response.edit_message(content=self.text(), view=self)
+        await interaction.edit_original_response(content=self.text(), view=self)
 
 
 async def setup(bot: MoteplassBot) -> None:

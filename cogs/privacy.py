@@ -15,12 +15,13 @@ from bot.i18n import Text
 from bot.permissions import require_organiser
 from bot.services.privacy import PrivacyService
 from bot.storage.privacy import EXPORT_PARTS, PrivacySettings
+from bot.tree import ReportingView
 
 RETENTION_MONTHS = (1, 120)
 GRACE_DAYS = (0, 365)
 
 
-class ConfirmDelete(discord.ui.View):
+class ConfirmDelete(ReportingView):
     """Delete or cancel; only the person who asked may press."""
 
     def __init__(

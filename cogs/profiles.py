@@ -31,7 +31,7 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import MoteplassTree, send_ephemeral
+from bot.tree import ReportingModal, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,6 @@ def _service(interaction: discord.Interaction[Any]) -> IntroductionService:
     service = _bot(interaction).services["profiles"]
     assert isinstance(service, IntroductionService)
     return service
-
-
-async def report(interaction: discord.Interaction[Any], error: Exception) -> None:
-    """Errors of modals and components go through the tree's one mapping, as commands do."""
-    bot = _bot(interaction)
-    tree = bot.tree
-    assert isinstance(tree, MoteplassTree)
-    key, params = tree.describe(interaction, error)
-    _ = await bot.texts(interaction.guild_id)
-    await send_ephemeral(interaction, _(key, **params))
 
 
 # ----- the follow-up view ---------------------------------------------------------------
@@ -166,14 +156,10 @@ class ProfileSelect(
         assert isinstance(item, discord.ui.Select)
         return cls(match["part"], int(match["user"]), item)
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._choose(interaction)
-        except Exception as error:  # components have no tree: report like commands do
-            await report(interaction, error)
-
-    async def _choose(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
+        await interaction.response.defer()  # before any work: the 3 s deadline
         service = _service(interaction)
         values = list(self.item.values)
         if self.part == "sector":
@@ -183,7 +169,6 @@ class ProfileSelect(
         else:
             kind: Kind = "target_group" if self.part == "target_group" else "theme"
             profile = await service.choose_interests(guild_id, self.user_id, kind, values)
-        await interaction.response.defer()
         _, taxonomy, card = await _render(interaction, service, profile)
         await interaction.edit_original_response(
             content=follow_up_text(_, taxonomy, card),
@@ -213,19 +198,14 @@ class ProfileDone(
         assert isinstance(item, discord.ui.Button)
         return cls(int(match["user"]), item)
 
+    @reports_errors
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self._done(interaction)
-        except Exception as error:
-            await report(interaction, error)
-
-    async def _done(self, interaction: discord.Interaction[Any]) -> None:
         guild_id = _owner(interaction, self.user_id)
+        await interaction.response.defer()  # before any work: the 3 s deadline
         service = _service(interaction)
         profile = await service.require(guild_id, self.user_id)
         if not profile.complete:
             raise BadInput("profile.error.sector_first")
-        await interaction.response.defer()
         _, _taxonomy, card = await _render(interaction, service, profile)
         lines = [_("profile.followup.finished"), card_status(_, card)]
         await interaction.edit_original_response(content="\n\n".join(lines), view=None)
@@ -234,7 +214,7 @@ class ProfileDone(
 # ----- the modal ------------------------------------------------------------------------
 
 
-class IntroduceModal(discord.ui.Modal):
+class IntroduceModal(ReportingModal):
     """Display name, organisation, role, what I offer, what I look for."""
 
     def __init__(self, cog: ProfilesCog, _: Text, prefill: ProfileText) -> None:
@@ -258,11 +238,6 @@ class IntroduceModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await self.cog.submitted(interaction, {n: i.value for n, i in self.inputs.items()})
-
-    async def on_error(  # type: ignore[override]
-        self, interaction: discord.Interaction[Any], error: Exception, /
-    ) -> None:
-        await report(interaction, error)
 
 
 # ----- the cog --------------------------------------------------------------------------
@@ -296,8 +271,9 @@ class ProfilesCog(commands.Cog):
 
     async def submitted(self, interaction: discord.Interaction[Any], raw: dict[str, str]) -> None:
         assert interaction.guild_id is not None
-        done = await self.service.submit(interaction.guild_id, interaction.user.id, raw)
+        # Acknowledge first: saving waits for the database, the card for Discord.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        done = await self.service.submit(interaction.guild_id, interaction.user.id, raw)
         _, taxonomy, card = await _render(interaction, self.service, done.profile)
         notes = [_("profile.saved")]
         notice = clipped_notice(_, done.clipped)
@@ -319,8 +295,9 @@ class ProfilesCog(commands.Cog):
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         own = member is None or member.id == interaction.user.id
-        if member is not None and not isinstance(member, discord.Member):
-            raise NotFound("profile.error.not_member", member=member.mention)
+        # A bare id (no resolved data) is looked up by id; a User is not in this server.
+        if isinstance(member, discord.User):
+            raise NotFound("profile.error.not_member", member=f"<@{member.id}>")
         user_id = interaction.user.id if member is None else member.id
         profile = await self.service.profiles.get(interaction.guild_id, user_id)
         if own and profile is None:

@@ -117,6 +117,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         settings = await self.bot.guild_settings.get(interaction.guild_id)
         require_organiser(interaction.user, settings)
         _ = self.bot.catalog.translator(settings.language)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # sync reschedules
         plan = await self.service.plans.get(interaction.guild_id)
         changes: dict[str, object] = {}
         if channel_days is not None:
@@ -146,7 +147,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         text = describe_plan(_, plan)
         if changes:
             text = _("reminders.plan.saved") + "\n" + text
-        await interaction.response.send_message(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True)
 
 
 async def setup(bot: MoteplassBot) -> None:

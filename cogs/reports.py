@@ -19,9 +19,11 @@ class ReportCog(commands.Cog):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="report", description="Report on meetings and matches")
+    # No default permissions: the organiser role must see it (checked on the server).
+    @app_commands.command(
+        name="report", description="Report on meetings and matches", extras={"organiser": True}
+    )
     @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
     @app_commands.rename(start="from", end="to")
     @app_commands.describe(
         start="First day, e.g. 2026-01-01 (default: twelve months back)",

@@ -81,8 +81,12 @@ def describe(_: Text, series: Series, now: datetime) -> str:
     )
 
 
+# No default permissions: the organiser role must see these without an admin editing
+# Server Settings → Integrations; every command checks `organiser_texts` on the server.
+ORGANISER = {"organiser": True}
+
+
 @app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
 class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeting series"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
@@ -105,7 +109,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         now = self.bot.clock.now()
         validate_series(rule, series.dtstart_local, start, end, zone, now, lead, series.skipped)
 
-    @app_commands.command(name="create", description="Start a recurring meeting")
+    @app_commands.command(name="create", description="Start a recurring meeting", extras=ORGANISER)
     @app_commands.describe(
         rule="E.g. first Thursday of every month 08:30-10:00",
         title="Title of each meeting",
@@ -162,7 +166,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             lines.append(_("series.notice.some_months_skipped", rule=describe_rule(parsed.rule, _)))
         await interaction.response.send_message("\n".join(lines), ephemeral=True)
 
-    @app_commands.command(name="list", description="The server's series")
+    @app_commands.command(name="list", description="The server's series", extras=ORGANISER)
     async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.organiser_texts(interaction)
@@ -174,7 +178,9 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         text = "\n\n".join(describe(_, s, now) for s in found[:10])
         await interaction.response.send_message(text[:2000], ephemeral=True)
 
-    @app_commands.command(name="edit", description="Change a series (future meetings only)")
+    @app_commands.command(
+        name="edit", description="Change a series (future meetings only)", extras=ORGANISER
+    )
     @app_commands.describe(
         series="The series",
         rule="New rule, e.g. last Tuesday 17:00-19:00",
@@ -235,7 +241,9 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         text = _("series.edited") + "\n" + describe(_, saved, now)
         await interaction.response.send_message(text, ephemeral=True)
 
-    @app_commands.command(name="skip", description="Skip one date (a holiday, the July break)")
+    @app_commands.command(
+        name="skip", description="Skip one date (a holiday, the July break)", extras=ORGANISER
+    )
     @app_commands.describe(series="The series", date="The date to skip, e.g. 2.7.2027")
     async def skip(
         self, interaction: discord.Interaction[MoteplassBot], series: str, date: str
@@ -256,7 +264,9 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             _("series.skipped", date=label, title=current.title_template), ephemeral=True
         )
 
-    @app_commands.command(name="stop", description="Stop creating meetings from a series")
+    @app_commands.command(
+        name="stop", description="Stop creating meetings from a series", extras=ORGANISER
+    )
     @app_commands.describe(series="The series")
     async def stop(self, interaction: discord.Interaction[MoteplassBot], series: str) -> None:
         assert interaction.guild_id is not None

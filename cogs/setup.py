@@ -1,4 +1,5 @@
-"""/setup configure, /setup show, /setup add_sector, /setup add_interest: per-server settings."""
+"""/setup configure and /setup show (Manage Server); /community add_sector and
+/community add_interest (organisers): per-server settings and the server's own taxonomy."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
 from bot.errors import BadInput
 from bot.i18n import Text
-from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions, require_organiser
+from bot.permissions import (
+    ANNOUNCE_NEEDS,
+    INTRO_NEEDS,
+    channel_problems,
+    missing_permissions,
+    require_organiser,
+)
 from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
 from bot.storage.taxonomy import TaxonomyRepository
 
-# Subcommands cannot carry their own default permissions; checked with `require_organiser`.
+# Organiser commands carry no default permissions (the organiser role must see them without
+# an admin editing Server Settings → Integrations); they are checked with
+# `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
 Label = app_commands.Range[str, 1, LABEL_LIMIT]
 
@@ -57,7 +66,9 @@ def describe_channel(_: Text, guild: discord.Guild, channel_id: int | None) -> s
     return channel.mention
 
 
-def settings_embed(_: Text, guild: discord.Guild, settings: GuildSettings) -> discord.Embed:
+def settings_embed(
+    _: Text, guild: discord.Guild, settings: GuildSettings, problems: list[str] | None = None
+) -> discord.Embed:
     embed = discord.Embed(title=_("setup.show.title"), colour=discord.Colour.blurple())
     embed.add_field(
         name=_("setup.field.announce_channel"),
@@ -80,6 +91,10 @@ def settings_embed(_: Text, guild: discord.Guild, settings: GuildSettings) -> di
     embed.add_field(name=_("setup.field.organiser_role"), value=role_text, inline=False)
     embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
     embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+    if problems:
+        embed.add_field(
+            name=_("setup.field.problems"), value="\n".join(problems)[:1024], inline=False
+        )
     if not settings.stored:
         embed.set_footer(text=_("setup.show.not_saved"))
     return embed
@@ -120,8 +135,13 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             _check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
         if intro_channel is not None:
             _check_channel(guild, intro_channel.id, INTRO_NEEDS)
-        if organiser_role is not None and organiser_role.is_default():
-            raise BadInput("setup.error.everyone_role")
+        if organiser_role is not None:
+            # Without resolved data the option is a bare id: use the server's own role.
+            role = guild.get_role(organiser_role.id)
+            if role is None:
+                raise BadInput("error.bad_value", value=f"<@&{organiser_role.id}>")
+            if role.is_default():
+                raise BadInput("setup.error.everyone_role")
         updated = current.with_changes(
             announce_channel_id=announce_channel.id if announce_channel else None,
             intro_channel_id=intro_channel.id if intro_channel else None,
@@ -147,9 +167,19 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         assert interaction.guild is not None
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         _ = self.bot.catalog.translator(settings.language)
+        problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
         await interaction.response.send_message(
-            embed=settings_embed(_, interaction.guild, settings), ephemeral=True
+            embed=settings_embed(_, interaction.guild, settings, problems), ephemeral=True
         )
+
+
+@app_commands.guild_only()
+class CommunityCog(
+    commands.GroupCog, group_name="community", group_description="The server's own sectors"
+):
+    def __init__(self, bot: MoteplassBot) -> None:
+        self.bot = bot
+        super().__init__()
 
     @app_commands.command(
         name="add_sector", description="Add or rename a sector of this server", extras=ORGANISER
@@ -220,3 +250,4 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
 
 async def setup(bot: MoteplassBot) -> None:
     await bot.add_cog(SetupCog(bot))
+    await bot.add_cog(CommunityCog(bot))

@@ -117,6 +117,9 @@ class Roster:
     def counts(self) -> Counts:
         return Counts(len(self.going), len(self.maybe), len(self.not_going), len(self.waitlist))
 
+    def everyone(self) -> tuple[int, ...]:
+        return (*self.going, *self.waitlist, *self.maybe, *self.not_going)
+
 
 @dataclass(frozen=True, slots=True)
 class RsvpState:

@@ -158,7 +158,14 @@ class MeetingService:
         channel = await self.announce_channel(guild)
         _ = await self.bot.texts(guild.id)
         counts = await self.rsvps.counts(meeting.id)
-        message = await channel.send(embed=announcement_embed(_, meeting, counts))
+        try:
+            message = await channel.send(embed=announcement_embed(_, meeting, counts))
+        except discord.Forbidden as exc:
+            self.bot.channel_health.failed(
+                guild.id, channel.id, "announcement", exc.code, self.now()
+            )
+            raise
+        self.bot.channel_health.succeeded(guild.id, channel.id)
         meeting = await self.meetings.set_announcement(
             guild.id, meeting.id, channel.id, message.id, self.now()
         )
@@ -238,6 +245,11 @@ class MeetingService:
                     meeting.guild_id, meeting.id, None, self.now()
                 )
                 self.updater.mark(meeting_id)
+        except discord.Forbidden as exc:
+            # Lost View Channel (or more) while running: the answers are stored anyway and
+            # the announcement is brought up to date by the next change once it works.
+            health = self.bot.channel_health
+            health.failed(meeting.guild_id, meeting.channel_id, "update", exc.code, self.now())
         except discord.HTTPException as exc:
             if exc.code != OLD_MESSAGE_EDIT_CAP:
                 raise

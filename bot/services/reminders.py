@@ -341,8 +341,13 @@ class ReminderService:
             else:
                 await channel.send(text[:2000], allowed_mentions=mentions)
         except discord.HTTPException as exc:
+            if exc.status == 403:
+                self.bot.channel_health.failed(
+                    meeting.guild_id, channel_id, "reminder", exc.code, now
+                )
             await self._failed(claim, exc, now)
             return
+        self.bot.channel_health.succeeded(meeting.guild_id, channel_id)
         await self.deliveries.mark_sent(claim, now)
         log.info("sent %s for meeting %d", claim.kind, meeting.id)
 
@@ -586,8 +591,11 @@ class ReminderService:
         try:
             await channel.send(text[:2000])
         except discord.HTTPException as exc:
+            if exc.status == 403:
+                self.bot.channel_health.failed(claim.guild_id, channel.id, "monthly", exc.code, now)
             await self._failed(claim, exc, now)
             return
+        self.bot.channel_health.succeeded(claim.guild_id, channel.id)
         await self.deliveries.mark_sent(claim, now)
         log.info("monthly post %04d-%02d sent in guild %d", year, mon, claim.guild_id)
 

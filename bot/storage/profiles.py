@@ -203,6 +203,17 @@ class ProfileRepository:
         )
         return [_row_to_profile(r) for r in rows]
 
+    async def display_names(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
+        """The introduction's display name of each of these members who has one."""
+        wanted = set(user_ids)
+        if not wanted:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT user_id, display_name FROM profiles WHERE guild_id = ? AND display_name != ''",
+            (guild_id,),
+        )
+        return {int(r[0]): str(r[1]) for r in rows if int(r[0]) in wanted}
+
     async def set_priorities(self, guild_id: int, raised: Collection[int]) -> None:
         """People left out or paused-out this round get priority next time; others reset."""
         async with self.db.transaction() as conn:

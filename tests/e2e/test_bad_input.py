@@ -236,8 +236,8 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "meeting create": meeting,
         "series create": series,
         "series skip": {"series": series_id, "date": "6.5.2027"},
-        "setup add_sector": {"key": "tro"},
-        "setup add_interest": {"key": "idrett"},
+        "community add_sector": {"key": "tro"},
+        "community add_interest": {"key": "idrett"},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}
@@ -264,8 +264,8 @@ PARSED = (
     ("meeting edit", "end"),
     ("series create", "rule"),
     ("series skip", "date"),
-    ("setup add_sector", "key"),
-    ("setup add_sector", "colour"),
+    ("community add_sector", "key"),
+    ("community add_sector", "colour"),
     ("reminders plan", "time"),
     ("report", "from"),
 )

@@ -299,7 +299,7 @@ async def test_setup_adds_sector_and_interest_offered_in_introduce(
     added = await emu.invoke(
         guild,
         world.organiser.id,
-        "setup add_sector",
+        "community add_sector",
         options={"key": "faith", "label_nb": "Tros- og livssyn", "colour": "#AA5500"},
     )
     assert added.ephemeral
@@ -309,7 +309,7 @@ async def test_setup_adds_sector_and_interest_offered_in_introduce(
     renamed = await emu.invoke(
         guild,
         world.admin.id,
-        "setup add_sector",
+        "community add_sector",
         options={"key": "faith", "label_en": "Faith and belief"},
     )
     assert renamed.content == catalog.text(
@@ -318,7 +318,7 @@ async def test_setup_adds_sector_and_interest_offered_in_introduce(
     interest = await emu.invoke(
         guild,
         world.admin.id,
-        "setup add_interest",
+        "community add_interest",
         options={"key": "sport_for_all", "label_en": "Sport for all"},
     )
     assert interest.content == catalog.text(
@@ -351,14 +351,17 @@ async def test_setup_adds_sector_and_interest_offered_in_introduce(
         ({"key": "nolabel", "label_nb": "   "}, "setup.error.no_label", {}),
     ]
     for options, key, params in cases:
-        bad = await emu.invoke(guild, world.admin.id, "setup add_sector", options=options)
+        bad = await emu.invoke(guild, world.admin.id, "community add_sector", options=options)
         assert bad.ephemeral and bad.content == catalog.text("en", key, **params), bad
     taken = await emu.invoke(
-        guild, world.admin.id, "setup add_interest", options={"key": "business", "label_en": "B"}
+        guild,
+        world.admin.id,
+        "community add_interest",
+        options={"key": "business", "label_en": "B"},
     )
     assert taken.content == catalog.text("en", "setup.error.key_taken", key="business")
     refused = await emu.invoke(
-        guild, world.members[1].id, "setup add_sector", options={"key": "mine", "label_en": "M"}
+        guild, world.members[1].id, "community add_sector", options={"key": "mine", "label_en": "M"}
     )
     assert refused.content == catalog.text("en", "error.not_organiser")
     assert runner.db is not None
@@ -375,7 +378,7 @@ async def test_setup_caps_sectors_at_what_a_select_can_show(
         res = await world.emu.invoke(
             world.guild.id,
             world.admin.id,
-            "setup add_sector",
+            "community add_sector",
             options={"key": f"extra{n}", "label_en": f"Extra {n}"},
         )
         added = catalog.text(
@@ -385,7 +388,7 @@ async def test_setup_caps_sectors_at_what_a_select_can_show(
     full = await world.emu.invoke(
         world.guild.id,
         world.admin.id,
-        "setup add_sector",
+        "community add_sector",
         options={"key": "one_too_many", "label_en": "One too many"},
     )
     assert full.content == catalog.text("en", "setup.error.taxonomy_full", limit=25)

@@ -1498,11 +1498,22 @@ class Emulator:
         channel_id: int | None = None,
         locale: str | None = None,
         timeout: float = 5,
+        omit_resolved: bool = False,
     ) -> InteractionResult:
+        """`omit_resolved=True` sends user/role/channel options without `resolved` data, as
+        Discord sometimes does (the client then sees bare ids)."""
         from tests.emulator.interactions import invoke
 
         return await invoke(
-            self, guild_id, user_id, command, options or {}, channel_id, locale, timeout
+            self,
+            guild_id,
+            user_id,
+            command,
+            options or {},
+            channel_id,
+            locale,
+            timeout,
+            omit_resolved=omit_resolved,
         )
 
     async def autocomplete(

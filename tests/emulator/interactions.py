@@ -230,7 +230,7 @@ async def _dispatch_and_wait(
             return True
         if not record.responded:
             return False
-        if record.response_type == 5 and wait_followup:
+        if record.response_type in (5, 6) and wait_followup:  # deferred: wait for the answer
             return record.original_edited or bool(record.followups) or record.original_deleted
         return True
 
@@ -258,6 +258,8 @@ async def invoke(
     channel_id: int | None,
     locale: str | None,
     timeout: float,
+    *,
+    omit_resolved: bool = False,
 ) -> InteractionResult:
     """A slash command by its path ("setup show"); options typed from the synced schema."""
     name, *path = command.split()
@@ -268,7 +270,7 @@ async def invoke(
     data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": built}
     if cmd.get("guild_id"):
         data["guild_id"] = cmd["guild_id"]
-    if resolved:
+    if resolved and not omit_resolved:
         data["resolved"] = resolved
     payload["data"] = data
     record = InteractionRecord(iid, token, 2, guild_id, cid, user_id, payload, time.perf_counter())

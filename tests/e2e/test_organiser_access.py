@@ -1,0 +1,96 @@
+"""Every organiser command, found by walking the command tree, through the emulator: a plain
+member is refused with the localised error, a member with the organiser role from
+/setup is let through (whatever the command then says), with no admin editing Server
+Settings → Integrations (only /setup has default permissions: tests/unit/test_commands.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from discord import app_commands
+
+from tests.e2e.conftest import BotRunner, World
+
+# The fewest options each organiser command needs. A new organiser command must be added
+# here (the test fails otherwise), so it is checked like the others.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "meeting create": {"title": "Frokost", "date": "3.12.2030", "start": "08:30", "end": "10"},
+    "meeting edit": {"meeting": "999", "title": "Ny"},
+    "meeting cancel": {"meeting": "999"},
+    "meeting repost": {"meeting": "999"},
+    "meeting attendees": {"meeting": "999"},
+    "meeting export": {"meeting": "999"},
+    "meeting checkin": {"meeting": "999"},
+    "series create": {"rule": "first thursday 08:30-10:00", "title": "Frokost"},
+    "series list": {},
+    "series edit": {"series": "999", "title": "Ny"},
+    "series skip": {"series": "999", "date": "1.7.2030"},
+    "series stop": {"series": "999"},
+    "report": {},
+    "community add_sector": {"key": "faith", "label_nb": "Tro"},
+    "community add_interest": {"key": "food", "label_nb": "Mat"},
+    "match round": {},
+    "match tables": {},
+    "match settings": {},
+    "reminders plan": {},
+    "privacy settings": {},
+}
+
+
+def organiser_commands(runner: BotRunner) -> set[str]:
+    assert runner.bot is not None
+    return {
+        command.qualified_name
+        for command in runner.bot.tree.walk_commands()
+        if not isinstance(command, app_commands.Group) and command.extras.get("organiser")
+    }
+
+
+async def test_every_organiser_command_refuses_members_and_accepts_the_role(
+    runner: BotRunner, world: World
+) -> None:
+    emu = world.emu
+    res = await emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "setup configure",
+        {
+            "announce_channel": world.announce.id,
+            "intro_channel": world.intro.id,
+            "organiser_role": world.organiser_role.id,
+            "language": "sv",
+        },
+    )
+    assert res.embeds, res
+    assert organiser_commands(runner) == set(OPTIONS)
+    refused = runner.catalog.text("sv", "error.not_organiser")
+    member = world.members[0].id
+    for name, options in sorted(OPTIONS.items()):
+        plain = await emu.invoke(world.guild.id, member, name, options, timeout=10)
+        assert plain.ephemeral and plain.content == refused, (name, plain.content)
+        allowed = await emu.invoke(world.guild.id, world.organiser.id, name, options, timeout=15)
+        assert allowed.error is None and allowed.content != refused, (name, allowed.content)
+        assert "error id" not in allowed.content, (name, allowed.content)
+
+
+async def test_privacy_delete_of_another_member_is_for_organisers(
+    runner: BotRunner, world: World
+) -> None:
+    emu = world.emu
+    await emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "setup configure",
+        {"organiser_role": world.organiser_role.id, "language": "en"},
+    )
+    other = {"member": world.members[1].id}
+    plain = await emu.invoke(world.guild.id, world.members[0].id, "privacy delete", other)
+    assert plain.content == runner.catalog.text("en", "error.not_organiser")
+    allowed = await emu.invoke(world.guild.id, world.organiser.id, "privacy delete", other)
+    assert allowed.content == runner.catalog.text(
+        "en", "privacy.delete.ask_member", member=f"<@{world.members[1].id}>"
+    )
+    own = await emu.invoke(world.guild.id, world.members[0].id, "privacy delete")
+    assert own.content == runner.catalog.text(
+        "en", "privacy.delete.ask", member=f"<@{world.members[0].id}>"
+    )
