@@ -45,7 +45,12 @@ from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
 from bot.services.notify import CANNOT_DM, DmResult, send_dm
-from bot.storage.deliveries import Claim, DeliveryRepository, ReminderPlanRepository
+from bot.storage.deliveries import (
+    DEFAULT_STALE_AFTER,
+    Claim,
+    DeliveryRepository,
+    ReminderPlanRepository,
+)
 from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
 from bot.storage.meetings import MeetingRepository, RsvpRepository
@@ -64,10 +69,29 @@ SAFETY_INTERVAL = timedelta(minutes=5)
 # must never be dropped by APScheduler (its default grace is one second).
 MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
 UPCOMING_LIMIT = 200
+# How many messages after a delivery's due time are read to find a crashed process's copy.
+COPY_SEARCH_LIMIT = 200
 
 
 def series_key(series_id: int, local_day: date) -> str:
     return f"series:{series_id:d}:{local_day.isoformat()}"
+
+
+def channel_reminder_text(_: Text, kind: str, meeting: Meeting) -> str:
+    """The channel reminder without its answer counts (those change; this part does not)."""
+    key = "reminders.hour_before" if kind == HOUR_BEFORE else "reminders.channel"
+    return _(
+        key, title=meeting.title, when=timestamps(meeting.starts_at), place=meeting.place or "—"
+    )
+
+
+def dm_reminder_text(_: Text, meeting: Meeting) -> str:
+    return _(
+        "reminders.dm",
+        title=meeting.title,
+        when=timestamps(meeting.starts_at),
+        place=meeting.place or "—",
+    )
 
 
 class ReminderService:
@@ -305,11 +329,7 @@ class ReminderService:
     ) -> None:
         _ = await self.bot.texts(meeting.guild_id)
         counts = await self.rsvps.counts(meeting.id)
-        key = "reminders.hour_before" if claim.kind == HOUR_BEFORE else "reminders.channel"
-        text = _(
-            key, title=meeting.title, when=timestamps(meeting.starts_at), place=meeting.place or "—"
-        )
-        text += "\n" + counts_line(_, counts)
+        text = channel_reminder_text(_, claim.kind, meeting) + "\n" + counts_line(_, counts)
         mentions = discord.AllowedMentions.none()
         if ping_role_id is not None:
             text = f"<@&{ping_role_id}> {text}"
@@ -403,13 +423,7 @@ class ReminderService:
                 await self._send_dm(claim, meeting, now)
 
     async def _send_dm(self, claim: Claim, meeting: Meeting, now: datetime) -> None:
-        _ = await self.bot.texts(meeting.guild_id)
-        text = _(
-            "reminders.dm",
-            title=meeting.title,
-            when=timestamps(meeting.starts_at),
-            place=meeting.place or "—",
-        )
+        text = dm_reminder_text(await self.bot.texts(meeting.guild_id), meeting)
         result = await send_dm(self.bot, claim.recipient_id, content=text)
         if result is DmResult.SENT:
             await self.deliveries.mark_sent(claim, now)
@@ -428,13 +442,21 @@ class ReminderService:
                 await self._resend(claim, now)
 
     async def _retry_interrupted(self, now: datetime) -> None:
-        """Claims left `claimed` by a crash between claim and send, older than the ledger's
-        staleness limit (so a live claim of another instance is left alone): one retry."""
-        for claim in await self.deliveries.reclaim_stale(now):
-            await self._resend(claim, now)
+        """Claims left `claimed` by a crash between claim and mark: one retry, once it is
+        clear the claim's process is gone. A claim made before this process started is
+        taken over at once (its process has ended); a younger one only after the ledger's
+        staleness limit (it may be a live claim of another instance). The retry first
+        looks for the copy the crashed process may have posted before it could mark it."""
+        since_start = max(now - self.bot.started_at, timedelta(0))
+        stale_after = min(DEFAULT_STALE_AFTER, since_start)
+        for claim in await self.deliveries.reclaim_stale(now, stale_after=stale_after):
+            await self._resend(claim, now, interrupted=True)
 
-    async def _resend(self, claim: Claim, now: datetime) -> None:
+    async def _resend(self, claim: Claim, now: datetime, *, interrupted: bool = False) -> None:
         if claim.kind == MONTHLY_POST:
+            if interrupted and await self._monthly_posted(claim):
+                await self._found_copy(claim, now)
+                return
             await self._send_monthly(claim, now)
             return
         if claim.kind == SERIES_MEETING:
@@ -454,12 +476,76 @@ class ReminderService:
             if await self.plans.is_opted_out(meeting.guild_id, claim.recipient_id):
                 await self.deliveries.mark_skipped(claim, now, "opted_out")
                 return
+            if interrupted and await self._dm_posted(claim, meeting):
+                await self._found_copy(claim, now)
+                return
             await self._send_dm(claim, meeting, now)
         elif claim.kind in (CHANNEL_REMINDER, HOUR_BEFORE):
+            if interrupted and await self._channel_posted(claim, meeting):
+                await self._found_copy(claim, now)
+                return
             plan = await self.plans.get(meeting.guild_id)
             await self._send_channel(claim, meeting, plan.ping_role_id, now)
         else:
             await self.deliveries.mark_skipped(claim, now, "unknown_kind")
+
+    # ----- a crashed process's copy ---------------------------------------------------
+
+    async def _found_copy(self, claim: Claim, now: datetime) -> None:
+        await self.deliveries.mark_sent(claim, now)
+        log.info("%s %s was posted before the interruption: not sent again", claim.kind, claim.id)
+
+    async def _channel_posted(self, claim: Claim, meeting: Meeting) -> bool:
+        channel_id = meeting.channel_id
+        if channel_id is None:
+            channel_id = (await self.bot.settings_for(meeting.guild_id)).announce_channel_id
+        if channel_id is None:
+            return False
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=meeting.guild_id)
+        head = channel_reminder_text(await self.bot.texts(meeting.guild_id), claim.kind, meeting)
+        return await self._posted_since(channel, claim.due_at, head)
+
+    async def _dm_posted(self, claim: Claim, meeting: Meeting) -> bool:
+        try:
+            user = self.bot.get_user(claim.recipient_id) or await self.bot.fetch_user(
+                claim.recipient_id
+            )
+            channel = user.dm_channel or await user.create_dm()
+        except discord.HTTPException:
+            return False
+        text = dm_reminder_text(await self.bot.texts(meeting.guild_id), meeting)
+        return await self._posted_since(channel, claim.due_at, text)
+
+    async def _monthly_posted(self, claim: Claim) -> bool:
+        settings = await self.bot.settings_for(claim.guild_id)
+        if settings.announce_channel_id is None:
+            return False
+        channel = self.bot.get_partial_messageable(
+            settings.announce_channel_id, guild_id=claim.guild_id
+        )
+        title = self.bot.catalog.translator(settings.language)("reminders.monthly.title")
+        return await self._posted_since(channel, claim.due_at, title)
+
+    async def _posted_since(
+        self, channel: discord.abc.Messageable, due_at: datetime, marker: str
+    ) -> bool:
+        """Whether the bot posted a message containing `marker` in `channel` since the
+        delivery was due (a claim is never made before it is due). Read errors count as
+        not found: the delivery is then sent, at least once rather than not at all."""
+        me = self.bot.user
+        if me is None:
+            return False
+        try:
+            async for message in channel.history(
+                limit=COPY_SEARCH_LIMIT, after=due_at - timedelta(minutes=1), oldest_first=True
+            ):
+                if message.author.id == me.id and marker in message.content:
+                    return True
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not read channel %s to look for a copy (status %s)", channel, exc.status
+            )
+        return False
 
     # ----- series --------------------------------------------------------------------
 
