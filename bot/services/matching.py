@@ -845,6 +845,8 @@ class MatchingService:
         in_thread = [s.user_id for s in members if s.delivered_via == "thread"]
         by_dm = [s.user_id for s in members if s.delivered_via == "dm"]
         for uid in by_dm:
+            if group.id in retried and await self._asked_by_dm(uid, group):
+                continue  # the try cut off by a crash had reached this person
             others = [profiles.get(s.user_id, "?") for s in members if s.user_id != uid]
             text = _("match.followup.dm", names=join_names(others) or "—", server=guild.name)
             view = self.followup_view(_, group.id)
@@ -859,13 +861,26 @@ class MatchingService:
 
     async def _already_asked(self, group: SavedGroup) -> bool:
         """Whether the question is in the group's thread already (a retried follow-up)."""
-        assert group.thread_id is not None and self.bot.user is not None
+        assert group.thread_id is not None
         thread = await self._open_thread(group.thread_id)
         if thread is None:
             return False
+        return await self._asked_in(thread, group)
+
+    async def _asked_by_dm(self, user_id: int, group: SavedGroup) -> bool:
+        """Whether this person's DMs hold the question already (a retried follow-up)."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            channel = user.dm_channel or await user.create_dm()
+        except discord.HTTPException:
+            return False
+        return await self._asked_in(channel, group)
+
+    async def _asked_in(self, channel: discord.abc.Messageable, group: SavedGroup) -> bool:
+        assert self.bot.user is not None
         prefix = followup_custom_id(group.id, ANSWERS[0]).rsplit(":", 1)[0] + ":"
         try:
-            async for message in thread.history(limit=50):
+            async for message in channel.history(limit=50):
                 if message.author.id != self.bot.user.id:
                     continue
                 for row in message.components:

@@ -584,3 +584,30 @@ async def test_followup_sent_but_not_marked_is_not_asked_twice(
         await conn.execute("UPDATE match_groups SET followup_sent = 0 WHERE id = ?", (group.id,))
     released, given_up = await matches(fast).release_interrupted_followups()
     assert (released, given_up) == ([], 1)
+
+
+async def test_dm_followup_sent_but_not_marked_is_not_sent_twice(
+    fast: BotRunner, world: World
+) -> None:
+    """Delivery by DM: the question reached both, then a crash before it was marked sent;
+    the retry at start reads each person's DMs and asks nobody twice."""
+    await configure(world)
+    await world.emu.invoke(
+        world.guild.id, world.organiser.id, "match settings", options={"delivery": "dm"}
+    )
+    a, b = world.members[:2]
+    await seed(fast, world, a, "Kari", "business")
+    await seed(fast, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(fast, world)
+    assert await follow_up(fast) == 1
+    assert [len(buttons(world.emu.dm_messages(p.id)[-1])) for p in (a, b)] == [3, 3]
+    # The crash came after Kari's question and before Ola's.
+    ola_question = world.emu.dm_messages(b.id)[-1]
+    world.emu.remove_message(int(ola_question["channel_id"]), int(ola_question["id"]))
+    assert fast.db is not None
+    async with fast.db.transaction() as conn:
+        await conn.execute("UPDATE match_groups SET followup_sent = 0 WHERE id = ?", (group.id,))
+    await fast.restart()
+    asked = {p.id: [m for m in world.emu.dm_messages(p.id) if m.get("components")] for p in (a, b)}
+    assert [len(asked[a.id]), len(asked[b.id])] == [1, 1]
