@@ -71,6 +71,7 @@ MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
 UPCOMING_LIMIT = 200
 # How many messages after a delivery's due time are read to find a crashed process's copy.
 COPY_SEARCH_LIMIT = 200
+CLAIM_CLOCK_STEP = timedelta(milliseconds=1)
 
 
 def series_key(series_id: int, local_day: date) -> str:
@@ -447,7 +448,8 @@ class ReminderService:
         taken over at once (its process has ended); a younger one only after the ledger's
         staleness limit (it may be a live claim of another instance). The retry first
         looks for the copy the crashed process may have posted before it could mark it."""
-        since_start = max(now - self.bot.started_at, timedelta(0))
+        # strictly before the start: a claim of this very moment may be this process's own
+        since_start = max(now - self.bot.started_at, timedelta(0)) + CLAIM_CLOCK_STEP
         stale_after = min(DEFAULT_STALE_AFTER, since_start)
         for claim in await self.deliveries.reclaim_stale(now, stale_after=stale_after):
             await self._resend(claim, now, interrupted=True)
