@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,9 @@ class MeetingService:
         # bot removed them (mirrors `erasure_markers` for the open meetings).
         self.markers = ErasureMarkers(bot.db)
         self._erased: dict[tuple[int, int], bool] = {}
+        # (meeting, user) → monotonic time the bot began taking a deleted member's reactions
+        # off: a reading of the reactions begun before then may still show them.
+        self._removing: dict[tuple[int, int], float] = {}
         # Shards whose gateway dropped and has not resumed or identified again yet: events
         # arriving then may be replays from before a deletion.
         self._gap: set[int] = set()
@@ -331,6 +335,11 @@ class MeetingService:
         for meeting_id in meetings:
             self._spawn(self._reread(meeting_id))
 
+    def removing_reactions(self, meeting_id: int, user_id: int) -> None:
+        """The privacy job is about to remove a deleted member's reactions (see
+        `_without_erased`: a reading from before must not take them for new ones)."""
+        self._removing[(meeting_id, user_id)] = time.monotonic()
+
     async def erased(self, guild_id: int, user_id: int) -> None:
         """A member's data was deleted: take the markers in, drop what is held in memory,
         and withdraw an answer that an event from before the deletion wrote meanwhile."""
@@ -476,6 +485,7 @@ class MeetingService:
         assert meeting.channel_id is not None and meeting.message_id is not None
         me = self.bot.user
         self._holding[meeting.id] = []
+        read_started = time.monotonic()
         try:
             try:
                 message = await self.bot.http.get_message(meeting.channel_id, meeting.message_id)
@@ -509,7 +519,7 @@ class MeetingService:
                             break
                         after = int(page[-1]["id"])
                 observed[choice] = users
-            observed = await self._without_erased(meeting.id, observed)
+            observed = await self._without_erased(meeting.id, observed, read_started)
             outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
                 self._spawn(self.tell_promoted(meeting.id, outcome.promoted))
@@ -520,26 +530,34 @@ class MeetingService:
                 await self._apply(meeting.id, user_id, choice, added)
 
     async def _without_erased(
-        self, meeting_id: int, observed: dict[Choice, list[int]]
+        self, meeting_id: int, observed: dict[Choice, list[int]], read_started: float
     ) -> dict[Choice, list[int]]:
         """Leave out deleted members' old reactions (reconciliation cannot see when a
         reaction was made: while the old ones may still be there, none of theirs counts).
 
         Where the bot removed them, any reaction seen now is new: it counts and the marker
-        goes. Where it could not, the marker goes once none of theirs is left.
+        goes, unless this reading began before the removal did (it may show the old ones).
+        Where it could not, the marker goes once none of theirs is left.
         """
         markers = await self.markers.for_meeting(meeting_id)
         if not markers:
             return observed
         seen = {user for users in observed.values() for user in users}
-        ignored = {u for u, removed in markers.items() if not removed and u in seen}
-        cleared = [u for u, removed in markers.items() if u in seen and removed]
+
+        def stale(user_id: int) -> bool:
+            began = self._removing.get((meeting_id, user_id))
+            return began is not None and read_started <= began
+
+        kept = {u for u, removed in markers.items() if u in seen and not removed}
+        early = {u for u, removed in markers.items() if u in seen and removed and stale(u)}
+        cleared = [u for u, removed in markers.items() if u in seen and removed and not stale(u)]
         cleared += [u for u, removed in markers.items() if not removed and u not in seen]
         await self.markers.clear(meeting_id, cleared)
         for user_id in cleared:
             self._erased.pop((meeting_id, user_id), None)
-        for user_id in ignored:
+        for user_id in kept:
             self._erased[(meeting_id, user_id)] = False
+        ignored = kept | early
         return {c: [u for u in users if u not in ignored] for c, users in observed.items()}
 
     async def on_message_delete(self, message_id: int) -> None:

@@ -150,6 +150,9 @@ class PrivacyService:
             return True  # the channel is gone, and the reactions with it
         if not channel.permissions_for(guild.me).manage_messages:
             return True  # the marker makes reconciliation ignore them
+        meetings = self.bot.services.get("meetings")
+        if meetings is not None:
+            meetings.removing_reactions(step.meeting_id, job.user_id)
         try:
             for emoji in EMOJI.values():
                 await self.bot.http.remove_reaction(
@@ -160,7 +163,6 @@ class PrivacyService:
         except discord.Forbidden:
             return True  # permissions changed meanwhile: the marker stays
         await self.markers.removed(step.meeting_id, job.user_id)
-        meetings = self.bot.services.get("meetings")
         if meetings is not None:
             await meetings.erased(job.guild_id, job.user_id)
         return True
