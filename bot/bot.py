@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from discord.ext import commands
 from bot import __version__
 from bot.clock import Clock
 from bot.db import Database
+from bot.gateway_guard import guard_parsers
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
 from bot.settings import Settings
@@ -84,6 +86,9 @@ class MoteplassBot(commands.AutoShardedBot):
         # Services registered by cogs, for start-up waiting and tests (not for cogs to
         # reach each other: they share storage, not each other).
         self.services: dict[str, Any] = {}
+        # Gateway events skipped because discord.py could not parse them, by event name.
+        self.skipped_events: Counter[str] = Counter()
+        guard_parsers(self._connection.parsers, self.skipped_events)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator(self.catalog))
@@ -117,6 +122,9 @@ class MoteplassBot(commands.AutoShardedBot):
             await super().before_identify_hook(shard_id, initial=initial)
         elif not initial:
             await asyncio.sleep(self.settings.identify_delay)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: messages are not read (and one without an author is harmless)."""
 
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))

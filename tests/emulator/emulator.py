@@ -857,6 +857,18 @@ class Emulator:
             assert ws is not None
             await ws.send_str('{"op": 7, "s": null, "t": null, "d": null}')
 
+    def dispatch_raw(self, event: str, data: Any) -> int:
+        """Send a dispatch (op 0) exactly as given to every live session: no intent or shard
+        filtering, no state change. `data` may be any JSON value (malformed payloads).
+        Returns the number of sessions it was queued for."""
+        self.dispatched.append((event, data))
+        sent = 0
+        for session in self.sessions:
+            if session.alive:
+                session.push(event, data)
+                sent += 1
+        return sent
+
     # ------------------------------------------------------------------ REST faults
     def inject(
         self,
