@@ -6,8 +6,9 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,11 +21,14 @@ from bot.gateway_guard import guard_parsers
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
 from bot.settings import Settings
+from bot.startup import retry_unreachable
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
 from bot.tree import MoteplassTree
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Loaded in this order by setup_hook. Each is a discord.py extension with `setup(bot)`.
 EXTENSIONS: tuple[str, ...] = (
@@ -96,7 +100,37 @@ class MoteplassBot(commands.AutoShardedBot):
         for name in self._extensions:
             await self.load_extension(name)
         if self._sync_commands:
-            await self.sync_commands()
+            await self._retry("syncing commands", self.sync_commands)
+
+    async def _retry(
+        self,
+        what: str,
+        attempt_once: Callable[[], Awaitable[T]],
+        before_retry: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        return await retry_unreachable(
+            what,
+            attempt_once,
+            initial=self.settings.connect_retry_initial,
+            cap=self.settings.connect_retry_max,
+            before_retry=before_retry,
+        )
+
+    async def login(self, token: str) -> None:
+        """Log in, waiting out an unreachable Discord; a refused token is a StartupError.
+        setup_hook runs inside and retries its own calls, so a retry here never repeats it."""
+
+        async def reset_http() -> None:
+            # A new session and connector for the next attempt (closing one closes both).
+            await self.http.close()
+            self.http.connector = discord.utils.MISSING
+
+        await self._retry("logging in", lambda: super(MoteplassBot, self).login(token), reset_http)
+
+    async def launch_shards(self) -> None:
+        """AutoShardedClient asks GET /gateway/bot first: wait out an unreachable Discord
+        there too (the shard count is known only once that lookup has succeeded)."""
+        await self._retry("looking up the gateway", super().launch_shards)
 
     async def sync_commands(self) -> None:
         if self.settings.sync_guilds:

@@ -76,8 +76,10 @@ class Emulator:
         followup_deadline: float = 15 * 60,
         old_message_edit_limit: int | None = 3,
         bot_name: str = "Møteplass",
+        port: int = 0,
     ) -> None:
         self.token = token
+        self._wanted_port = port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self.followup_deadline = followup_deadline
@@ -144,7 +146,7 @@ class Emulator:
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        self.port = _free_port()
+        self.port = self._wanted_port or _free_port()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         return self
