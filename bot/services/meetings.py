@@ -88,6 +88,18 @@ def counts_line(_: Text, counts: Counts) -> str:
     )
 
 
+NO_EVENT_PERMISSION = "meeting.no_event_permission"
+EVENT_NOT_UPDATED = "meeting.event_not_updated"
+
+
+def event_failure_key(exc: discord.HTTPException) -> str:
+    """Missing permission only when Discord says so (403, or code 50013); anything else
+    (404 from a server without the route, 5xx, a refused body) is "could not be updated"."""
+    if isinstance(exc, discord.Forbidden) or exc.status == 403 or exc.code == 50013:
+        return NO_EVENT_PERMISSION
+    return EVENT_NOT_UPDATED
+
+
 class MeetingService:
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
@@ -160,8 +172,9 @@ class MeetingService:
                 log.warning("could not add reaction to meeting %d", meeting.id)
         return meeting
 
-    async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> bool:
-        """Create or update the Discord scheduled event. False when the bot may not."""
+    async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> str | None:
+        """Create or update the Discord scheduled event. None when it worked, else the
+        catalogue key of a note for the organiser (the announcement itself is not touched)."""
         _ = await self.bot.texts(guild.id)
         location = (meeting.place or _("meeting.embed.no_place"))[:100]
         try:
@@ -188,13 +201,19 @@ class MeetingService:
                         location=location,
                         description=(meeting.description or "")[:1000],
                     )
-        except discord.Forbidden:
-            log.info("no Manage Events in guild %d: meetings are not mirrored", guild.id)
-            return False
         except discord.HTTPException as exc:
-            log.warning("scheduled event for meeting %d failed: %s", meeting.id, exc.code)
-            return False
-        return True
+            key = event_failure_key(exc)
+            if key == NO_EVENT_PERMISSION:
+                log.info("no Manage Events in guild %d: meetings are not mirrored", guild.id)
+            else:
+                log.warning(
+                    "scheduled event for meeting %d failed: HTTP %d, code %d",
+                    meeting.id,
+                    exc.status,
+                    exc.code,
+                )
+            return key
+        return None
 
     async def refresh(self, meeting_id: int) -> None:
         self.updater.mark(meeting_id)
