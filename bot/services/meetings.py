@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import sqlite3
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.db import error_name, is_busy, is_full
 from bot.domain.dates import format_range_local
 from bot.domain.meeting import Meeting
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
@@ -88,6 +91,11 @@ def counts_line(_: Text, counts: Counts) -> str:
     )
 
 
+# After a failed write, the reactions of a meeting are read again after 0.5, 1, 2 … s, at
+# most 30 s apart, until it works.
+RECONCILE_RETRY_FIRST = 0.5
+RECONCILE_RETRY_CAP = 30.0
+
 NO_EVENT_PERMISSION = "meeting.no_event_permission"
 EVENT_NOT_UPDATED = "meeting.event_not_updated"
 
@@ -118,6 +126,9 @@ class MeetingService:
         # (meeting, user) → their latest RSVP reaction, to never remove a fresh one
         self._latest: dict[tuple[int, int], Choice | None] = {}
         self._background: set[asyncio.Task[object]] = set()
+        # meetings whose reactions are read again after a failed write (busy or full disk)
+        self._reconcile_pending: set[int] = set()
+        self._retrying: set[asyncio.Task[None]] = set()
         self.reconciled = asyncio.Event()
 
     # ----- helpers -------------------------------------------------------------------
@@ -279,7 +290,61 @@ class MeetingService:
         if held is not None:
             held.append((payload.user_id, choice, added))
             return
-        await self._apply(meeting_id, payload.user_id, choice, added)
+        try:
+            await self._apply(meeting_id, payload.user_id, choice, added)
+        except sqlite3.OperationalError as exc:
+            if not (is_busy(exc) or is_full(exc)):
+                raise
+            # Not lost: the reactions on the announcement are read again until it works.
+            log.warning(
+                "reaction on meeting %d not stored (%s): reading the reactions again later",
+                meeting_id,
+                error_name(exc),
+            )
+            self._reconcile_later(meeting_id)
+
+    def _reconcile_later(self, meeting_id: int) -> None:
+        if meeting_id in self._reconcile_pending:
+            return
+        self._reconcile_pending.add(meeting_id)
+        task = asyncio.ensure_future(self._retry_reconcile(meeting_id))
+        self._retrying.add(task)
+        task.add_done_callback(self._retrying.discard)
+
+    async def _retry_reconcile(self, meeting_id: int) -> None:
+        """Reconcile one meeting after a failed write, with backoff, until it succeeds."""
+        try:
+            for attempt in itertools.count(1):
+                await asyncio.sleep(
+                    min(RECONCILE_RETRY_CAP, RECONCILE_RETRY_FIRST * 2 ** (attempt - 1))
+                )
+                target = self._targets.get(meeting_id)
+                if target is None:
+                    return
+                try:
+                    meeting = await self.meetings.find_by_id(meeting_id)
+                    if meeting is None or meeting.channel_id is None or meeting.message_id is None:
+                        return
+                    await self.reconcile(meeting)
+                except sqlite3.OperationalError as exc:
+                    if not (is_busy(exc) or is_full(exc)):
+                        raise
+                    log.warning(
+                        "meeting %d: reading reactions again failed (%s), attempt %d",
+                        meeting_id,
+                        error_name(exc),
+                        attempt,
+                    )
+                    continue
+                except discord.HTTPException as exc:
+                    log.warning("meeting %d: reading reactions failed: %s", meeting_id, exc.code)
+                    continue
+                log.info(
+                    "meeting %d: reactions read again after %d attempt(s)", meeting_id, attempt
+                )
+                return
+        finally:
+            self._reconcile_pending.discard(meeting_id)
 
     async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
         event = React(user_id, choice, 0) if added else Unreact(user_id, choice)
@@ -446,7 +511,7 @@ class MeetingService:
 
     async def close(self) -> None:
         await self.updater.close()
-        tasks = list(self._background)
+        tasks: list[asyncio.Task[Any]] = [*self._background, *self._retrying]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
