@@ -57,6 +57,11 @@ def is_full(exc: BaseException) -> bool:
     return "full" in str(exc)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Busy or full: nothing was written, and the same write may work a little later."""
+    return is_busy(exc) or is_full(exc)
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int

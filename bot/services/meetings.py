@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.db import error_name, is_busy, is_full
+from bot.db import error_name, is_transient
 from bot.domain.dates import format_range_local
 from bot.domain.meeting import Meeting
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
@@ -27,6 +27,7 @@ from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, only_user, send_dm
+from bot.startup import backoff_delay
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 
 if TYPE_CHECKING:
@@ -91,8 +92,8 @@ def counts_line(_: Text, counts: Counts) -> str:
     )
 
 
-# After a failed write, the reactions of a meeting are read again after 0.5, 1, 2 … s, at
-# most 30 s apart, until it works.
+# After a failed write, the reactions of a meeting are read again after about 0.5, 1, 2 … s
+# (with jitter), at most 30 s apart, until it works.
 RECONCILE_RETRY_FIRST = 0.5
 RECONCILE_RETRY_CAP = 30.0
 
@@ -293,7 +294,7 @@ class MeetingService:
         try:
             await self._apply(meeting_id, payload.user_id, choice, added)
         except sqlite3.OperationalError as exc:
-            if not (is_busy(exc) or is_full(exc)):
+            if not is_transient(exc):
                 raise
             # Not lost: the reactions on the announcement are read again until it works.
             log.warning(
@@ -316,7 +317,7 @@ class MeetingService:
         try:
             for attempt in itertools.count(1):
                 await asyncio.sleep(
-                    min(RECONCILE_RETRY_CAP, RECONCILE_RETRY_FIRST * 2 ** (attempt - 1))
+                    backoff_delay(attempt, initial=RECONCILE_RETRY_FIRST, cap=RECONCILE_RETRY_CAP)
                 )
                 target = self._targets.get(meeting_id)
                 if target is None:
@@ -327,7 +328,7 @@ class MeetingService:
                         return
                     await self.reconcile(meeting)
                 except sqlite3.OperationalError as exc:
-                    if not (is_busy(exc) or is_full(exc)):
+                    if not is_transient(exc):
                         raise
                     log.warning(
                         "meeting %d: reading reactions again failed (%s), attempt %d",
