@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,15 +17,19 @@ from discord.ext import commands
 from bot import __version__
 from bot.clock import Clock
 from bot.db import Database
+from bot.gateway_guard import guard_parsers
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
 from bot.services.channel_health import ChannelHealth
 from bot.settings import Settings
+from bot.startup import retry_unreachable
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
 from bot.tree import MoteplassTree, watch_deadline
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Loaded in this order by setup_hook. Each is a discord.py extension with `setup(bot)`.
 EXTENSIONS: tuple[str, ...] = (
@@ -87,6 +93,9 @@ class MoteplassBot(commands.AutoShardedBot):
         # reach each other: they share storage, not each other).
         self.services: dict[str, Any] = {}
         self._settled_task: asyncio.Task[None] | None = None
+        # Gateway events skipped because discord.py could not parse them, by event name.
+        self.skipped_events: Counter[str] = Counter()
+        guard_parsers(self._connection.parsers, self.skipped_events)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator(self.catalog))
@@ -94,7 +103,37 @@ class MoteplassBot(commands.AutoShardedBot):
         for name in self._extensions:
             await self.load_extension(name)
         if self._sync_commands:
-            await self.sync_commands()
+            await self._retry("syncing commands", self.sync_commands)
+
+    async def _retry(
+        self,
+        what: str,
+        attempt_once: Callable[[], Awaitable[T]],
+        before_retry: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        return await retry_unreachable(
+            what,
+            attempt_once,
+            initial=self.settings.connect_retry_initial,
+            cap=self.settings.connect_retry_max,
+            before_retry=before_retry,
+        )
+
+    async def login(self, token: str) -> None:
+        """Log in, waiting out an unreachable Discord; a refused token is a StartupError.
+        setup_hook runs inside and retries its own calls, so a retry here never repeats it."""
+
+        async def reset_http() -> None:
+            # A new session and connector for the next attempt (closing one closes both).
+            await self.http.close()
+            self.http.connector = discord.utils.MISSING
+
+        await self._retry("logging in", lambda: super(MoteplassBot, self).login(token), reset_http)
+
+    async def launch_shards(self) -> None:
+        """AutoShardedClient asks GET /gateway/bot first: wait out an unreachable Discord
+        there too (the shard count is known only once that lookup has succeeded)."""
+        await self._retry("looking up the gateway", super().launch_shards)
 
     async def sync_commands(self) -> None:
         if self.settings.sync_guilds:
@@ -120,6 +159,9 @@ class MoteplassBot(commands.AutoShardedBot):
             await super().before_identify_hook(shard_id, initial=initial)
         elif not initial:
             await asyncio.sleep(self.settings.identify_delay)
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: messages are not read (and one without an author is harmless)."""
 
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +26,40 @@ from bot.errors import DatabaseFileError
 log = logging.getLogger(__name__)
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# Seconds a write waits for another process's lock (a backup, the sqlite3 shell).
+DEFAULT_BUSY_TIMEOUT = 5.0
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def error_name(exc: BaseException) -> str:
+    """`SQLITE_BUSY`, `SQLITE_FULL` …, or the exception class when SQLite gave no code."""
+    name = getattr(exc, "sqlite_errorname", None)
+    return str(name) if name else type(exc).__name__
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Another connection (a backup, the sqlite3 shell) held the lock past busy_timeout."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def is_full(exc: BaseException) -> bool:
+    """The disk (or the file's max_page_count) is full."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF == sqlite3.SQLITE_FULL
+    return "full" in str(exc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Busy or full: nothing was written, and the same write may work a little later."""
+    return is_busy(exc) or is_full(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +120,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self.busy_timeout = DEFAULT_BUSY_TIMEOUT
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -101,7 +136,7 @@ class Database:
         try:
             # Read before writing anything: a damaged file or one from newer code is left
             # exactly as it was (switching to WAL would already change its header).
-            await conn.execute("PRAGMA busy_timeout = 5000")
+            await db.set_busy_timeout(DEFAULT_BUSY_TIMEOUT)
             await db.fetchval("SELECT COUNT(*) FROM sqlite_master")
             await db.check_version()
         except sqlite3.DatabaseError as exc:
@@ -166,18 +201,46 @@ class Database:
             log.info("database migrated to version %d (%s)", target, ", ".join(names))
             return names
 
+    async def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another process's lock before failing (SQLITE_BUSY)."""
+        self.busy_timeout = seconds
+        await self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000):d}")
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting up to `busy_timeout` for another process's write lock.
+
+        SQLite waits by itself (busy_timeout) unless this connection has a read statement
+        in flight (another coroutine between execute and fetch): then it answers SQLITE_BUSY
+        at once, so that case is waited out here."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(0.02)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: a write commits whole or not."""
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error: a write commits whole or not.
+
+        A COMMIT that fails (busy, disk full) is rolled back too, and a transaction SQLite
+        already rolled back itself (SQLITE_FULL may) is not rolled back twice: the
+        connection is always usable for the next write, and the original error is raised."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
                 await self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    try:
+                        await self.conn.execute("ROLLBACK")
+                    except sqlite3.Error as exc:
+                        log.error("rollback failed: %s", error_name(exc))
+                raise
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Seconds to wait before a new IDENTIFY after a lost session (None: discord.py's 5 s;
     # tests against the emulator set it low).
     identify_delay: float | None = None
+    # Discord unreachable at start: wait this long, doubling up to the cap (with jitter).
+    connect_retry_initial: float = Field(default=1.0, gt=0)
+    connect_retry_max: float = Field(default=60.0, gt=0)
 
     @field_validator("discord_token", mode="after")
     @classmethod

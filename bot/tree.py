@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
+from bot.db import is_busy, is_full
 from bot.errors import MoteplassError
 from bot.i18n import DEFAULT_LANGUAGE, language_for_discord_locale
 
@@ -113,8 +114,15 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
             return "error.check_failed", {}
         if isinstance(original, discord.Forbidden):
             return "error.bot_forbidden", {}
-        if isinstance(original, sqlite3.OperationalError) and "locked" in str(original):
+        if is_busy(original):
+            log.warning("database busy in %s: nothing was saved", interaction_name(interaction))
             return "error.database_busy", {}
+        if is_full(original):
+            log.error(
+                "database full (disk or max_page_count) in %s: nothing was saved",
+                interaction_name(interaction),
+            )
+            return "error.database_full", {}
         if isinstance(original, sqlite3.DatabaseError):
             error_id = secrets.token_hex(4)
             log.error("database error %s in %s", error_id, interaction_name(interaction))

@@ -163,8 +163,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         meeting = await self.service.announce(interaction.guild, meeting)
         self.bot.dispatch("meeting_changed", meeting.id)
         lines = [_("meeting.created", title=meeting.title)]
-        if not await self.service.mirror_event(interaction.guild, meeting):
-            lines.append(_("meeting.no_event_permission"))
+        note = await self.service.mirror_event(interaction.guild, meeting)
+        if note is not None:
+            lines.append(_(note))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @create.autocomplete("date")
@@ -242,9 +243,12 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             current.place,
         ):
             await self.service.tell_changed(updated)
+        lines = [_("meeting.edited", title=updated.title)]
         if updated.scheduled_event_id is not None:
-            await self.service.mirror_event(interaction.guild, updated)
-        await interaction.followup.send(_("meeting.edited", title=updated.title), ephemeral=True)
+            note = await self.service.mirror_event(interaction.guild, updated)
+            if note is not None:
+                lines.append(_(note))
+        await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")

@@ -130,15 +130,24 @@ def planned_deliveries(meeting: MeetingTimes, plan: ReminderPlan) -> list[Planne
     return found
 
 
-def due_now(planned: PlannedDelivery, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Decision:
-    """Send when due and at most `grace` late; skip when later than that, or when the
-    meeting has already started; otherwise not yet."""
+def late_rule(due_utc: datetime, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Decision:
+    """The one rule for everything the bot posts at a time (reminders, the monthly post,
+    series announcements): not yet before `due_utc`; send when at most `grace` late (the
+    bot was down, or busy); skip (and log) when later than that."""
     _require_aware(now, "now")
-    if now < planned.due_utc:
+    if now < _require_aware(due_utc, "due_utc"):
         return Decision.NOT_YET
-    if now - planned.due_utc > grace or now >= planned.meeting_start_utc:
+    if now - due_utc > grace:
         return Decision.SKIP_TOO_LATE
     return Decision.SEND
+
+
+def due_now(planned: PlannedDelivery, now: datetime, grace: timedelta = DEFAULT_GRACE) -> Decision:
+    """`late_rule`, and skipped as well once the meeting has started."""
+    decision = late_rule(planned.due_utc, now, grace)
+    if decision is Decision.SEND and now >= planned.meeting_start_utc:
+        return Decision.SKIP_TOO_LATE
+    return decision
 
 
 def delivery_key(kind: str, meeting_id: int, offset_key: str, recipient_id: int | None = 0) -> str:
@@ -170,28 +179,50 @@ def monthly_post_time(plan: ReminderPlan, zone: str, year: int, month: int) -> d
     return to_utc(datetime.combine(day, plan.monthly_time), load_zone(zone))
 
 
+@dataclass(frozen=True, slots=True)
+class MonthlyDue:
+    """The monthly post of local (year, month), due at `due_utc`: send it or skip it."""
+
+    year: int
+    month: int
+    due_utc: datetime
+    decision: Decision
+
+
 def monthly_post_due(
     plan: ReminderPlan,
     zone: str,
     now: datetime,
     last_done_month: tuple[int, int] | None,
-) -> tuple[int, int] | None:
-    """The local (year, month) whose monthly post should go out now, or None.
-
-    Due once the local month's day and time have come, if that month is not yet done. A
-    post missed earlier in the month is still due later in that same month; a month that
-    passed entirely is not posted afterwards.
-    """
+    grace: timedelta = DEFAULT_GRACE,
+    set_up_at: datetime | None = None,
+) -> MonthlyDue | None:
+    """The current local month's post once its day and time have come, if that month is
+    not done yet: SEND within `grace` of its time, else SKIP_TOO_LATE (`late_rule`). None
+    before its time, when done, and when the server was set up after this month's post
+    time (it starts with next month's post). A month that passed is never posted."""
     if not plan.monthly_enabled:
         return None
     zi = load_zone(zone)
     local = _require_aware(now, "now").astimezone(zi)
-    current = (local.year, local.month)
-    if last_done_month is not None and last_done_month >= current:
+    year, month = local.year, local.month
+    if last_done_month is not None and last_done_month >= (year, month):
         return None
-    if now < monthly_post_time(plan, zone, *current):
+    due = monthly_post_time(plan, zone, year, month)
+    if set_up_at is not None and _require_aware(set_up_at, "set_up_at") > due:
         return None
-    return current
+    decision = late_rule(due, now, grace)
+    if decision is Decision.NOT_YET:
+        return None
+    return MonthlyDue(year, month, due, decision)
+
+
+def series_announce_due(
+    occurrence_start_utc: datetime, lead_days: int, series_created_at: datetime
+) -> datetime:
+    """A series meeting is created and announced `lead_days` before it starts, or when the
+    series is created if that is later (a new series announces its next meeting at once)."""
+    return max(occurrence_start_utc - timedelta(days=lead_days), series_created_at)
 
 
 def next_to_create(

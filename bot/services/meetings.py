@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import sqlite3
 import time
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.db import error_name, is_transient
 from bot.domain.dates import format_range_local
 from bot.domain.meeting import Meeting
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
@@ -25,6 +28,7 @@ from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, only_user, send_dm
+from bot.startup import backoff_delay
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 from bot.storage.privacy import ErasureMarkers
 
@@ -90,6 +94,23 @@ def counts_line(_: Text, counts: Counts) -> str:
     )
 
 
+# After a failed write, the reactions of a meeting are read again after about 0.5, 1, 2 … s
+# (with jitter), at most 30 s apart, until it works.
+RECONCILE_RETRY_FIRST = 0.5
+RECONCILE_RETRY_CAP = 30.0
+
+NO_EVENT_PERMISSION = "meeting.no_event_permission"
+EVENT_NOT_UPDATED = "meeting.event_not_updated"
+
+
+def event_failure_key(exc: discord.HTTPException) -> str:
+    """Missing permission only when Discord says so (403, or code 50013); anything else
+    (404 from a server without the route, 5xx, a refused body) is "could not be updated"."""
+    if isinstance(exc, discord.Forbidden) or exc.status == 403 or exc.code == 50013:
+        return NO_EVENT_PERMISSION
+    return EVENT_NOT_UPDATED
+
+
 class MeetingService:
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
@@ -108,14 +129,17 @@ class MeetingService:
         # (meeting, user) → their latest RSVP reaction, to never remove a fresh one
         self._latest: dict[tuple[int, int], Choice | None] = {}
         self._background: set[asyncio.Task[object]] = set()
+        # meetings whose reactions are read again after a failed write (busy or full disk)
+        self._reconcile_pending: set[int] = set()
+        self._retrying: set[asyncio.Task[None]] = set()
         self.reconciled = asyncio.Event()
         # Deleted members' reactions that are not answers: (meeting, user) → whether the
         # bot removed them (mirrors `erasure_markers` for the open meetings).
         self.markers = ErasureMarkers(bot.db)
         self._erased: dict[tuple[int, int], bool] = {}
-        # (meeting, user) → monotonic time the bot began taking a deleted member's reactions
-        # off: a reading of the reactions begun before then may still show them.
-        self._removing: dict[tuple[int, int], float] = {}
+        # (meeting, user) → monotonic time the bot finished taking a deleted member's
+        # reactions off: a reading of the reactions begun before then may still show them.
+        self._removed_at: dict[tuple[int, int], float] = {}
         # Shards whose gateway dropped and has not resumed or identified again yet: events
         # arriving then may be replays from before a deletion.
         self._gap: set[int] = set()
@@ -181,8 +205,9 @@ class MeetingService:
                 log.warning("could not add reaction to meeting %d", meeting.id)
         return meeting
 
-    async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> bool:
-        """Create or update the Discord scheduled event. False when the bot may not."""
+    async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> str | None:
+        """Create or update the Discord scheduled event. None when it worked, else the
+        catalogue key of a note for the organiser (the announcement itself is not touched)."""
         _ = await self.bot.texts(guild.id)
         location = (meeting.place or _("meeting.embed.no_place"))[:100]
         try:
@@ -209,13 +234,19 @@ class MeetingService:
                         location=location,
                         description=(meeting.description or "")[:1000],
                     )
-        except discord.Forbidden:
-            log.info("no Manage Events in guild %d: meetings are not mirrored", guild.id)
-            return False
         except discord.HTTPException as exc:
-            log.warning("scheduled event for meeting %d failed: %s", meeting.id, exc.code)
-            return False
-        return True
+            key = event_failure_key(exc)
+            if key == NO_EVENT_PERMISSION:
+                log.info("no Manage Events in guild %d: meetings are not mirrored", guild.id)
+            else:
+                log.warning(
+                    "scheduled event for meeting %d failed: HTTP %d, code %d",
+                    meeting.id,
+                    exc.status,
+                    exc.code,
+                )
+            return key
+        return None
 
     async def refresh(self, meeting_id: int) -> None:
         self.updater.mark(meeting_id)
@@ -290,7 +321,61 @@ class MeetingService:
         if held is not None:
             held.append((payload.user_id, choice, added))
             return
-        await self._apply(meeting_id, payload.user_id, choice, added)
+        try:
+            await self._apply(meeting_id, payload.user_id, choice, added)
+        except sqlite3.OperationalError as exc:
+            if not is_transient(exc):
+                raise
+            # Not lost: the reactions on the announcement are read again until it works.
+            log.warning(
+                "reaction on meeting %d not stored (%s): reading the reactions again later",
+                meeting_id,
+                error_name(exc),
+            )
+            self._reconcile_later(meeting_id)
+
+    def _reconcile_later(self, meeting_id: int) -> None:
+        if meeting_id in self._reconcile_pending:
+            return
+        self._reconcile_pending.add(meeting_id)
+        task = asyncio.ensure_future(self._retry_reconcile(meeting_id))
+        self._retrying.add(task)
+        task.add_done_callback(self._retrying.discard)
+
+    async def _retry_reconcile(self, meeting_id: int) -> None:
+        """Reconcile one meeting after a failed write, with backoff, until it succeeds."""
+        try:
+            for attempt in itertools.count(1):
+                await asyncio.sleep(
+                    backoff_delay(attempt, initial=RECONCILE_RETRY_FIRST, cap=RECONCILE_RETRY_CAP)
+                )
+                target = self._targets.get(meeting_id)
+                if target is None:
+                    return
+                try:
+                    meeting = await self.meetings.find_by_id(meeting_id)
+                    if meeting is None or meeting.channel_id is None or meeting.message_id is None:
+                        return
+                    await self.reconcile(meeting)
+                except sqlite3.OperationalError as exc:
+                    if not is_transient(exc):
+                        raise
+                    log.warning(
+                        "meeting %d: reading reactions again failed (%s), attempt %d",
+                        meeting_id,
+                        error_name(exc),
+                        attempt,
+                    )
+                    continue
+                except discord.HTTPException as exc:
+                    log.warning("meeting %d: reading reactions failed: %s", meeting_id, exc.code)
+                    continue
+                log.info(
+                    "meeting %d: reactions read again after %d attempt(s)", meeting_id, attempt
+                )
+                return
+        finally:
+            self._reconcile_pending.discard(meeting_id)
 
     async def _fresh_after_erasure(self, meeting_id: int, user_id: int, added: bool) -> bool:
         """A reaction event of a member whose data was deleted: True if it is a new answer.
@@ -335,10 +420,10 @@ class MeetingService:
         for meeting_id in meetings:
             self._spawn(self._reread(meeting_id))
 
-    def removing_reactions(self, meeting_id: int, user_id: int) -> None:
-        """The privacy job is about to remove a deleted member's reactions (see
-        `_without_erased`: a reading from before must not take them for new ones)."""
-        self._removing[(meeting_id, user_id)] = time.monotonic()
+    def reactions_removed(self, meeting_id: int, user_id: int) -> None:
+        """The privacy job has just removed a deleted member's reactions (see
+        `_without_erased`: a reading begun before now may still show them)."""
+        self._removed_at[(meeting_id, user_id)] = time.monotonic()
 
     async def erased(self, guild_id: int, user_id: int) -> None:
         """A member's data was deleted: take the markers in, drop what is held in memory,
@@ -536,7 +621,8 @@ class MeetingService:
         reaction was made: while the old ones may still be there, none of theirs counts).
 
         Where the bot removed them, any reaction seen now is new: it counts and the marker
-        goes, unless this reading began before the removal did (it may show the old ones).
+        goes, unless this reading began before the removal was done (it may show the old
+        ones).
         Where it could not, the marker goes once none of theirs is left.
         """
         markers = await self.markers.for_meeting(meeting_id)
@@ -545,8 +631,8 @@ class MeetingService:
         seen = {user for users in observed.values() for user in users}
 
         def stale(user_id: int) -> bool:
-            began = self._removing.get((meeting_id, user_id))
-            return began is not None and read_started <= began
+            done = self._removed_at.get((meeting_id, user_id))
+            return done is not None and read_started <= done
 
         kept = {u for u, removed in markers.items() if u in seen and not removed}
         early = {u for u, removed in markers.items() if u in seen and removed and stale(u)}
@@ -579,7 +665,7 @@ class MeetingService:
 
     async def close(self) -> None:
         await self.updater.close()
-        tasks = list(self._background)
+        tasks: list[asyncio.Task[Any]] = [*self._background, *self._retrying]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

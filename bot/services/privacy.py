@@ -151,8 +151,6 @@ class PrivacyService:
         if not channel.permissions_for(guild.me).manage_messages:
             return True  # the marker makes reconciliation ignore them
         meetings = self.bot.services.get("meetings")
-        if meetings is not None:
-            meetings.removing_reactions(step.meeting_id, job.user_id)
         try:
             for emoji in EMOJI.values():
                 await self.bot.http.remove_reaction(
@@ -162,6 +160,8 @@ class PrivacyService:
             pass  # the announcement is gone
         except discord.Forbidden:
             return True  # permissions changed meanwhile: the marker stays
+        if meetings is not None:
+            meetings.reactions_removed(step.meeting_id, job.user_id)
         await self.markers.removed(step.meeting_id, job.user_id)
         if meetings is not None:
             await meetings.erased(job.guild_id, job.user_id)

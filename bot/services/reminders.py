@@ -33,6 +33,7 @@ from bot.domain.reminders import (
     ReminderPlan,
     delivery_key,
     due_now,
+    late_rule,
     monthly_offset_key,
     monthly_post_due,
     monthly_post_key,
@@ -40,6 +41,7 @@ from bot.domain.reminders import (
     next_to_create,
     planned_deliveries,
     retry_backoff,
+    series_announce_due,
 )
 from bot.errors import MoteplassError
 from bot.i18n import Text
@@ -199,7 +201,9 @@ class ReminderService:
                 for series in await self.series.for_guild(guild.id):
                     upcoming = series.schedule.next_occurrence(now)
                     if upcoming is not None:
-                        due = upcoming.start_utc - timedelta(days=series.lead_days)
+                        due = series_announce_due(
+                            upcoming.start_utc, series.lead_days, series.created_at
+                        )
                         key = series_key(series.id, upcoming.local_date)
                         self._schedule(JOB_PREFIX + key, due, now, wanted)
                 if plan.monthly_enabled:
@@ -459,6 +463,12 @@ class ReminderService:
             if interrupted and await self._monthly_posted(claim):
                 await self._found_copy(claim, now)
                 return
+            if late_rule(claim.due_at, now, self.grace) is Decision.SKIP_TOO_LATE:
+                await self.deliveries.mark_skipped(claim, now, "too_late")
+                log.warning(
+                    "skipped retry of the monthly post in guild %d: too late", claim.guild_id
+                )
+                return
             await self._send_monthly(claim, now)
             return
         if claim.kind == SERIES_MEETING:
@@ -567,13 +577,19 @@ class ReminderService:
             if occurrence is None:
                 continue
             key = series_key(series.id, occurrence.local_date)
+            due = series_announce_due(occurrence.start_utc, series.lead_days, series.created_at)
+            decision = late_rule(due, now, self.grace)
+            if decision is Decision.NOT_YET:
+                continue
+            offset_key = occurrence.local_date.isoformat()
+            if decision is Decision.SKIP_TOO_LATE:
+                if await self.deliveries.record_skipped(
+                    guild.id, key, SERIES_MEETING, due_at=due, now=now, offset_key=offset_key
+                ):
+                    log.warning("series %d: meeting of %s skipped: too late", series.id, offset_key)
+                continue
             claim = await self.deliveries.claim(
-                guild.id,
-                key,
-                SERIES_MEETING,
-                due_at=occurrence.start_utc - timedelta(days=series.lead_days),
-                now=now,
-                offset_key=occurrence.local_date.isoformat(),
+                guild.id, key, SERIES_MEETING, due_at=due, now=now, offset_key=offset_key
             )
             if claim is None:
                 continue
@@ -648,17 +664,21 @@ class ReminderService:
         if settings.announce_channel_id is None:
             return
         last = await self.deliveries.last_monthly_post(guild.id)
-        month = monthly_post_due(plan, settings.timezone, now, last)
-        if month is None:
+        due = monthly_post_due(
+            plan, settings.timezone, now, last, self.grace, set_up_at=settings.created_at
+        )
+        if due is None:
             return
-        year, mon = month
+        key = monthly_post_key(guild.id, due.year, due.month)
+        offset_key = monthly_offset_key(due.year, due.month)
+        if due.decision is Decision.SKIP_TOO_LATE:
+            if await self.deliveries.record_skipped(
+                guild.id, key, MONTHLY_POST, due_at=due.due_utc, now=now, offset_key=offset_key
+            ):
+                log.warning("skipped monthly post %s in guild %d: too late", offset_key, guild.id)
+            return
         claim = await self.deliveries.claim(
-            guild.id,
-            monthly_post_key(guild.id, year, mon),
-            MONTHLY_POST,
-            due_at=monthly_post_time(plan, settings.timezone, year, mon),
-            now=now,
-            offset_key=monthly_offset_key(year, mon),
+            guild.id, key, MONTHLY_POST, due_at=due.due_utc, now=now, offset_key=offset_key
         )
         if claim is None:
             return

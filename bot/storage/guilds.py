@@ -20,6 +20,8 @@ class GuildSettings:
     language: str = DEFAULT_LANGUAGE
     timezone: str = DEFAULT_TIMEZONE
     stored: bool = False
+    # When the server was first set up (None until it is stored).
+    created_at: datetime | None = None
 
     def with_changes(
         self,
@@ -49,7 +51,7 @@ class GuildSettingsRepository:
         """The stored settings, or the defaults (with `stored=False`) for a new server."""
         row = await self.db.fetchone(
             "SELECT guild_id, announce_channel_id, intro_channel_id, organiser_role_id, "
-            "language, timezone FROM guild_settings WHERE guild_id = ?",
+            "language, timezone, created_at FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
         if row is None:
@@ -62,6 +64,7 @@ class GuildSettingsRepository:
             language=row["language"],
             timezone=row["timezone"],
             stored=True,
+            created_at=datetime.fromisoformat(row["created_at"]),
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
@@ -88,7 +91,7 @@ class GuildSettingsRepository:
                     stamp,
                 ),
             )
-        return replace(settings, stored=True)
+        return replace(settings, stored=True, created_at=settings.created_at or now)
 
     async def all_guild_ids(self) -> list[int]:
         rows = await self.db.fetchall("SELECT guild_id FROM guild_settings ORDER BY guild_id")

@@ -359,7 +359,9 @@ async def _assert_complete(
     assert await runner.db.fetchval("SELECT COUNT(*) FROM privacy_log") == 1
     assert await runner.db.fetchval("SELECT SUM(people) FROM anonymous_participation") == 1
     assert await runner.db.fetchval("SELECT COUNT(*) FROM anonymous_introductions") == 1
-    assert await ErasureMarkers(runner.db).for_meeting(meeting.id) == {kari.id: True}
+    # The marker says the bot removed her reactions; it may already be gone (a read found
+    # none of hers left, e.g. when the cut-off removal landed after all): the same outcome.
+    assert await ErasureMarkers(runner.db).for_meeting(meeting.id) in ({kari.id: True}, {})
 
 
 # step → (method, route) of the Discord call that hangs when the bot stops

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.domain.rsvp import EMOJI, Choice
+from bot.i18n import Catalog
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 
@@ -378,9 +379,55 @@ async def test_without_manage_events_it_says_so_and_carries_on(
     await configure(world)
     res = await create(world)
     assert "Manage Events" in res.content
+    assert "could not be updated" not in res.content
     assert world.emu.scheduled_events(world.guild.id) == []
     meeting = await only_meeting(runner, world)
     assert meeting.message_id is not None
+
+
+@pytest.mark.parametrize(("status", "code"), [(404, 0), (503, 0), (400, 50035)])
+async def test_events_list_failing_is_not_called_a_missing_permission(
+    runner: BotRunner, world: World, catalog: Catalog, status: int, code: int
+) -> None:
+    """A 404 (a server without the route), a 5xx or a refused body: the organiser is told
+    the Events list could not be updated and that the announcement is fine."""
+    await configure(world)
+    world.emu.inject("POST", "/guilds/{guild_id}/scheduled-events", status=status, code=code)
+    res = await create(world)
+    assert catalog.text("en", "meeting.event_not_updated") in res.content
+    assert catalog.text("en", "meeting.no_event_permission") not in res.content
+    assert catalog.text("en", "meeting.created", title="Inkluderingsdagen") in res.content
+    meeting = await only_meeting(runner, world)
+    assert meeting.message_id is not None and meeting.scheduled_event_id is None
+    assert world.emu.message(world.announce.id, meeting.message_id) is not None
+
+
+async def test_a_forbidden_events_list_is_a_missing_permission(
+    runner: BotRunner, world: World, catalog: Catalog
+) -> None:
+    await configure(world)
+    world.emu.inject("POST", "/guilds/{guild_id}/scheduled-events", status=403)  # 50013
+    res = await create(world)
+    assert catalog.text("en", "meeting.no_event_permission") in res.content
+    assert catalog.text("en", "meeting.event_not_updated") not in res.content
+
+
+async def test_editing_tells_when_the_event_could_not_follow(
+    runner: BotRunner, world: World, catalog: Catalog
+) -> None:
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    assert meeting.scheduled_event_id is not None
+    world.emu.inject("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}", status=404)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "meeting edit",
+        options={"meeting": str(meeting.id), "title": "Nytt navn"},
+    )
+    assert catalog.text("en", "meeting.edited", title="Nytt navn") in res.content
+    assert catalog.text("en", "meeting.event_not_updated") in res.content
 
 
 async def test_date_autocomplete_offers_the_same_weekday_of_month(

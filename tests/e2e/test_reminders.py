@@ -7,18 +7,20 @@ fire by themselves during a test: the tests call `tick()` and move the clock.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database
-from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key
+from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key, monthly_post_key
 from bot.domain.rsvp import EMOJI, Choice
-from bot.services.reminders import ReminderService
+from bot.services.reminders import ReminderService, series_key
 from bot.storage.deliveries import DeliveryRepository
 from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.series import SeriesRepository
 from tests.e2e.conftest import FAST_START, BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting
 
@@ -93,12 +95,40 @@ async def test_series_creates_and_announces_the_next_meeting_once(
     assert len(meetings) == 1 and meetings[0].series_id is not None
     assert meetings[0].starts_at == datetime(2027, 2, 4, 7, 30, tzinfo=UTC)
     assert len(announcements(world)) == 1
-    # the next month's meeting comes when its lead time does, once
-    clock(fast).set(datetime(2027, 2, 15, 12, 0, tzinfo=UTC))
+    # the next month's meeting comes when its lead time does (21 days before 4 March,
+    # 11 Feb 07:30 UTC; here 90 minutes late, within the grace window), once
+    clock(fast).set(datetime(2027, 2, 11, 9, 0, tzinfo=UTC))
     await service(fast).tick()
     await service(fast).tick()
     meetings = await MeetingRepository(fast.db).list_upcoming(world.guild.id, START)
     assert [m.starts_at.day for m in meetings] == [4, 4]  # 4 Feb and 4 Mar
+    assert len(announcements(world)) == 2
+
+
+async def test_a_series_meeting_found_later_than_the_grace_window_is_skipped(
+    fast: BotRunner, world: World
+) -> None:
+    """The one rule for late posts: 4 days after its lead time the March meeting is not
+    created and announced any more; the ledger says skipped, and April comes on time."""
+    await configure(world)
+    await world.emu.invoke(
+        world.guild.id,
+        world.organiser.id,
+        "series create",
+        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    )
+    await service(fast).tick()
+    assert len(announcements(world)) == 1  # 4 Feb: the series was just created
+    clock(fast).set(datetime(2027, 2, 15, 12, 0, tzinfo=UTC))
+    await service(fast).tick()
+    assert fast.db is not None
+    [series] = await SeriesRepository(fast.db).for_guild(world.guild.id)
+    row = await ledger(fast).get(world.guild.id, series_key(series.id, date(2027, 3, 4)))
+    assert row is not None and row.status == "skipped"
+    assert len(announcements(world)) == 1
+    # April's lead time (1 April 06:30 UTC less 21 days: 11 March 06:30 UTC), in grace
+    clock(fast).set(datetime(2027, 3, 11, 7, 31, tzinfo=UTC))
+    await service(fast).tick()
     assert len(announcements(world)) == 2
 
 
@@ -316,6 +346,48 @@ async def test_monthly_post_once_a_month(fast: BotRunner, world: World) -> None:
     assert len(posts) == 1
     assert "Inkluderingsdagen" in posts[0]["content"] and "going 1" in posts[0]["content"]
     assert "introductions last month: 0" in posts[0]["content"]
+
+
+def monthly_posts(world: World, catalog: Any) -> list[dict[str, Any]]:
+    title = catalog.text("en", "reminders.monthly.title")
+    return [m for m in world.emu.messages(world.announce.id) if title in (m["content"] or "")]
+
+
+async def test_a_server_set_up_after_the_monthly_time_starts_next_month(
+    fast: BotRunner, world: World
+) -> None:
+    """Set up on the 1st at 20:00 in Oslo, eleven hours after the 09:00 post time: no
+    "this month" minutes later; the first monthly post is the next month's, on time."""
+    clock(fast).set(datetime(2027, 2, 1, 19, 0, tzinfo=UTC))
+    await configure(world)
+    await service(fast).tick()
+    await fast.restart()
+    await service(fast).tick()
+    assert monthly_posts(world, fast.catalog) == []
+    assert await ledger(fast).last_monthly_post(world.guild.id) is None
+    clock(fast).set(datetime(2027, 3, 1, 8, 1, tzinfo=UTC))
+    await service(fast).tick()
+    assert len(monthly_posts(world, fast.catalog)) == 1
+    assert await ledger(fast).last_monthly_post(world.guild.id) == (2027, 3)
+
+
+async def test_a_monthly_post_later_than_the_grace_window_is_skipped_and_logged(
+    fast: BotRunner, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    await configure(world)  # set up at 09:00 on 1 February: February's post is due
+    clock(fast).set(datetime(2027, 2, 1, 13, 59, tzinfo=UTC))  # 5 h 59 min late: sent
+    await service(fast).tick()
+    assert len(monthly_posts(world, fast.catalog)) == 1
+    # The bot was down over 1 March 09:00 and comes back at 20:00, eleven hours late.
+    clock(fast).set(datetime(2027, 3, 1, 19, 0, tzinfo=UTC))
+    with caplog.at_level(logging.WARNING, logger="bot.services.reminders"):
+        await service(fast).tick()
+        await service(fast).tick()
+    assert len(monthly_posts(world, fast.catalog)) == 1
+    row = await ledger(fast).get(world.guild.id, monthly_post_key(world.guild.id, 2027, 3))
+    assert row is not None and row.status == "skipped"
+    skipped = [r for r in caplog.records if "monthly post 2027-03" in r.getMessage()]
+    assert len(skipped) == 1
 
 
 async def test_dm_server_error_is_retried_with_backoff(fast: BotRunner, world: World) -> None:

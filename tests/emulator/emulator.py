@@ -78,8 +78,10 @@ class Emulator:
         followup_deadline: float = 15 * 60,
         old_message_edit_limit: int | None = 3,
         bot_name: str = "Møteplass",
+        port: int = 0,
     ) -> None:
         self.token = token
+        self._wanted_port = port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
         self.followup_deadline = followup_deadline
@@ -150,7 +152,7 @@ class Emulator:
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await self._runner.setup()
-        self.port = _free_port()
+        self.port = self._wanted_port or _free_port()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         return self
@@ -862,6 +864,18 @@ class Emulator:
             ws = session.ws
             assert ws is not None
             await ws.send_str('{"op": 7, "s": null, "t": null, "d": null}')
+
+    def dispatch_raw(self, event: str, data: Any) -> int:
+        """Send a dispatch (op 0) exactly as given to every live session: no intent or shard
+        filtering, no state change. `data` may be any JSON value (malformed payloads).
+        Returns the number of sessions it was queued for."""
+        self.dispatched.append((event, data))
+        sent = 0
+        for session in self.sessions:
+            if session.alive:
+                session.push(event, data)
+                sent += 1
+        return sent
 
     # ------------------------------------------------------------------ REST faults
     def inject(

@@ -95,7 +95,7 @@ class Session:
             return True
         return bool(self.intents & bit)
 
-    def push(self, event: str, data: dict[str, Any]) -> int:
+    def push(self, event: str, data: Any) -> int:
         self.seq += 1
         self.buffer.append(json.dumps({"op": 0, "t": event, "s": self.seq, "d": data}))
         self.wakeup.set()

@@ -17,15 +17,18 @@ from bot.domain.reminders import (
     HOUR_BEFORE,
     Decision,
     MeetingTimes,
+    MonthlyDue,
     PlannedDelivery,
     ReminderPlan,
     delivery_key,
     due_now,
+    late_rule,
     monthly_post_due,
     monthly_post_key,
     next_to_create,
     planned_deliveries,
     retry_backoff,
+    series_announce_due,
     validate_plan,
 )
 from bot.errors import BadInput
@@ -166,27 +169,98 @@ def test_delivery_key_shape() -> None:
         delivery_key("a:b", 1, "d1")
 
 
+def _month(result: MonthlyDue | None) -> tuple[int, int, Decision] | None:
+    return None if result is None else (result.year, result.month, result.decision)
+
+
 def test_monthly_post() -> None:
     plan = ReminderPlan()  # the 1st at 09:00 local
     zone = "Europe/Oslo"
     before = datetime(2026, 12, 1, 7, 59, tzinfo=UTC)
     at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    send = (2026, 12, Decision.SEND)
     assert monthly_post_due(plan, zone, before, (2026, 11)) is None
-    assert monthly_post_due(plan, zone, at, (2026, 11)) == (2026, 12)
-    assert monthly_post_due(plan, zone, at, None) == (2026, 12)
-    assert monthly_post_due(plan, zone, at + timedelta(days=3), (2026, 11)) == (2026, 12)
+    assert _month(monthly_post_due(plan, zone, at, (2026, 11))) == send
+    assert _month(monthly_post_due(plan, zone, at, None)) == send
+    assert monthly_post_due(plan, zone, at, None) == MonthlyDue(2026, 12, at, Decision.SEND)
     assert monthly_post_due(plan, zone, at, (2026, 12)) is None
     assert monthly_post_due(replace(plan, monthly_enabled=False), zone, at, None) is None
     # Day 31 in February: the last day (28th), 09:00 local.
     late = replace(plan, monthly_day=31)
     assert monthly_post_due(late, zone, datetime(2027, 2, 28, 7, 59, tzinfo=UTC), None) is None
-    assert monthly_post_due(late, zone, datetime(2027, 2, 28, 8, 0, tzinfo=UTC), None) == (2027, 2)
+    assert _month(monthly_post_due(late, zone, datetime(2027, 2, 28, 8, 0, tzinfo=UTC), None)) == (
+        2027,
+        2,
+        Decision.SEND,
+    )
     # Local month, not UTC month: 23:30 UTC on 31 March is already 1 April in Oslo.
     april = replace(plan, monthly_time=time(0, 30))
-    assert monthly_post_due(april, zone, datetime(2026, 3, 31, 22, 30, tzinfo=UTC), None) == (
+    assert _month(
+        monthly_post_due(april, zone, datetime(2026, 3, 31, 22, 30, tzinfo=UTC), None)
+    ) == (2026, 4, Decision.SEND)
+
+
+def test_a_late_monthly_post_follows_the_grace_window() -> None:
+    plan, zone, at = ReminderPlan(), "Europe/Oslo", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    grace = timedelta(hours=6)
+    assert _month(monthly_post_due(plan, zone, at + grace, None, grace)) == (
         2026,
-        4,
+        12,
+        Decision.SEND,
     )
+    for later in (grace + timedelta(seconds=1), timedelta(hours=11), timedelta(days=3)):
+        assert _month(monthly_post_due(plan, zone, at + later, (2026, 11), grace)) == (
+            2026,
+            12,
+            Decision.SKIP_TOO_LATE,
+        )
+
+
+def test_a_server_set_up_after_the_post_time_starts_with_next_month() -> None:
+    plan, zone, at = ReminderPlan(), "Europe/Oslo", datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    evening = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+    assert (
+        monthly_post_due(plan, zone, evening + timedelta(minutes=5), None, set_up_at=evening)
+        is None
+    )
+    assert monthly_post_due(plan, zone, at + timedelta(hours=1), None, set_up_at=at) is not None
+    # set up in the morning before 09:00: that day's post is due
+    morning = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    assert _month(monthly_post_due(plan, zone, at, None, set_up_at=morning)) == (
+        2026,
+        12,
+        Decision.SEND,
+    )
+    # and the month after, the evening server gets its first post
+    january = datetime(2027, 1, 1, 8, 0, tzinfo=UTC)
+    assert _month(monthly_post_due(plan, zone, january, None, set_up_at=evening)) == (
+        2027,
+        1,
+        Decision.SEND,
+    )
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)),
+    st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=3)),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=48)),
+)
+def test_late_rule_is_one_window(due: datetime, offset: timedelta, grace: timedelta) -> None:
+    due = due.replace(tzinfo=UTC)
+    decision = late_rule(due, due + offset, grace)
+    if offset < timedelta(0):
+        assert decision is Decision.NOT_YET
+    elif offset <= grace:
+        assert decision is Decision.SEND
+    else:
+        assert decision is Decision.SKIP_TOO_LATE
+
+
+def test_series_announce_due_is_the_lead_time_or_the_creation() -> None:
+    start = datetime(2027, 3, 4, 7, 30, tzinfo=UTC)
+    created = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+    assert series_announce_due(start, 21, created) == datetime(2027, 2, 11, 7, 30, tzinfo=UTC)
+    assert series_announce_due(start, 40, created) == created
 
 
 def test_plan_validation() -> None:

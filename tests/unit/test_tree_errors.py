@@ -35,6 +35,13 @@ def test_locked_database_is_busy_not_a_crash() -> None:
     assert describe(sqlite3.OperationalError("database is locked"))[0] == "error.database_busy"
 
 
+def test_a_full_disk_is_said_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="bot.tree"):
+        key, _ = describe(sqlite3.OperationalError("database or disk is full"))
+    assert key == "error.database_full"
+    assert "database full" in caplog.records[-1].getMessage()
+
+
 def test_unknown_error_gets_an_id_and_a_traceback_in_the_log(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -51,6 +58,7 @@ def test_every_error_key_is_in_every_catalogue(catalog: Catalog) -> None:
     keys = [
         "error.unexpected",
         "error.database_busy",
+        "error.database_full",
         "error.database",
         "error.missing_permissions",
         "error.bot_missing_permissions",
