@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
+from bot.ratelimit import GlobalLimiter, install
 from bot.settings import Settings
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
@@ -71,6 +72,8 @@ class MoteplassBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
+        self.limiter = GlobalLimiter(settings.global_requests_per_second)
+        install(self.http, self.limiter)
         self.db = db
         self.catalog = catalog
         self.clock = clock

@@ -44,7 +44,7 @@ from bot.domain.reminders import (
 from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
-from bot.services.notify import CANNOT_DM, DmResult, send_dm
+from bot.services.notify import CANNOT_DM, DmResult, nonce, send_dm
 from bot.storage.deliveries import Claim, DeliveryRepository, ReminderPlanRepository
 from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
@@ -335,11 +335,12 @@ class ReminderService:
                 await channel.send(
                     text[:2000],
                     allowed_mentions=mentions,
+                    nonce=nonce(),
                     reference=reference,
                     mention_author=False,
                 )
             else:
-                await channel.send(text[:2000], allowed_mentions=mentions)
+                await channel.send(text[:2000], allowed_mentions=mentions, nonce=nonce())
         except discord.HTTPException as exc:
             await self._failed(claim, exc, now)
             return
@@ -584,7 +585,7 @@ class ReminderService:
             settings.announce_channel_id, guild_id=claim.guild_id
         )
         try:
-            await channel.send(text[:2000])
+            await channel.send(text[:2000], nonce=nonce())
         except discord.HTTPException as exc:
             await self._failed(claim, exc, now)
             return

@@ -183,14 +183,19 @@ def build_app(emu: Emulator) -> web.Application:
                 if status == 405:
                     raise ApiError(405, 0, "405: Method Not Allowed")
                 raise ApiError(404, 0, "404: Not Found")
+            if needs_auth:
+                record.bot_token = True
+                emu.global_limit_take()
             body, files = await _parse_body(request)
             record.json = body
             record.files = [(name, data) for name, data, _ in files]
-            if fault is not None and fault.status is not None:
+            if fault is not None and fault.status is not None and not fault.after:
                 response = _fault_response(fault)
             else:
                 request[BODY_KEY] = (body, files)
                 response = await handler(request)
+                if fault is not None and fault.status is not None:
+                    response = _fault_response(fault)  # carried out, but the answer is lost
         except ApiError as err:
             response = json_response(err.body(), err.status, err.headers)
         record.status = response.status
