@@ -23,7 +23,7 @@ from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_em
 from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
-from bot.services.notify import DmResult, nonce, only_user, send_dm
+from bot.services.notify import DmResult, only_user, send_dm
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class MeetingService:
         channel = await self.announce_channel(guild)
         _ = await self.bot.texts(guild.id)
         counts = await self.rsvps.counts(meeting.id)
-        message = await channel.send(embed=announcement_embed(_, meeting, counts), nonce=nonce())
+        message = await channel.send(embed=announcement_embed(_, meeting, counts))
         meeting = await self.meetings.set_announcement(
             guild.id, meeting.id, channel.id, message.id, self.now()
         )
@@ -242,7 +242,6 @@ class MeetingService:
             # Discord caps edits of messages older than an hour: post a fresh roster.
             message = await channel.send(
                 roster_text,
-                nonce=nonce(),
                 reference=channel.get_partial_message(meeting.message_id),
                 mention_author=False,
             )
@@ -378,7 +377,6 @@ class MeetingService:
         try:
             await channel.send(
                 f"<@{user_id}> {text}",
-                nonce=nonce(),
                 allowed_mentions=only_user(user_id),
                 reference=channel.get_partial_message(meeting.message_id),
                 mention_author=False,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import secrets
 from typing import Any
 
 import discord
@@ -25,21 +24,12 @@ class DmResult(enum.Enum):
     FAILED = "failed"
 
 
-def nonce() -> str:
-    """A fresh nonce for one message. discord.py sends it with `enforce_nonce`, so when an
-    answer is lost (a 5xx after Discord stored the message) its retry of the same request
-    gets the message already posted instead of posting it twice."""
-    return str(secrets.randbits(62))
-
-
 async def send_dm(client: discord.Client, user_id: int, **message: Any) -> DmResult:
     """Send one DM. Never raises for Discord errors; logs ids only, never the text."""
     try:
         user = client.get_user(user_id) or await client.fetch_user(user_id)
         channel = user.dm_channel or await user.create_dm()
-        await channel.send(
-            allowed_mentions=discord.AllowedMentions.none(), nonce=nonce(), **message
-        )
+        await channel.send(allowed_mentions=discord.AllowedMentions.none(), **message)
     except discord.Forbidden as exc:
         if exc.code == CANNOT_DM:
             log.info("DMs closed for user %s", user_id)

@@ -44,7 +44,7 @@ from bot.domain.reminders import (
 from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
-from bot.services.notify import CANNOT_DM, DmResult, nonce, send_dm
+from bot.services.notify import CANNOT_DM, DmResult, send_dm
 from bot.storage.deliveries import Claim, DeliveryRepository, ReminderPlanRepository
 from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
@@ -335,12 +335,11 @@ class ReminderService:
                 await channel.send(
                     text[:2000],
                     allowed_mentions=mentions,
-                    nonce=nonce(),
                     reference=reference,
                     mention_author=False,
                 )
             else:
-                await channel.send(text[:2000], allowed_mentions=mentions, nonce=nonce())
+                await channel.send(text[:2000], allowed_mentions=mentions)
         except discord.HTTPException as exc:
             await self._failed(claim, exc, now)
             return
@@ -585,7 +584,7 @@ class ReminderService:
             settings.announce_channel_id, guild_id=claim.guild_id
         )
         try:
-            await channel.send(text[:2000], nonce=nonce())
+            await channel.send(text[:2000])
         except discord.HTTPException as exc:
             await self._failed(claim, exc, now)
             return
