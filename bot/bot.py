@@ -20,6 +20,7 @@ from bot.db import Database
 from bot.gateway_guard import guard_parsers
 from bot.i18n import Catalog, Text
 from bot.permissions import require_organiser
+from bot.ratelimit import GlobalLimiter, install
 from bot.services.channel_health import ChannelHealth
 from bot.settings import Settings
 from bot.startup import retry_unreachable
@@ -78,6 +79,8 @@ class MoteplassBot(commands.AutoShardedBot):
             help_command=None,
         )
         self.settings = settings
+        self.limiter = GlobalLimiter(settings.global_requests_per_second)
+        install(self.http, self.limiter)
         self.db = db
         self.catalog = catalog
         self.clock = clock

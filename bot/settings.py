@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     sync_guilds: list[int] = Field(default_factory=list)
     # Minimum seconds between two edits of the same announcement (coalescing updater).
     embed_edit_interval: float = 1.0
+    # Old reactions left after a switch are removed once a meeting had no RSVP reaction for
+    # this many seconds, so that the bot never removes one given again meanwhile.
+    reaction_cleanup_quiet: float = 1.0
+    # Bot-token requests per second at most (Discord's global limit is 50).
+    global_requests_per_second: int = 45
     # A reminder found late by this many hours or less is still sent (once).
     reminder_grace_hours: float = 6.0
     # Seconds to wait before a new IDENTIFY after a lost session (None: discord.py's 5 s;

@@ -9,7 +9,6 @@ refreshed by a `Coalescer`, so a burst of answers costs a few edits, not one per
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import sqlite3
@@ -128,6 +127,14 @@ class MeetingService:
         self._targets: dict[int, tuple[int, int, int]] = {}
         # (meeting, user) → their latest RSVP reaction, to never remove a fresh one
         self._latest: dict[tuple[int, int], Choice | None] = {}
+        # meeting → old reactions to take away once its reactions are quiet, and when the
+        # latest RSVP reaction event for it arrived (monotonic)
+        self._stale: dict[int, set[tuple[int, Choice]]] = {}
+        self._last_event: dict[int, float] = {}
+        self._cleaners: set[int] = set()
+        # (meeting, user, choice) the bot asked Discord to remove: their remove events are
+        # the bot's own doing, not people reacting
+        self._removing: set[tuple[int, int, Choice]] = set()
         self._background: set[asyncio.Task[object]] = set()
         # meetings whose reactions are read again after a failed write (busy or full disk)
         self._reconcile_pending: set[int] = set()
@@ -313,6 +320,10 @@ class MeetingService:
         choice = choice_for_emoji(payload.emoji.name)
         if choice is None:
             return
+        if added or (meeting_id, payload.user_id, choice) not in self._removing:
+            self._last_event[meeting_id] = time.monotonic()
+        else:
+            self._removing.discard((meeting_id, payload.user_id, choice))
         if (meeting_id, payload.user_id) in self._erased and not await self._fresh_after_erasure(
             meeting_id, payload.user_id, added
         ):
@@ -474,11 +485,51 @@ class MeetingService:
         if outcome.changed:
             self.updater.mark(meeting_id)
         if outcome.reactions_to_remove:
-            self._spawn(self._remove_old(meeting_id, outcome.reactions_to_remove))
+            self._remove_later(meeting_id, outcome.reactions_to_remove)
         if outcome.promoted:
             self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
 
-    async def _remove_old(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
+    def _remove_later(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
+        """Take away old reactions once the meeting's reactions have been quiet a while.
+
+        In a burst the bot lags behind the gateway: a reaction it thinks stale may have been
+        taken back and given again in events it has not read yet, and removing it then
+        would remove the fresh one (and withdraw the answer). Waiting for a quiet moment
+        lets those events arrive first; each removal is checked against the latest one.
+        """
+        self._stale.setdefault(meeting_id, set()).update(removals)
+        if meeting_id not in self._cleaners:
+            self._cleaners.add(meeting_id)
+            self._spawn(self._remove_old(meeting_id))
+
+    async def _quiet(self, meeting_id: int, started: float) -> bool:
+        """Wait until no RSVP reaction arrived for the quiet period: True, or False once
+        30 periods have gone by since `started` without one (then removals go ahead)."""
+        quiet = self.bot.settings.reaction_cleanup_quiet
+        while True:
+            now = time.monotonic()
+            wait = self._last_event.get(meeting_id, float("-inf")) + quiet - now
+            if wait <= 0:
+                return True
+            if now - started >= 30 * quiet:
+                return False
+            await asyncio.sleep(wait)
+
+    async def _remove_old(self, meeting_id: int) -> None:
+        started = time.monotonic()
+        try:
+            while self._stale.get(meeting_id):
+                patient = await self._quiet(meeting_id, started)
+                removals = sorted(self._stale.pop(meeting_id, set()))
+                await self._remove_now(meeting_id, removals, interruptible=patient)
+        finally:
+            self._cleaners.discard(meeting_id)
+            self._stale.pop(meeting_id, None)
+            self._removing = {r for r in self._removing if r[0] != meeting_id}
+
+    async def _remove_now(
+        self, meeting_id: int, removals: list[tuple[int, Choice]], *, interruptible: bool
+    ) -> None:
         target = self._targets.get(meeting_id)
         if target is None:
             return
@@ -488,11 +539,20 @@ class MeetingService:
             return
         if not channel.permissions_for(channel.guild.me).manage_messages:
             return  # the answer is recorded anyway; the old reaction simply stays
-        for user_id, choice in removals:
+        quiet = self.bot.settings.reaction_cleanup_quiet
+        for n, (user_id, choice) in enumerate(removals):
+            last = self._last_event.get(meeting_id, float("-inf"))
+            if interruptible and time.monotonic() - last < quiet:
+                # a new burst: the rest waits for the next quiet moment
+                self._stale.setdefault(meeting_id, set()).update(removals[n:])
+                return
             if self._latest.get((meeting_id, user_id)) is choice:
                 continue  # they chose it again meanwhile
-            with contextlib.suppress(discord.HTTPException):
+            self._removing.add((meeting_id, user_id, choice))
+            try:
                 await self.bot.http.remove_reaction(channel_id, message_id, EMOJI[choice], user_id)
+            except discord.HTTPException:
+                self._removing.discard((meeting_id, user_id, choice))
 
     async def tell_promoted(self, meeting_id: int, promoted: Iterable[int]) -> None:
         meeting = await self.meetings.find_by_id(meeting_id)

@@ -121,6 +121,13 @@ class Emulator:
         self.unknown_routes: list[RequestRecord] = []
         self.faults: list[Fault] = []
         self.kill_points: list[KillPoint] = []
+        # Discord's global limit for bot-token requests (None: off); see enable_global_limit
+        self.global_limit: tuple[int, float] | None = None
+        self._global_times: deque[float] = deque()
+        self.global_limited: list[RequestRecord] = []
+        # (author, nonce) → (channel, message id, when) for enforce_nonce
+        self.nonce_window = 300.0
+        self._nonces: dict[tuple[int, str], tuple[int, int, float]] = {}
         self.sessions: list[Session] = []
         self.gateway_connections: list[web.WebSocketResponse] = []
         self.gateway_query: list[dict[str, str]] = []
@@ -890,9 +897,12 @@ class Emulator:
         delay: float = 0.0,
         message: str | None = None,
         is_global: bool = False,
+        after: bool = False,
     ) -> Fault:
         """The next `times` requests matching (method or "*", route template or regex) get
-        `status` (429 with rate-limit headers and Via, 5xx, 403 50013 ...) and/or wait `delay`."""
+        `status` (429 with rate-limit headers and Via, 5xx, 403 50013 ...) and/or wait `delay`.
+        With `after=True` the request is carried out first and only its answer is replaced
+        (the message was posted, but the bot never heard)."""
         fault = Fault(
             method.upper(),
             route_pattern,
@@ -903,6 +913,7 @@ class Emulator:
             delay,
             message,
             is_global,
+            after,
         )
         self.faults.append(fault)
         return fault
@@ -962,6 +973,47 @@ class Emulator:
                 fault.hits += 1
                 return fault
         return None
+
+    def enable_global_limit(self, limit: int = 50, per: float = 1.0) -> None:
+        """Discord's global limit: at most `limit` bot-token requests in any `per` seconds
+        (interaction callbacks and webhooks are not counted, as on Discord); beyond it a
+        global 429. Requests refused so are listed in `global_limited`."""
+        self.global_limit = (limit, per)
+
+    def global_limit_take(self) -> None:
+        """Count one request against the global limit; raise a global 429 when over it."""
+        if self.global_limit is None:
+            return
+        limit, per = self.global_limit
+        now = time.monotonic()
+        times = self._global_times
+        while times and now - times[0] >= per:
+            times.popleft()
+        if len(times) >= limit:
+            retry = max(per - (now - times[0]), 0.001)
+            raise ApiError(
+                429,
+                0,
+                "You are being rate limited.",
+                headers={
+                    "Retry-After": str(max(1, round(retry))),
+                    "X-RateLimit-Global": "true",
+                    "X-RateLimit-Scope": "global",
+                    "Via": "1.1 google",
+                },
+                extra={"retry_after": round(retry, 3), "global": True},
+            )
+        times.append(now)
+
+    def max_requests_per_window(self, per: float = 1.0) -> int:
+        """The most bot-token requests received in any `per`-second window (by `requests`)."""
+        times = sorted(r.time for r in self.requests if r.authorized and r.bot_token)
+        best = start = 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= per:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     def enable_edit_bucket(self, limit: int = 5, per: float = 5.0) -> None:
         """Per-channel message edit bucket with Discord's headers (off by default)."""
@@ -1094,9 +1146,20 @@ class Emulator:
         extra: Mapping[str, Any] | None = None,
         store: bool = True,
     ) -> dict[str, Any]:
-        """Build (and unless store=False, store and dispatch) a message."""
+        """Build (and unless store=False, store and dispatch) a message.
+
+        With `enforce_nonce` and a `nonce`, a message by the same author with the same nonce
+        in the last `nonce_window` seconds is returned instead of a new one (as Discord does).
+        """
         check_embeds(body.get("embeds"))
         channel = self._channel(channel_id)
+        nonce = body.get("nonce")
+        if store and nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((int(author_id), str(nonce)))
+            if seen is not None and self.now() - seen[2] < self.nonce_window:
+                earlier = self.channel_messages.get(seen[0], {}).get(seen[1])
+                if earlier is not None:
+                    return earlier
         gid = channel.get("guild_id")
         mid = self.snowflake()
         content = str(body.get("content") or "")
@@ -1151,6 +1214,8 @@ class Emulator:
         if extra:
             msg.update(extra)
         self.message_meta[mid] = {"allowed_mentions": allowed, "body": dict(body)}
+        if store and nonce is not None and body.get("enforce_nonce"):
+            self._nonces[(int(author_id), str(nonce))] = (int(channel_id), mid, self.now())
         if store:
             self.channel_messages.setdefault(int(channel_id), {})[mid] = msg
             channel["last_message_id"] = str(mid)

@@ -158,6 +158,7 @@ class RequestRecord:
     query: dict[str, str] = field(default_factory=dict)
     files: list[tuple[str, bytes]] = field(default_factory=list)
     authorized: bool = True
+    bot_token: bool = False  # counted against the global limit
 
 
 @dataclass
@@ -171,6 +172,7 @@ class Fault:
     delay: float
     message: str | None
     is_global: bool = False
+    after: bool = False  # the request is carried out, then answered with `status` (lost answer)
     hits: int = 0
 
 

@@ -183,6 +183,9 @@ def build_app(emu: Emulator) -> web.Application:
                 if status == 405:
                     raise ApiError(405, 0, "405: Method Not Allowed")
                 raise ApiError(404, 0, "404: Not Found")
+            if needs_auth:
+                record.bot_token = True
+                emu.global_limit_take()
             body, files = await _parse_body(request)
             record.json = body
             record.files = [(name, data) for name, data, _ in files]
@@ -190,11 +193,13 @@ def build_app(emu: Emulator) -> web.Application:
             if kill is not None and not kill.after:
                 await emu.fire_kill(kill, record)
                 raise ApiError(503, 0, "killed before handling")
-            if fault is not None and fault.status is not None:
+            if fault is not None and fault.status is not None and not fault.after:
                 response = _fault_response(fault)
             else:
                 request[BODY_KEY] = (body, files)
                 response = await handler(request)
+                if fault is not None and fault.status is not None:
+                    response = _fault_response(fault)  # carried out, but the answer is lost
             if kill is not None:
                 record.status = response.status
                 await emu.fire_kill(kill, record)
