@@ -84,6 +84,7 @@ class MoteplassBot(commands.AutoShardedBot):
         # Services registered by cogs, for start-up waiting and tests (not for cogs to
         # reach each other: they share storage, not each other).
         self.services: dict[str, Any] = {}
+        self._settled_task: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator(self.catalog))
@@ -120,6 +121,13 @@ class MoteplassBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("ready in %d guilds", len(self.guilds))
+        if self._settled_task is None or self._settled_task.done():
+            self._settled_task = asyncio.create_task(self._log_settled())
+
+    async def _log_settled(self) -> None:
+        """One INFO line once start-up work is done (tests and operators wait for it)."""
+        await self.wait_until_settled()
+        log.info("settled")
 
     async def texts(self, guild_id: int | None) -> Text:
         """The catalogue in the server's language (Norwegian where there is no server)."""

@@ -26,6 +26,7 @@ from tests.emulator.models import (
     GuildRef,
     InteractionRecord,
     InteractionResult,
+    KillPoint,
     RequestRecord,
     RoleRef,
     UserRef,
@@ -113,6 +114,7 @@ class Emulator:
         self.requests: list[RequestRecord] = []
         self.unknown_routes: list[RequestRecord] = []
         self.faults: list[Fault] = []
+        self.kill_points: list[KillPoint] = []
         self.sessions: list[Session] = []
         self.gateway_connections: list[web.WebSocketResponse] = []
         self.gateway_query: list[dict[str, str]] = []
@@ -889,6 +891,43 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+        self.kill_points.clear()
+
+    def kill_on(
+        self,
+        method: str,
+        route_pattern: str,
+        callback: Callable[[RequestRecord], Any],
+        *,
+        after: bool = True,
+        nth: int = 1,
+    ) -> KillPoint:
+        """Crash the bot at one request: on the `nth` request matching (method or "*", route
+        template or regex on the path), call `callback(record)` (sync or async; it kills the
+        bot process and waits for it to be gone) - after the request took effect and before its
+        answer is written (`after=True`: Discord did it, the bot never learnt), or before it is
+        handled (`after=False`: nothing happened). The request is then answered 503 to
+        nobody. Once only; `await point.fired.wait()`."""
+        point = KillPoint(method.upper(), route_pattern, after, nth, callback)
+        self.kill_points.append(point)
+        return point
+
+    def match_kill(self, method: str, route: str | None, path: str) -> KillPoint | None:
+        for point in self.kill_points:
+            if point.fired.is_set() or point.method not in ("*", method):
+                continue
+            if _route_matches(point.pattern, route, path):
+                point.hits += 1
+                if point.hits == point.nth:
+                    return point
+        return None
+
+    async def fire_kill(self, point: KillPoint, record: RequestRecord) -> None:
+        point.record = record
+        result = point.callback(record)
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            await result
+        point.fired.set()
 
     def match_fault(self, method: str, route: str | None, path: str) -> Fault | None:
         for fault in self.faults:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +138,20 @@ class Fault:
     message: str | None
     is_global: bool = False
     hits: int = 0
+
+
+@dataclass
+class KillPoint:
+    """`Emulator.kill_on`: call `callback` before or after the `nth` matching request."""
+
+    method: str
+    pattern: str
+    after: bool
+    nth: int
+    callback: Callable[[RequestRecord], Any]
+    hits: int = 0
+    fired: asyncio.Event = field(default_factory=asyncio.Event)
+    record: RequestRecord | None = None
 
 
 @dataclass

@@ -186,11 +186,18 @@ def build_app(emu: Emulator) -> web.Application:
             body, files = await _parse_body(request)
             record.json = body
             record.files = [(name, data) for name, data, _ in files]
+            kill = emu.match_kill(request.method, template, api_path)
+            if kill is not None and not kill.after:
+                await emu.fire_kill(kill, record)
+                raise ApiError(503, 0, "killed before handling")
             if fault is not None and fault.status is not None:
                 response = _fault_response(fault)
             else:
                 request[BODY_KEY] = (body, files)
                 response = await handler(request)
+            if kill is not None:
+                record.status = response.status
+                await emu.fire_kill(kill, record)
         except ApiError as err:
             response = json_response(err.body(), err.status, err.headers)
         record.status = response.status
