@@ -143,10 +143,10 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         meeting = await self.service.meetings.create(
             interaction.guild.id, draft, self.bot.clock.now(), created_by=interaction.user.id
         )
-        meeting = await self.service.announce(interaction.guild, meeting)
+        meeting, mirrored = await self.service.publish(interaction.guild, meeting)
         self.bot.dispatch("meeting_changed", meeting.id)
         lines = [_("meeting.created", title=meeting.title)]
-        if not await self.service.mirror_event(interaction.guild, meeting):
+        if not mirrored:
             lines.append(_("meeting.no_event_permission"))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
@@ -216,17 +216,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         await interaction.response.defer(ephemeral=True, thinking=True)
         updated = result.meeting
         self.bot.dispatch("meeting_changed", updated.id)
-        await self.service.refresh(updated.id)
-        if result.promoted:
-            await self.service.tell_promoted(updated.id, result.promoted)
-        if (updated.starts_at, updated.ends_at, updated.place) != (
-            current.starts_at,
-            current.ends_at,
-            current.place,
-        ):
-            await self.service.tell_changed(updated)
-        if updated.scheduled_event_id is not None:
-            await self.service.mirror_event(interaction.guild, updated)
+        await self.service.sync_changed(interaction.guild, updated)
         await interaction.followup.send(_("meeting.edited", title=updated.title), ephemeral=True)
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
@@ -247,10 +237,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             raise BadInput("meeting.error.cancelled")
         await interaction.response.defer(ephemeral=True, thinking=True)
         self.bot.dispatch("meeting_changed", current.id)
-        await self.service.refresh(current.id)
-        if result.meeting.scheduled_event_id is not None:
-            await self.service.mirror_event(interaction.guild, result.meeting)
-        await self.service.tell_cancelled(result.meeting)
+        await self.service.sync_changed(interaction.guild, result.meeting)
         await interaction.followup.send(_("meeting.cancelled", title=current.title), ephemeral=True)
 
     @app_commands.command(
@@ -263,9 +250,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         current = await self._meeting(interaction, meeting)
         await self.service.announce_channel(interaction.guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        self.service.unindex(current.id)
-        reposted = await self.service.announce(interaction.guild, current)
-        await self.service.reconcile(reposted)
+        await self.service.repost(interaction.guild, current)
         await interaction.followup.send(_("meeting.reposted", title=current.title), ephemeral=True)
 
     @app_commands.command(name="list", description="Upcoming meetings")

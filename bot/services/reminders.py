@@ -20,7 +20,7 @@ import discord
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.meeting import Meeting, MeetingDraft
+from bot.domain.meeting import Meeting, MeetingDraft, PublishState
 from bot.domain.recurrence import Occurrence, load_zone, to_utc
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
@@ -505,9 +505,11 @@ class ReminderService:
         if meeting is None:
             draft = self._draft(series, occurrence.start_utc, occurrence.end_utc)
             meeting = await self.meetings.create(guild.id, draft, now)
-        if meeting.message_id is None:
+        if meeting.publish_state is not PublishState.DONE:
+            # post, reactions, event; a meeting an interrupted attempt left half published
+            # is completed (the meetings service looks for what Discord already has)
             try:
-                meeting = await self.bot.services["meetings"].announce(guild, meeting)
+                meeting, _mirrored = await self.bot.services["meetings"].publish(guild, meeting)
             except Exception as exc:
                 code = getattr(exc, "key", None) or type(exc).__name__
                 await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
@@ -515,8 +517,6 @@ class ReminderService:
                 return
         await self.deliveries.mark_sent(claim, now)
         log.info("series %d created meeting %d", series.id, meeting.id)
-        if meeting.scheduled_event_id is None:
-            await self.bot.services["meetings"].mirror_event(guild, meeting)
 
     async def _resume_series(self, claim: Claim, now: datetime) -> None:
         _kind, series_text, day_text = claim.key.split(":")

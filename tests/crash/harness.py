@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +144,21 @@ class BotProcess:
         await self.kill()
         await self.start()
 
-    def kill_on(self, method: str, route: str, *, after: bool = True, nth: int = 1) -> KillPoint:
+    def kill_on(
+        self,
+        method: str,
+        route: str,
+        *,
+        after: bool = True,
+        nth: int = 1,
+        where: Callable[[RequestRecord], bool] | None = None,
+    ) -> KillPoint:
         """Crash at the `nth` request matching (see `Emulator.kill_on`)."""
 
         async def crash(_record: RequestRecord) -> None:
             await self.kill()
 
-        return self.emu.kill_on(method, route, crash, after=after, nth=nth)
+        return self.emu.kill_on(method, route, crash, after=after, nth=nth, where=where)
 
     async def crash_during(self, point: KillPoint, action: Any, timeout: float = 30) -> None:
         """Run `action` (a coroutine, e.g. an interaction) until the kill point fired; what
