@@ -437,3 +437,70 @@ async def test_promotion_crash_before_and_after_the_dm(
 def test_steps_are_distinct() -> None:
     for steps in (ANNOUNCE_STEPS, SERIES_STEPS, CHANGE_STEPS, REPOST_STEPS, PROMOTION_STEPS):
         assert len({s.name for s in steps}) == len(steps)
+
+
+# ----- /meeting checkin ---------------------------------------------------------------
+
+CALLBACK = "/interactions/{interaction_id}/{token}/callback"
+UPDATE_MESSAGE = 7
+
+
+def checkin_parts(result: Any) -> tuple[Any, list[Any]]:
+    message = result.followups[-1] if result.followups else result.message
+    return message, [c for row in message["components"] for c in row["components"]]
+
+
+async def test_checkin_crash_before_the_list_and_before_the_answer(
+    process: BotProcess, world: World, catalog: Catalog
+) -> None:
+    """Each choice is saved before the bot answers: a crash there keeps it; the check-in
+    message of the dead process stops working, /meeting checkin again shows what was saved."""
+    await start_configured(process, world)
+    meeting, _people = await two_going(process, world, catalog, "Checkin", 1)
+    going = world.members[:2]
+    checkin = world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting checkin", {"meeting": str(meeting.id)}
+    )
+    point = kill(process, world, Step("before the list", "POST", FOLLOWUP, after=False))
+    await process.crash_during(point, checkin)
+    await process.start()
+    assert rows(process, "SELECT COUNT(*) FROM checkins")[0][0] == 0
+
+    result = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting checkin", {"meeting": str(meeting.id)}
+    )
+    message, _parts = checkin_parts(result)
+    point = process.kill_on(
+        "POST",
+        CALLBACK,
+        after=False,
+        where=lambda r: (r.json or {}).get("type") == UPDATE_MESSAGE,
+    )
+    choose = world.emu.select(
+        message["channel_id"],
+        message["id"],
+        world.organiser.id,
+        "checkin:going:1",
+        [str(going[0].id)],
+    )
+    await process.crash_during(point, choose)
+    await process.start()
+    saved = rows(process, "SELECT user_id FROM checkins WHERE meeting_id = ?", (meeting.id,))
+    assert [r[0] for r in saved] == [going[0].id]
+
+    again = await world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting checkin", {"meeting": str(meeting.id)}
+    )
+    _ = catalog.translator("en")
+    message, parts = checkin_parts(again)
+    assert _("meeting.checkin.count", count=1) in message["content"]
+    select = next(c for c in parts if c["custom_id"] == "checkin:going:1")
+    assert {o["value"] for o in select["options"] if o.get("default")} == {str(going[0].id)}
+    both = [str(p.id) for p in going]
+    answer = await world.emu.select(
+        message["channel_id"], message["id"], world.organiser.id, "checkin:going:1", both
+    )
+    assert answer.error is None
+    saved = rows(process, "SELECT user_id FROM checkins WHERE meeting_id = ?", (meeting.id,))
+    assert sorted(r[0] for r in saved) == sorted(p.id for p in going)
+    assert not process.errors(), process.log_tail()
