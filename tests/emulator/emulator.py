@@ -907,8 +907,7 @@ class Emulator:
         template or regex on the path), call `callback(record)` (sync or async; it kills the
         bot process and waits for it to be gone) - after the request took effect and before its
         answer is written (`after=True`: Discord did it, the bot never learnt), or before it is
-        handled (`after=False`: nothing happened). The request is then answered 503 to
-        nobody. `where(record)` narrows the match (the JSON body is parsed by then). Once
+        handled (`after=False`: nothing happened, answered 503). `where(record)` narrows the match (the JSON body is parsed by then). Once
         only; `await point.fired.wait()`."""
         point = KillPoint(method.upper(), route_pattern, after, nth, callback, where)
         self.kill_points.append(point)
