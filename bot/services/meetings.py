@@ -4,6 +4,10 @@ Discord-facing glue around `bot.storage.meetings` and `bot.domain.rsvp`: the dat
 the source of truth, the announcement embed shows it. Reaction events are applied through
 `RsvpRepository.apply` (which batches bursts into shared transactions); the embed is
 refreshed by a `Coalescer`, so a burst of answers costs a few edits, not one per click.
+
+Publishing and notices survive a crash between any two steps: each step is stored before
+the next (`publish_state`, owed notices), and `complete_all` finishes them at start, looking
+first for what Discord already has (docs/reliability/crash.md).
 """
 
 from __future__ import annotations
@@ -340,8 +344,8 @@ class MeetingService:
 
     async def _find_announcement(self, meeting: Meeting) -> tuple[int, int] | None:
         """The announcement a crash kept us from storing: the bot's message in the channel
-        since `posting_since` with this meeting's title and start, not stored for any
-        meeting (so a repost never adopts the old message)."""
+        since `posting_since` (minus a minute of clock skew, among the last 50) showing this
+        meeting's start, not stored for any meeting (so a repost never adopts the old one)."""
         settings = await self.bot.guild_settings.get(meeting.guild_id)
         channel_id = settings.announce_channel_id
         me = self.bot.user
@@ -486,7 +490,7 @@ class MeetingService:
         if outcome.reactions_to_remove:
             self._spawn(self._remove_old(meeting_id, outcome.reactions_to_remove))
         if outcome.promoted:
-            self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
+            self._spawn(self.send_owed(meeting_id))  # promotions are owed with the answers
 
     async def _remove_old(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
         target = self._targets.get(meeting_id)
@@ -504,13 +508,11 @@ class MeetingService:
             with contextlib.suppress(discord.HTTPException):
                 await self.bot.http.remove_reaction(channel_id, message_id, EMOJI[choice], user_id)
 
-    async def tell_promoted(self, meeting_id: int, promoted: Iterable[int] = ()) -> None:
-        """Promotions are recorded as owed notices with the answers themselves."""
-        await self.send_owed(meeting_id)
-
     async def send_owed(self, meeting_id: int, *, check_dms: bool = False) -> None:
-        """Send the meeting's notices recorded but not yet sent, each once. `check_dms` after
-        a crash: a notice already in the person's DMs is only marked sent."""
+        """Send the meeting's notices recorded but not yet sent, each once (promotions,
+        changes of time or place, cancellations are owed in the transaction that made them).
+        `check_dms` after a crash: a notice already in the person's DMs is only marked sent.
+        A DM that fails is not retried; closed DMs of a promoted person get a mention."""
         meeting = await self.meetings.find_by_id(meeting_id)
         if meeting is None:
             return
@@ -553,14 +555,6 @@ class MeetingService:
             )
         except discord.HTTPException:
             log.warning("fallback mention for meeting %d failed", meeting.id)
-
-    async def tell_cancelled(self, meeting: Meeting) -> None:
-        """Everyone who answered going, maybe or waitlist: recorded with the cancellation."""
-        await self.send_owed(meeting.id)
-
-    async def tell_changed(self, meeting: Meeting) -> None:
-        """People going, once per change of time or place: recorded with the edit."""
-        await self.send_owed(meeting.id)
 
     # ----- reconciliation ------------------------------------------------------------
 
@@ -612,7 +606,7 @@ class MeetingService:
                 observed[choice] = users
             outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
-                self._spawn(self.tell_promoted(meeting.id, outcome.promoted))
+                self._spawn(self.send_owed(meeting.id))
             self.updater.mark(meeting.id)
         finally:
             held = self._holding.pop(meeting.id, [])

@@ -780,8 +780,9 @@ class RsvpRepository:
     async def claim_notice(self, kind: str, meeting_id: int, user_id: int, now: datetime) -> bool:
         """True only the first time for (kind, meeting, user): tell people things once.
 
-        Claim before sending; if sending failed in a way worth retrying, `release_notice`.
-        Use user_id 0 for a notice about the whole meeting.
+        Claim before sending and `mark_notice_sent` after (until then the notice is owed and
+        sent again at start, see `owed_notices`); if sending failed in a way worth retrying,
+        `release_notice`. Use user_id 0 for a notice about the whole meeting.
         """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
