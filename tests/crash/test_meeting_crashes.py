@@ -264,6 +264,26 @@ async def test_announcement_left_without_reactions_gets_them_at_start(
     assert not [r for r in again if r.method in ("POST", "PUT") and r.route in (REACTION, EVENTS)]
 
 
+async def test_crash_again_while_completing_after_a_crash(
+    process: BotProcess, world: World, catalog: Catalog
+) -> None:
+    """A second crash in the middle of the start-up completion: the third start finishes."""
+    await start_configured(process, world)
+    point = kill(process, world, Step("after the post", "POST", MESSAGES, where=announcement_post))
+    await process.crash_during(
+        point,
+        world.emu.invoke(
+            world.guild.id, world.organiser.id, "meeting create", create_options("Twice", 3)
+        ),
+    )
+    again = kill(process, world, Step("after a reaction", "PUT", REACTION, nth=2))
+    await process.crash_during(again, process.start())
+    await process.start()
+    check_published(process, world, catalog, "Twice")
+    assert process.kills == 2
+    assert not process.errors(), process.log_tail()
+
+
 # ----- series: /series create and the automatic creation of the next meeting ----------
 
 SERIES_STEPS = [
