@@ -6,6 +6,7 @@ Per-server settings (channels, language, time zone) live in the database, not he
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     # Seconds to wait before a new IDENTIFY after a lost session (None: discord.py's 5 s;
     # tests against the emulator set it low).
     identify_delay: float | None = None
+    # Tests only: the process clock starts at this aware time (ISO 8601) and runs from there
+    # (crash tests of reminders, the monthly post). None: the real time.
+    clock_start: datetime | None = None
 
     @field_validator("discord_token", mode="after")
     @classmethod

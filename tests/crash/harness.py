@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,11 @@ class BotProcess:
         db_path: Path,
         *,
         sync_guilds: Iterable[int] = (),
+        clock_start: datetime | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
+        """`clock_start`: the process clock starts there at every run (the `clock_start`
+        setting), e.g. just before a reminder is due; `env`: more settings."""
         self.emu = emu
         self.db_path = db_path
         self.env = {
@@ -55,6 +59,7 @@ class BotProcess:
             "GUILD_READY_TIMEOUT": "0.1",
             "EMBED_EDIT_INTERVAL": "0.05",
             "IDENTIFY_DELAY": "0.05",
+            **({"CLOCK_START": clock_start.isoformat()} if clock_start else {}),
             **(env or {}),
         }
         self.proc: asyncio.subprocess.Process | None = None
