@@ -88,6 +88,26 @@ async def _user_ids(
     return [int(r[0]) for r in rows if r[1] in statuses]
 
 
+async def _owe_promotions(
+    conn: aiosqlite.Connection,
+    meeting_id: int,
+    guild_id: int,
+    state: RsvpState,
+    promoted: Iterable[int],
+    now: datetime,
+) -> None:
+    """Who moved up from the waitlist (and is still going) is owed a notice, in the same
+    transaction as the answers: told once, even if the bot stops right after the commit.
+    Taken from the outcomes, not by comparing states: one batch may waitlist and promote."""
+    still_going = [
+        u
+        for u in sorted(promoted)
+        if (answer := state.answers.get(u)) is not None and answer.status is Status.GOING
+    ]
+    if still_going:
+        await _owe(conn, guild_id, "promoted", meeting_id, still_going, now)
+
+
 async def _owe(
     conn: aiosqlite.Connection,
     guild_id: int,
@@ -551,20 +571,10 @@ async def _write(
             deletes.append((meeting_id, user_id))
         else:
             upserts.append((meeting_id, guild_id, user_id, new.status.value, new.seq, stamp, stamp))
-    promoted = [
-        user_id
-        for user_id in candidates
-        if (old := before.answers.get(user_id)) is not None
-        and old.status is Status.WAITLIST
-        and (new := after.answers.get(user_id)) is not None
-        and new.status is Status.GOING
-    ]
     if deletes:
         await conn.executemany(_DELETE_RSVP, deletes)
     if upserts:
         await conn.executemany(_UPSERT_RSVP, upserts)
-    if promoted:  # told once, even if the bot stops right after this commit
-        await _owe(conn, guild_id, "promoted", meeting_id, promoted, now)
     if after.capacity != before.capacity:
         await conn.execute(
             "UPDATE meetings SET capacity = ?, updated_at = ? WHERE id = ?",
@@ -634,6 +644,8 @@ async def _process(
         # Every answer that changes is the actor's or a promotion: only those are written.
         latest = max(now for _, now in items)
         await _write(conn, meeting_id, loaded.guild_id, loaded.state, state, touched, latest)
+        promoted = {u for outcome in outcomes for u in outcome.promoted}
+        await _owe_promotions(conn, meeting_id, loaded.guild_id, state, promoted, latest)
         loaded = replace(loaded, state=state)
     if marker is None:
         return outcomes, None
@@ -750,6 +762,9 @@ class RsvpRepository:
             if outcome.changed:
                 await _write(
                     conn, meeting_id, loaded.guild_id, loaded.state, outcome.state, None, now
+                )
+                await _owe_promotions(
+                    conn, meeting_id, loaded.guild_id, outcome.state, outcome.promoted, now
                 )
         return outcome
 

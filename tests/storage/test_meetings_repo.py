@@ -354,6 +354,21 @@ async def test_notices_are_owed_with_the_change_that_makes_them(db: Database) ->
     assert await rsvps.meetings_owing_notices() == [m.id]
 
 
+async def test_promotion_within_one_batch_is_owed(db: Database) -> None:
+    """Waitlisted and promoted inside one transaction (a burst): still owed a notice."""
+    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    m = await meetings.create(1, draft(capacity=1), NOW)
+    await rsvps.apply(m.id, React(1, G, 0), NOW)
+    out = await rsvps.apply_many(m.id, [React(2, G, 0), Unreact(1, G)], NOW)
+    assert out.promoted == (2,)
+    assert await rsvps.owed_notices(m.id) == [("promoted", 2)]
+    # promoted and gone again in the same burst: nobody to tell
+    other = await meetings.create(1, draft(capacity=1), NOW)
+    await rsvps.apply(other.id, React(1, G, 0), NOW)
+    await rsvps.apply_many(other.id, [React(2, G, 0), Unreact(1, G), Unreact(2, G)], NOW)
+    assert await rsvps.owed_notices(other.id) == []
+
+
 async def test_unknown_meeting(db: Database) -> None:
     rsvps = RsvpRepository(db)
     with pytest.raises(NotFound):
