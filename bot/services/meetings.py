@@ -331,14 +331,7 @@ class MeetingService:
         if meeting.message_id is not None and not meeting.announcement_missing:
             self.index(meeting)
             await self._ensure_reactions(meeting)
-        if meeting.scheduled_event_id is None and not meeting.cancelled:
-            event_id = await self._find_event(guild, meeting)
-            if event_id is not None:
-                meeting = await self.meetings.set_scheduled_event(
-                    guild.id, meeting.id, event_id, self.now()
-                )
-        if guild.me.guild_permissions.manage_events:
-            await self.mirror_event(guild, meeting)
+        await self._ensure_event(guild, meeting)
         await self._flush(meeting.id)
         await self.meetings.set_published(guild.id, meeting.id, self.now())
 
@@ -368,10 +361,21 @@ class MeetingService:
                 return channel_id, int(message["id"])
         return None
 
+    async def _ensure_event(self, guild: discord.Guild, meeting: Meeting) -> None:
+        """When the server lets the bot: the meeting's event exists once and matches it (an
+        event created but not stored before a crash is adopted, not made again)."""
+        if not guild.me.guild_permissions.manage_events:
+            return
+        if meeting.scheduled_event_id is None and not meeting.cancelled:
+            event_id = await self._find_event(guild, meeting)
+            if event_id is not None:
+                meeting = await self.meetings.set_scheduled_event(
+                    guild.id, meeting.id, event_id, self.now()
+                )
+        await self.mirror_event(guild, meeting)
+
     async def _find_event(self, guild: discord.Guild, meeting: Meeting) -> int | None:
         """The event a crash kept us from storing (the bot's, same name and start)."""
-        if not guild.me.guild_permissions.manage_events:
-            return None
         try:
             events = await guild.fetch_scheduled_events()
         except discord.HTTPException:
@@ -568,6 +572,10 @@ class MeetingService:
                     self.index(meeting)
                     try:
                         await self.reconcile(meeting)
+                        guild = self.bot.get_guild(meeting.guild_id)
+                        if guild is not None and meeting.scheduled_event_id is None:
+                            # e.g. announced before the bot was given Manage Events
+                            await self._ensure_event(guild, meeting)
                     except discord.HTTPException as exc:
                         log.warning("reconciling meeting %d failed: %s", meeting.id, exc.code)
             finally:

@@ -413,6 +413,14 @@ async def test_without_manage_events_it_says_so_and_carries_on(
     assert world.emu.scheduled_events(world.guild.id) == []
     meeting = await only_meeting(runner, world)
     assert meeting.message_id is not None
+    # Manage Events granted later: the next start mirrors the meeting, once.
+    world.emu.set_bot_permissions(world.guild.id, perms.DEFAULT_BOT)
+    await runner.restart()
+    events = world.emu.scheduled_events(world.guild.id)
+    assert len(events) == 1
+    assert (await only_meeting(runner, world)).scheduled_event_id == int(events[0]["id"])
+    await runner.restart()
+    assert len(world.emu.scheduled_events(world.guild.id)) == 1
 
 
 async def test_date_autocomplete_offers_the_same_weekday_of_month(
