@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -336,19 +336,17 @@ class MeetingService:
         await self.meetings.set_published(guild.id, meeting.id, self.now())
 
     async def _find_announcement(self, meeting: Meeting) -> tuple[int, int] | None:
-        """The announcement a crash kept us from storing: the bot's message in the channel
-        since `posting_since` (minus a minute of clock skew, among the last 50) showing this
-        meeting's start, not stored for any meeting (so a repost never adopts the old one)."""
+        """The announcement a crash kept us from storing: among the channel's last 50
+        messages, the bot's showing this meeting's start and not stored for any meeting (so
+        a repost never adopts the old one). No time bound: the host's clock and Discord's
+        may disagree."""
         settings = await self.bot.guild_settings.get(meeting.guild_id)
         channel_id = settings.announce_channel_id
         me = self.bot.user
         if channel_id is None or me is None:
             return None
-        after = None
-        if meeting.posting_since is not None:
-            after = discord.utils.time_snowflake(meeting.posting_since - timedelta(minutes=1))
         try:
-            messages = await self.bot.http.logs_from(channel_id, 50, after=after)
+            messages = await self.bot.http.logs_from(channel_id, 50)
         except discord.HTTPException:
             return None
         taken = await self.meetings.message_ids(meeting.guild_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -319,6 +319,34 @@ async def test_series_create_crash_at_every_step(
         assert found and len({start for _id, start in found}) == len(found)
         for meeting_id, _start in found:
             check_meeting(process, world, catalog, meeting_id)
+    assert not process.errors(), process.log_tail()
+
+
+async def test_series_next_meeting_created_at_start_crash_at_every_step(
+    process: BotProcess, world: World, catalog: Catalog
+) -> None:
+    """The series creates its next meeting by itself (the start-up tick, on a clock moved to
+    the day it is due); the bot dies at each step of announcing it and finishes it at start."""
+    first_monday = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Oslo
+    process.env["CLOCK_START"] = first_monday.isoformat()
+    await start_configured(process, world)
+    options = {"rule": "first Monday of every month 18:00-20:00", "title": "Next", "lead_days": 7}
+    await world.emu.invoke(world.guild.id, world.admin.id, "series create", options)
+    # APScheduler fires on real time, so with a moved clock only the start-up tick runs.
+    await process.restart()
+    assert len(rows(process, "SELECT id FROM meetings")) == 1
+    steps = [SERIES_STEPS[1], SERIES_STEPS[3]]  # after the post, after the event
+    # The next first Monday (1 March, 5 April) is due 7 days ahead: start on the day after.
+    days = [datetime(2027, 2, 23, 8, 0, tzinfo=UTC), datetime(2027, 3, 30, 8, 0, tzinfo=UTC)]
+    for n, (step, due) in enumerate(zip(steps, days, strict=True)):
+        await process.stop()
+        process.env["CLOCK_START"] = due.isoformat()
+        point = kill(process, world, step)
+        await process.crash_during(point, process.start())
+        await process.start()
+        found = rows(process, "SELECT id, starts_at FROM meetings ORDER BY starts_at")
+        assert len(found) == n + 2 and len({r[1] for r in found}) == len(found)
+        check_meeting(process, world, catalog, found[-1][0])
     assert not process.errors(), process.log_tail()
 
 
