@@ -8,7 +8,7 @@
 -- Rows from before this migration are taken as done.
 ALTER TABLE meetings ADD COLUMN publish_state TEXT NOT NULL DEFAULT 'done'
     CHECK (publish_state IN ('new', 'posting', 'posted', 'done'));
-ALTER TABLE meetings ADD COLUMN posting_since TEXT;
+ALTER TABLE meetings ADD COLUMN posting_since TEXT;  -- when the last post began (for operators)
 
 -- A notice row is written before (or in the same transaction as the change that makes it)
 -- owed; `sent_at` once it was sent (or could not be). Rows without `sent_at` after a crash
