@@ -6,6 +6,7 @@ Per-server settings (channels, language, time zone) live in the database, not he
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     # Discord unreachable at start: wait this long, doubling up to the cap (with jitter).
     connect_retry_initial: float = Field(default=1.0, gt=0)
     connect_retry_max: float = Field(default=60.0, gt=0)
+    # Tests only: the process clock starts at this aware time (ISO 8601) and runs from there
+    # (crash tests of reminders, the monthly post). None: the real time.
+    clock_start: datetime | None = None
 
     @field_validator("discord_token", mode="after")
     @classmethod

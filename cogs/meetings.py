@@ -160,10 +160,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         meeting = await self.service.meetings.create(
             interaction.guild.id, draft, self.bot.clock.now(), created_by=interaction.user.id
         )
-        meeting = await self.service.announce(interaction.guild, meeting)
+        meeting, note = await self.service.publish(interaction.guild, meeting)
         self.bot.dispatch("meeting_changed", meeting.id)
         lines = [_("meeting.created", title=meeting.title)]
-        note = await self.service.mirror_event(interaction.guild, meeting)
         if note is not None:
             lines.append(_(note))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
@@ -234,20 +233,10 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         updated = result.meeting
         self.bot.dispatch("meeting_changed", updated.id)
-        await self.service.refresh(updated.id)
-        if result.promoted:
-            await self.service.tell_promoted(updated.id, result.promoted)
-        if (updated.starts_at, updated.ends_at, updated.place) != (
-            current.starts_at,
-            current.ends_at,
-            current.place,
-        ):
-            await self.service.tell_changed(updated)
+        note = await self.service.sync_changed(interaction.guild, updated)
         lines = [_("meeting.edited", title=updated.title)]
-        if updated.scheduled_event_id is not None:
-            note = await self.service.mirror_event(interaction.guild, updated)
-            if note is not None:
-                lines.append(_(note))
+        if note is not None:
+            lines.append(_(note))
         await interaction.followup.send("\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
@@ -268,10 +257,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         if not result.newly_cancelled:
             raise BadInput("meeting.error.cancelled")
         self.bot.dispatch("meeting_changed", current.id)
-        await self.service.refresh(current.id)
-        if result.meeting.scheduled_event_id is not None:
-            await self.service.mirror_event(interaction.guild, result.meeting)
-        await self.service.tell_cancelled(result.meeting)
+        await self.service.sync_changed(interaction.guild, result.meeting)
         await interaction.followup.send(_("meeting.cancelled", title=current.title), ephemeral=True)
 
     @app_commands.command(
@@ -284,9 +270,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         current = await self._meeting(interaction, meeting)
         await self.service.announce_channel(interaction.guild)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        self.service.unindex(current.id)
-        reposted = await self.service.announce(interaction.guild, current)
-        await self.service.reconcile(reposted)
+        await self.service.repost(interaction.guild, current)
         await interaction.followup.send(_("meeting.reposted", title=current.title), ephemeral=True)
 
     @app_commands.command(name="list", description="Upcoming meetings")

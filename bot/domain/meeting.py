@@ -33,6 +33,7 @@ __all__ = [
     "MeetingChanges",
     "MeetingDraft",
     "MeetingStatus",
+    "PublishState",
     "apply_changes",
     "check_cancel_reason",
     "check_not_over",
@@ -53,6 +54,15 @@ CANCEL_REASON_LIMIT = 1024
 class MeetingStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
+
+
+class PublishState(enum.StrEnum):
+    """How far publishing a meeting got; each step is stored before the next one starts."""
+
+    NEW = "new"  # stored, nothing posted yet
+    POSTING = "posting"  # about to post: the announcement may exist without its id stored
+    POSTED = "posted"  # announcement id stored; reactions, event or embed may still lag
+    DONE = "done"  # announcement, reactions and event (if allowed) match the row
 
 
 class _Unset(enum.Enum):
@@ -104,6 +114,8 @@ class Meeting:
     created_by: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    publish_state: PublishState = PublishState.DONE
+    posting_since: datetime | None = None
 
     @property
     def cancelled(self) -> bool:

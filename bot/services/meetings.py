@@ -4,6 +4,10 @@ Discord-facing glue around `bot.storage.meetings` and `bot.domain.rsvp`: the dat
 the source of truth, the announcement embed shows it. Reaction events are applied through
 `RsvpRepository.apply` (which batches bursts into shared transactions); the embed is
 refreshed by a `Coalescer`, so a burst of answers costs a few edits, not one per click.
+
+Publishing and notices survive a crash between any two steps: each step is stored before
+the next (`publish_state`, owed notices), and `complete_all` finishes them at start, looking
+first for what Discord already has (docs/reliability/crash.md).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import discord
 
 from bot.db import error_name, is_transient
 from bot.domain.dates import format_range_local
-from bot.domain.meeting import Meeting
+from bot.domain.meeting import Meeting, PublishState
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
+from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
-from bot.services.notify import DmResult, only_user, send_dm
+from bot.services.notify import DmResult, dm_already_sent, only_user, send_dm
 from bot.startup import backoff_delay
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 from bot.storage.privacy import ErasureMarkers
@@ -40,6 +45,7 @@ OLD_MESSAGE_EDIT_CAP = 30046
 UNKNOWN_MESSAGE = 10008
 COLOUR_OPEN = discord.Colour(0x2E7D32)
 COLOUR_CANCELLED = discord.Colour(0xB71C1C)
+RSVP_CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
 
 
 def timestamps(moment: datetime) -> str:
@@ -81,6 +87,22 @@ def announcement_embed(_: Text, meeting: Meeting, counts: Counts) -> discord.Emb
     if not cancelled:
         embed.set_footer(text=_("meeting.embed.how_to_answer"))
     return embed
+
+
+def notice_text(_: Text, meeting: Meeting, when: str, kind: str) -> str | None:
+    """The DM of an owed notice (None: no longer worth sending)."""
+    if kind == "cancelled":
+        text = _("meeting.dm.cancelled", title=meeting.title)
+        if meeting.cancel_reason:
+            text += "\n" + _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
+        return text
+    if meeting.cancelled:
+        return None
+    if kind == "promoted":
+        return _("meeting.dm.promoted", title=meeting.title, when=when)
+    if kind.startswith("changed:"):
+        return _("meeting.dm.changed", title=meeting.title, when=when, place=meeting.place or "—")
+    return None
 
 
 def counts_line(_: Text, counts: Counts) -> str:
@@ -139,6 +161,10 @@ class MeetingService:
         # meetings whose reactions are read again after a failed write (busy or full disk)
         self._reconcile_pending: set[int] = set()
         self._retrying: set[asyncio.Task[None]] = set()
+        # meeting → the lock of the one task sending its owed notices (see send_owed)
+        self._owing: dict[int, asyncio.Lock] = {}
+        # one publishing step at a time per meeting (a command, a series, start-up)
+        self._publishing: dict[int, asyncio.Lock] = {}
         self.reconciled = asyncio.Event()
         # Deleted members' reactions that are not answers: (meeting, user) → whether the
         # bot removed them (mirrors `erasure_markers` for the open meetings).
@@ -187,12 +213,61 @@ class MeetingService:
         return usable_channel(guild, settings.announce_channel_id, needs)
 
     # ----- announcing ----------------------------------------------------------------
+    # Publishing is a chain of steps, each stored before the next begins (publish_state,
+    # migration 0009): post (state `posting` first), store the id (`posted`), add the three
+    # reactions, mirror the event, `done`. `complete` runs the same chain from wherever a
+    # crash stopped it, looking for what Discord already has before doing anything again.
+
+    def _lock_for(self, meeting_id: int) -> asyncio.Lock:
+        return self._publishing.setdefault(meeting_id, asyncio.Lock())
+
+    async def publish(self, guild: discord.Guild, meeting: Meeting) -> tuple[Meeting, str | None]:
+        """Announce a new meeting and mirror it as an event. The second value is the
+        catalogue key of a note when the events list could not be updated (see
+        `mirror_event`). A meeting whose publishing already started (a series resuming
+        after a crash) is completed instead, never doubled."""
+        async with self._lock_for(meeting.id):
+            meeting = await self.meetings.require(guild.id, meeting.id)
+            if meeting.publish_state is PublishState.DONE:
+                return meeting, None
+            if meeting.publish_state is not PublishState.NEW:
+                await self._complete(guild, meeting)
+                return await self.meetings.require(guild.id, meeting.id), None
+            meeting = await self.announce(guild, meeting)
+            note = await self.mirror_event(guild, meeting)
+            meeting = await self.meetings.set_published(guild.id, meeting.id, self.now())
+            return meeting, note
+
+    async def repost(self, guild: discord.Guild, meeting: Meeting) -> Meeting:
+        """A fresh announcement (the old one was deleted), with the answers read back."""
+        async with self._lock_for(meeting.id):
+            self.unindex(meeting.id)
+            meeting = await self.announce(guild, meeting)
+            await self.reconcile(meeting)
+            return await self.meetings.set_published(guild.id, meeting.id, self.now())
+
+    async def sync_changed(self, guild: discord.Guild, meeting: Meeting) -> str | None:
+        """After an edit or a cancellation (stored together with the notices it owes): the
+        embed, the notices, the event; then publishing is `done` again. Returns the note
+        key when the events list could not be updated."""
+        note = None
+        async with self._lock_for(meeting.id):
+            try:
+                await self._flush(meeting.id)
+            except discord.HTTPException as exc:
+                log.warning("announcement of meeting %d not updated: %s", meeting.id, exc.code)
+            await self.send_owed(meeting.id)
+            if meeting.scheduled_event_id is not None:
+                note = await self.mirror_event(guild, meeting)
+            await self.meetings.set_published(guild.id, meeting.id, self.now())
+        return note
 
     async def announce(self, guild: discord.Guild, meeting: Meeting) -> Meeting:
         """Post the announcement with its three reactions and store where it is."""
         channel = await self.announce_channel(guild)
         _ = await self.bot.texts(guild.id)
         counts = await self.rsvps.counts(meeting.id)
+        meeting = await self.meetings.set_posting(guild.id, meeting.id, self.now())
         try:
             message = await channel.send(embed=announcement_embed(_, meeting, counts))
         except discord.Forbidden as exc:
@@ -205,12 +280,18 @@ class MeetingService:
             guild.id, meeting.id, channel.id, message.id, self.now()
         )
         self.index(meeting)
-        for choice in (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING):
+        await self._add_reactions(meeting, RSVP_CHOICES)
+        return meeting
+
+    async def _add_reactions(self, meeting: Meeting, choices: Iterable[Choice]) -> None:
+        assert meeting.channel_id is not None and meeting.message_id is not None
+        for choice in choices:
             try:
-                await message.add_reaction(EMOJI[choice])
+                await self.bot.http.add_reaction(
+                    meeting.channel_id, meeting.message_id, EMOJI[choice]
+                )
             except discord.HTTPException:
                 log.warning("could not add reaction to meeting %d", meeting.id)
-        return meeting
 
     async def mirror_event(self, guild: discord.Guild, meeting: Meeting) -> str | None:
         """Create or update the Discord scheduled event. None when it worked, else the
@@ -219,6 +300,8 @@ class MeetingService:
         location = (meeting.place or _("meeting.embed.no_place"))[:100]
         try:
             if meeting.scheduled_event_id is None:
+                if meeting.cancelled:
+                    return None
                 event = await guild.create_scheduled_event(
                     name=meeting.title[:100],
                     start_time=meeting.starts_at,
@@ -232,8 +315,21 @@ class MeetingService:
             else:
                 event = await guild.fetch_scheduled_event(meeting.scheduled_event_id)
                 if meeting.cancelled:
-                    await event.cancel()
-                else:
+                    if event.status is discord.EventStatus.scheduled:
+                        await event.cancel()
+                elif (
+                    event.name,
+                    event.start_time,
+                    event.end_time,
+                    event.location,
+                    event.description or "",
+                ) != (
+                    meeting.title[:100],
+                    meeting.starts_at,
+                    meeting.ends_at,
+                    location,
+                    (meeting.description or "")[:1000],
+                ):
                     await event.edit(
                         name=meeting.title[:100],
                         start_time=meeting.starts_at,
@@ -254,6 +350,132 @@ class MeetingService:
                 )
             return key
         return None
+
+    async def complete_all(self) -> None:
+        """At start: finish every meeting whose publishing (or an edit's sync) a crash
+        interrupted, and send the notices recorded but not sent. Each step looks first for
+        what Discord already has."""
+        for meeting in await self.meetings.list_unfinished(self.now()):
+            try:
+                await self.complete(meeting)
+            except (discord.HTTPException, MoteplassError) as exc:
+                code = getattr(exc, "code", None) or getattr(exc, "key", "")
+                log.warning("completing meeting %d failed: %s", meeting.id, code)
+        for meeting_id in await self.rsvps.meetings_owing_notices():
+            await self.send_owed(meeting_id, check_dms=True)
+
+    async def complete(self, meeting: Meeting) -> None:
+        guild = self.bot.get_guild(meeting.guild_id)
+        if guild is None:
+            return
+        async with self._lock_for(meeting.id):
+            current = await self.meetings.find_by_id(meeting.id)
+            if current is not None and current.publish_state is not PublishState.DONE:
+                await self._complete(guild, current)
+
+    async def _complete(self, guild: discord.Guild, meeting: Meeting) -> None:
+        if meeting.publish_state in (PublishState.NEW, PublishState.POSTING):
+            found = None
+            if meeting.publish_state is PublishState.POSTING:
+                found = await self._find_announcement(meeting)
+            if found is not None:
+                channel_id, message_id = found
+                meeting = await self.meetings.set_announcement(
+                    guild.id, meeting.id, channel_id, message_id, self.now()
+                )
+                log.info("meeting %d: announcement found after a restart", meeting.id)
+            elif meeting.cancelled:
+                # Cancelled before it was ever posted: nothing to announce.
+                await self.meetings.set_published(guild.id, meeting.id, self.now(), force=True)
+                return
+            else:
+                meeting = await self.announce(guild, meeting)
+                log.info("meeting %d: announced after a restart", meeting.id)
+        if meeting.message_id is not None and not meeting.announcement_missing:
+            self.index(meeting)
+            await self._ensure_reactions(meeting)
+        await self._ensure_event(guild, meeting)
+        await self._flush(meeting.id)
+        await self.meetings.set_published(guild.id, meeting.id, self.now())
+
+    async def _find_announcement(self, meeting: Meeting) -> tuple[int, int] | None:
+        """The announcement a crash kept us from storing: among the channel's last 50
+        messages, the bot's showing this meeting's start and not stored for any meeting (so
+        a repost never adopts the old one). No time bound: the host's clock and Discord's
+        may disagree."""
+        settings = await self.bot.guild_settings.get(meeting.guild_id)
+        channel_id = settings.announce_channel_id
+        me = self.bot.user
+        if channel_id is None or me is None:
+            return None
+        try:
+            messages = await self.bot.http.logs_from(channel_id, 50)
+        except discord.HTTPException:
+            return None
+        taken = await self.meetings.message_ids(meeting.guild_id)
+        start = f"<t:{int(meeting.starts_at.timestamp())}:F>"
+        for message in messages:
+            embeds = message.get("embeds") or []
+            if int(message["author"]["id"]) != me.id or int(message["id"]) in taken or not embeds:
+                continue
+            if any(start in f.get("value", "") for f in embeds[0].get("fields") or []):
+                return channel_id, int(message["id"])
+        return None
+
+    async def _ensure_event(self, guild: discord.Guild, meeting: Meeting) -> None:
+        """When the server lets the bot: the meeting's event exists once and matches it (an
+        event created but not stored before a crash is adopted, not made again)."""
+        if not guild.me.guild_permissions.manage_events:
+            return
+        if meeting.scheduled_event_id is None and not meeting.cancelled:
+            event_id = await self._find_event(guild, meeting)
+            if event_id is not None:
+                meeting = await self.meetings.set_scheduled_event(
+                    guild.id, meeting.id, event_id, self.now()
+                )
+        await self.mirror_event(guild, meeting)
+
+    async def _find_event(self, guild: discord.Guild, meeting: Meeting) -> int | None:
+        """The event a crash kept us from storing (the bot's, same name and start)."""
+        try:
+            events = await guild.fetch_scheduled_events()
+        except discord.HTTPException:
+            return None
+        taken = await self.meetings.scheduled_event_ids(guild.id)
+        me = self.bot.user
+        for event in events:
+            if (
+                event.id not in taken
+                and (me is None or event.creator_id == me.id)
+                and event.name == meeting.title[:100]
+                and event.start_time == meeting.starts_at
+            ):
+                return event.id
+        return None
+
+    async def _ensure_reactions(self, meeting: Meeting) -> Any:
+        """The announcement as Discord has it, with any of ✅ 🤔 ❌ the bot lacks added.
+        None (and marked missing) when it was deleted."""
+        assert meeting.channel_id is not None and meeting.message_id is not None
+        try:
+            message = await self.bot.http.get_message(meeting.channel_id, meeting.message_id)
+        except discord.NotFound:
+            await self.meetings.mark_announcement_missing(meeting.guild_id, meeting.id, self.now())
+            self.unindex(meeting.id)
+            log.info("announcement of meeting %d was deleted while offline", meeting.id)
+            return None
+        if meeting.cancelled:
+            return message
+        mine = {
+            choice_for_emoji(r["emoji"].get("name"))
+            for r in message.get("reactions", [])
+            if r.get("me") and not r["emoji"].get("id")
+        }
+        missing = [c for c in RSVP_CHOICES if c not in mine]
+        if missing:
+            log.info("meeting %d: %d reactions added back", meeting.id, len(missing))
+            await self._add_reactions(meeting, missing)
+        return message
 
     async def refresh(self, meeting_id: int) -> None:
         self.updater.mark(meeting_id)
@@ -462,7 +684,7 @@ class MeetingService:
                 if outcome.changed:
                     self.updater.mark(meeting_id)
                 if outcome.promoted:
-                    self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
+                    self._spawn(self.send_owed(meeting_id))  # promotions are owed with the answers
 
     async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
         self._inflight[user_id] = self._inflight.get(user_id, 0) + 1
@@ -487,7 +709,7 @@ class MeetingService:
         if outcome.reactions_to_remove:
             self._remove_later(meeting_id, outcome.reactions_to_remove)
         if outcome.promoted:
-            self._spawn(self.tell_promoted(meeting_id, outcome.promoted))
+            self._spawn(self.send_owed(meeting_id))  # promotions are owed with the answers
 
     def _remove_later(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
         """Take away old reactions once the meeting's reactions have been quiet a while.
@@ -554,7 +776,11 @@ class MeetingService:
             except discord.HTTPException:
                 self._removing.discard((meeting_id, user_id, choice))
 
-    async def tell_promoted(self, meeting_id: int, promoted: Iterable[int]) -> None:
+    async def send_owed(self, meeting_id: int, *, check_dms: bool = False) -> None:
+        """Send the meeting's notices recorded but not yet sent, each once (promotions,
+        changes of time or place, cancellations are owed in the transaction that made them).
+        `check_dms` after a crash: a notice already in the person's DMs is only marked sent.
+        A DM that fails is not retried; closed DMs of a promoted person get a mention."""
         meeting = await self.meetings.find_by_id(meeting_id)
         if meeting is None:
             return
@@ -563,13 +789,22 @@ class MeetingService:
         when = format_range_local(
             meeting.starts_at, meeting.ends_at, meeting.timezone, settings.language
         )
-        for user_id in promoted:
-            if not await self.rsvps.claim_notice("promoted", meeting_id, user_id, self.now()):
-                continue
-            text = _("meeting.dm.promoted", title=meeting.title, when=when)
+        # One sender per meeting at a time: a second one reads what is still owed only once
+        # the first is done (reading the list while the first sends would repeat a DM).
+        async with self._owing.setdefault(meeting_id, asyncio.Lock()):
+            for kind, user_id in await self.rsvps.owed_notices(meeting_id):
+                await self._tell(_, meeting, when, kind, user_id, check_dms=check_dms)
+
+    async def _tell(
+        self, _: Text, meeting: Meeting, when: str, kind: str, user_id: int, *, check_dms: bool
+    ) -> None:
+        text = notice_text(_, meeting, when, kind)
+        if text is not None and not (check_dms and await dm_already_sent(self.bot, user_id, text)):
             result = await send_dm(self.bot, user_id, content=text)
-            if result is DmResult.CLOSED and meeting.channel_id and meeting.message_id:
+            visible = meeting.channel_id and meeting.message_id and not meeting.announcement_missing
+            if result is DmResult.CLOSED and kind == "promoted" and visible:
                 await self._fallback_mention(meeting, user_id, _("meeting.promoted_short"))
+        await self.rsvps.mark_notice_sent(kind, meeting.id, user_id, self.now())
 
     async def _fallback_mention(self, meeting: Meeting, user_id: int, text: str) -> None:
         """A short reply to the announcement that pings exactly this one person."""
@@ -585,42 +820,24 @@ class MeetingService:
         except discord.HTTPException:
             log.warning("fallback mention for meeting %d failed", meeting.id)
 
-    async def tell_cancelled(self, meeting: Meeting) -> None:
-        roster = await self.rsvps.attendees(meeting.id)
-        _ = await self.bot.texts(meeting.guild_id)
-        text = _("meeting.dm.cancelled", title=meeting.title)
-        if meeting.cancel_reason:
-            text += "\n" + _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
-        for user_id in (*roster.going, *roster.maybe, *roster.waitlist):
-            if await self.rsvps.claim_notice("cancelled", meeting.id, user_id, self.now()):
-                await send_dm(self.bot, user_id, content=text)
-
-    async def tell_changed(self, meeting: Meeting) -> None:
-        """People going are told once per change of time or place."""
-        roster = await self.rsvps.attendees(meeting.id)
-        _ = await self.bot.texts(meeting.guild_id)
-        settings = await self.bot.guild_settings.get(meeting.guild_id)
-        when = format_range_local(
-            meeting.starts_at, meeting.ends_at, meeting.timezone, settings.language
-        )
-        text = _("meeting.dm.changed", title=meeting.title, when=when, place=meeting.place or "—")
-        kind = f"changed:{meeting.ical_sequence}"
-        for user_id in roster.going:
-            if await self.rsvps.claim_notice(kind, meeting.id, user_id, self.now()):
-                await send_dm(self.bot, user_id, content=text)
-
     # ----- reconciliation ------------------------------------------------------------
 
     async def reconcile_all(self) -> None:
-        """Bring every open announcement's answers in line with its reactions."""
+        """Complete what a crash interrupted, then bring every open announcement's answers
+        in line with its reactions (and give it back any reaction of the bot's it lacks)."""
         async with self._reconcile_lock:
             try:
+                await self.complete_all()
                 await self.markers.prune(self.now())
                 self._erased = await self.markers.all()
                 for meeting in await self.meetings.list_open_announcements(self.now()):
                     self.index(meeting)
                     try:
                         await self.reconcile(meeting)
+                        guild = self.bot.get_guild(meeting.guild_id)
+                        if guild is not None and meeting.scheduled_event_id is None:
+                            # e.g. announced before the bot was given Manage Events
+                            await self._ensure_event(guild, meeting)
                     except discord.HTTPException as exc:
                         log.warning("reconciling meeting %d failed: %s", meeting.id, exc.code)
             finally:
@@ -632,14 +849,8 @@ class MeetingService:
         self._holding[meeting.id] = []
         read_started = time.monotonic()
         try:
-            try:
-                message = await self.bot.http.get_message(meeting.channel_id, meeting.message_id)
-            except discord.NotFound:
-                await self.meetings.mark_announcement_missing(
-                    meeting.guild_id, meeting.id, self.now()
-                )
-                self.unindex(meeting.id)
-                log.info("announcement of meeting %d was deleted while offline", meeting.id)
+            message = await self._ensure_reactions(meeting)
+            if message is None:
                 return
             present = {
                 choice_for_emoji(r["emoji"].get("name"))
@@ -667,7 +878,7 @@ class MeetingService:
             observed = await self._without_erased(meeting.id, observed, read_started)
             outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
-                self._spawn(self.tell_promoted(meeting.id, outcome.promoted))
+                self._spawn(self.send_owed(meeting.id))
             self.updater.mark(meeting.id)
         finally:
             held = self._holding.pop(meeting.id, [])

@@ -50,3 +50,21 @@ def only_user(user_id: int) -> discord.AllowedMentions:
     return discord.AllowedMentions(
         everyone=False, roles=False, users=[discord.Object(id=user_id)], replied_user=False
     )
+
+
+async def dm_already_sent(
+    client: discord.Client, user_id: int, content: str, limit: int = 20
+) -> bool:
+    """After a crash between sending a DM and recording it: is `content` among the bot's
+    last `limit` messages to this person? (False when the DMs cannot be read.)"""
+    me = client.user
+    try:
+        channel = await client.http.start_private_message(user_id)
+        messages = await client.http.logs_from(int(channel["id"]), limit)
+    except discord.HTTPException as exc:
+        log.info("DMs of user %s not readable (code %s)", user_id, exc.code)
+        return False
+    return any(
+        m.get("content") == content and (me is None or int(m["author"]["id"]) == me.id)
+        for m in messages
+    )

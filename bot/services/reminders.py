@@ -20,7 +20,7 @@ import discord
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.meeting import Meeting, MeetingDraft
+from bot.domain.meeting import Meeting, MeetingDraft, PublishState
 from bot.domain.recurrence import Occurrence, load_zone, to_utc
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
@@ -583,11 +583,9 @@ class ReminderService:
                 continue
             offset_key = occurrence.local_date.isoformat()
             if decision is Decision.SKIP_TOO_LATE:
-                if await self.deliveries.record_skipped(
-                    guild.id, key, SERIES_MEETING, due_at=due, now=now, offset_key=offset_key
-                ):
-                    log.warning("series %d: meeting of %s skipped: too late", series.id, offset_key)
-                continue
+                # Unlike a reminder, the meeting itself is never skipped for being late: it
+                # is still ahead (next_to_create), and a hole in the series would go unseen.
+                log.warning("series %d: meeting of %s announced late", series.id, offset_key)
             claim = await self.deliveries.claim(
                 guild.id, key, SERIES_MEETING, due_at=due, now=now, offset_key=offset_key
             )
@@ -614,9 +612,11 @@ class ReminderService:
         if meeting is None:
             draft = self._draft(series, occurrence.start_utc, occurrence.end_utc)
             meeting = await self.meetings.create(guild.id, draft, now)
-        if meeting.message_id is None:
+        if meeting.publish_state is not PublishState.DONE:
+            # post, reactions, event; a meeting an interrupted attempt left half published
+            # is completed (the meetings service looks for what Discord already has)
             try:
-                meeting = await self.bot.services["meetings"].announce(guild, meeting)
+                meeting, _mirrored = await self.bot.services["meetings"].publish(guild, meeting)
             except Exception as exc:
                 code = getattr(exc, "key", None) or type(exc).__name__
                 await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
@@ -624,8 +624,6 @@ class ReminderService:
                 return
         await self.deliveries.mark_sent(claim, now)
         log.info("series %d created meeting %d", series.id, meeting.id)
-        if meeting.scheduled_event_id is None:
-            await self.bot.services["meetings"].mirror_event(guild, meeting)
 
     async def _resume_series(self, claim: Claim, now: datetime) -> None:
         _kind, series_text, day_text = claim.key.split(":")

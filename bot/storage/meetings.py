@@ -25,6 +25,7 @@ from bot.domain.meeting import (
     MeetingChanges,
     MeetingDraft,
     MeetingStatus,
+    PublishState,
     apply_changes,
     check_cancel_reason,
     check_not_over,
@@ -56,7 +57,7 @@ _SELECT = (
     "SELECT id, guild_id, series_id, title, description, place, starts_at, ends_at, timezone, "
     "capacity, rsvp_deadline, status, cancel_reason, channel_id, message_id, "
     "roster_message_id, scheduled_event_id, announcement_missing, ical_sequence, created_by, "
-    "created_at, updated_at FROM meetings "
+    "created_at, updated_at, publish_state, posting_since FROM meetings "
 )
 
 _UPSERT_RSVP = (
@@ -71,6 +72,53 @@ _UPSERT_RSVP = (
 _DELETE_RSVP = "DELETE FROM rsvps WHERE meeting_id = ? AND user_id = ?"
 
 _STATUS: Mapping[str, Status] = {s.value: s for s in Status}
+
+_OWE = (
+    "INSERT OR IGNORE INTO notices (guild_id, kind, meeting_id, user_id, created_at) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+
+
+async def _user_ids(
+    conn: aiosqlite.Connection, meeting_id: int, statuses: Sequence[str]
+) -> list[int]:
+    rows = await conn.execute_fetchall(
+        "SELECT user_id, status FROM rsvps WHERE meeting_id = ? ORDER BY seq", (meeting_id,)
+    )
+    return [int(r[0]) for r in rows if r[1] in statuses]
+
+
+async def _owe_promotions(
+    conn: aiosqlite.Connection,
+    meeting_id: int,
+    guild_id: int,
+    state: RsvpState,
+    promoted: Iterable[int],
+    now: datetime,
+) -> None:
+    """Who moved up from the waitlist (and is still going) is owed a notice, in the same
+    transaction as the answers: told once, even if the bot stops right after the commit.
+    Taken from the outcomes, not by comparing states: one batch may waitlist and promote."""
+    still_going = [
+        u
+        for u in sorted(promoted)
+        if (answer := state.answers.get(u)) is not None and answer.status is Status.GOING
+    ]
+    if still_going:
+        await _owe(conn, guild_id, "promoted", meeting_id, still_going, now)
+
+
+async def _owe(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    kind: str,
+    meeting_id: int,
+    user_ids: Iterable[int],
+    now: datetime,
+) -> None:
+    """Record notices owed (sent later, once), in the caller's transaction."""
+    stamp = _stamp(now)
+    await conn.executemany(_OWE, [(guild_id, kind, meeting_id, u, stamp) for u in user_ids])
 
 
 def _stamp(moment: datetime) -> str:
@@ -117,6 +165,8 @@ def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
         created_by=row[19],
         created_at=_time(row[20]),
         updated_at=_time(row[21]),
+        publish_state=PublishState(row[22]),
+        posting_since=_time(row[23]),
     )
 
 
@@ -161,7 +211,7 @@ class MeetingRepository:
             cursor = await conn.execute(
                 "INSERT INTO meetings (guild_id, series_id, title, description, place, "
                 "starts_at, ends_at, timezone, capacity, rsvp_deadline, created_by, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "updated_at, publish_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
                 (
                     guild_id,
                     draft.series_id,
@@ -225,8 +275,10 @@ class MeetingRepository:
             after = replace(after, ical_sequence=sequence, updated_at=now)
             await conn.execute(
                 "UPDATE meetings SET title = ?, description = ?, place = ?, starts_at = ?, "
-                "ends_at = ?, rsvp_deadline = ?, ical_sequence = ?, updated_at = ? "
-                "WHERE guild_id = ? AND id = ?",
+                "ends_at = ?, rsvp_deadline = ?, ical_sequence = ?, updated_at = ?, "
+                # a change Discord shows: publishing goes back to `posted` until synced
+                "publish_state = CASE WHEN publish_state = 'done' THEN 'posted' "
+                "ELSE publish_state END WHERE guild_id = ? AND id = ?",
                 (
                     after.title,
                     after.description,
@@ -244,6 +296,14 @@ class MeetingRepository:
             if after.capacity != before.capacity:
                 outcomes, _ = await _process(conn, meeting_id, [(SetCapacity(after.capacity), now)])
                 promoted = outcomes[0].promoted
+            if (before.starts_at, before.ends_at, before.place) != (
+                after.starts_at,
+                after.ends_at,
+                after.place,
+            ):
+                going = await _user_ids(conn, meeting_id, ("going",))
+                await _owe(conn, guild_id, f"changed:{sequence}", meeting_id, going, now)
+            after = await _fetch(conn, guild_id, meeting_id)
         return MeetingUpdate(after, promoted)
 
     async def cancel(
@@ -258,10 +318,13 @@ class MeetingRepository:
             check_not_over(before, now)
             await conn.execute(
                 "UPDATE meetings SET status = 'cancelled', cancel_reason = ?, "
-                "ical_sequence = ical_sequence + 1, updated_at = ? "
-                "WHERE guild_id = ? AND id = ?",
+                "ical_sequence = ical_sequence + 1, updated_at = ?, "
+                "publish_state = CASE WHEN publish_state = 'done' THEN 'posted' "
+                "ELSE publish_state END WHERE guild_id = ? AND id = ?",
                 (reason, _stamp(now), guild_id, meeting_id),
             )
+            told = await _user_ids(conn, meeting_id, ("going", "maybe", "waitlist"))
+            await _owe(conn, guild_id, "cancelled", meeting_id, told, now)
             after = await _fetch(conn, guild_id, meeting_id)
         log.info("meeting %d cancelled in guild %d", meeting_id, guild_id)
         return CancelResult(after, True)
@@ -343,14 +406,66 @@ class MeetingRepository:
     async def set_announcement(
         self, guild_id: int, meeting_id: int, channel_id: int, message_id: int, now: datetime
     ) -> Meeting:
-        """A (new) announcement message; any roster message belonged to the old one."""
+        """A (new) announcement message; any roster message belonged to the old one.
+        Publishing moves on to `posted` (reactions and event next)."""
         return await self._set(
             guild_id,
             meeting_id,
             "UPDATE meetings SET channel_id = ?, message_id = ?, roster_message_id = NULL, "
-            "announcement_missing = 0, updated_at = ? WHERE guild_id = ? AND id = ?",
+            "announcement_missing = 0, publish_state = 'posted', updated_at = ? "
+            "WHERE guild_id = ? AND id = ?",
             (channel_id, message_id, _stamp(now), guild_id, meeting_id),
         )
+
+    async def set_posting(self, guild_id: int, meeting_id: int, now: datetime) -> Meeting:
+        """About to post the announcement: after a crash from here on, look for it first."""
+        return await self._set(
+            guild_id,
+            meeting_id,
+            "UPDATE meetings SET publish_state = 'posting', posting_since = ?, updated_at = ? "
+            "WHERE guild_id = ? AND id = ?",
+            (_stamp(now), _stamp(now), guild_id, meeting_id),
+        )
+
+    async def set_published(
+        self, guild_id: int, meeting_id: int, now: datetime, *, force: bool = False
+    ) -> Meeting:
+        """Every step done: the announcement, its reactions and the event match the row.
+        Only from `posted` unless `force` (a meeting cancelled before it was posted)."""
+        return await self._set(
+            guild_id,
+            meeting_id,
+            "UPDATE meetings SET publish_state = 'done', updated_at = ? "
+            "WHERE (publish_state = 'posted' OR ?) AND guild_id = ? AND id = ?",
+            (_stamp(now), force, guild_id, meeting_id),
+        )
+
+    async def list_unfinished(self, now: datetime) -> list[Meeting]:
+        """Meetings not yet over (any status) whose publishing stopped before `done`."""
+        rows = await self.db.fetchall(
+            _SELECT + "WHERE publish_state != 'done' AND ends_at > ? ORDER BY starts_at, id",
+            (_now(now),),
+        )
+        return [_meeting(r) for r in rows]
+
+    async def scheduled_event_ids(self, guild_id: int) -> set[int]:
+        """Scheduled events already mirroring one of the server's meetings."""
+        rows = await self.db.fetchall(
+            "SELECT scheduled_event_id FROM meetings WHERE guild_id = ? "
+            "AND scheduled_event_id IS NOT NULL",
+            (guild_id,),
+        )
+        return {int(r[0]) for r in rows}
+
+    async def message_ids(self, guild_id: int) -> set[int]:
+        """Announcement and roster messages already stored for one of the server's meetings."""
+        rows = await self.db.fetchall(
+            "SELECT message_id FROM meetings WHERE guild_id = ? AND message_id IS NOT NULL "
+            "UNION SELECT roster_message_id FROM meetings WHERE guild_id = ? "
+            "AND roster_message_id IS NOT NULL",
+            (guild_id, guild_id),
+        )
+        return {int(r[0]) for r in rows}
 
     async def set_roster_message(
         self, guild_id: int, meeting_id: int, message_id: int | None, now: datetime
@@ -529,6 +644,8 @@ async def _process(
         # Every answer that changes is the actor's or a promotion: only those are written.
         latest = max(now for _, now in items)
         await _write(conn, meeting_id, loaded.guild_id, loaded.state, state, touched, latest)
+        promoted = {u for outcome in outcomes for u in outcome.promoted}
+        await _owe_promotions(conn, meeting_id, loaded.guild_id, state, promoted, latest)
         loaded = replace(loaded, state=state)
     if marker is None:
         return outcomes, None
@@ -646,6 +763,9 @@ class RsvpRepository:
                 await _write(
                     conn, meeting_id, loaded.guild_id, loaded.state, outcome.state, None, now
                 )
+                await _owe_promotions(
+                    conn, meeting_id, loaded.guild_id, outcome.state, outcome.promoted, now
+                )
         return outcome
 
     async def replace_state(self, meeting_id: int, outcome: Outcome, now: datetime) -> None:
@@ -675,8 +795,9 @@ class RsvpRepository:
     async def claim_notice(self, kind: str, meeting_id: int, user_id: int, now: datetime) -> bool:
         """True only the first time for (kind, meeting, user): tell people things once.
 
-        Claim before sending; if sending failed in a way worth retrying, `release_notice`.
-        Use user_id 0 for a notice about the whole meeting.
+        Claim before sending and `mark_notice_sent` after (until then the notice is owed and
+        sent again at start, see `owed_notices`); if sending failed in a way worth retrying,
+        `release_notice`. Use user_id 0 for a notice about the whole meeting.
         """
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
@@ -687,6 +808,35 @@ class RsvpRepository:
             inserted = cursor.rowcount
             await cursor.close()
         return inserted == 1
+
+    async def owed_notices(self, meeting_id: int) -> list[tuple[str, int]]:
+        """(kind, user id) of the meeting's notices recorded but not yet sent, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT kind, user_id FROM notices WHERE meeting_id = ? AND sent_at IS NULL "
+            "ORDER BY rowid",
+            (meeting_id,),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def meetings_owing_notices(self) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT meeting_id FROM notices WHERE sent_at IS NULL ORDER BY meeting_id"
+        )
+        return [int(r[0]) for r in rows]
+
+    async def mark_notice_sent(
+        self, kind: str, meeting_id: int, user_id: int, now: datetime
+    ) -> bool:
+        """The notice went out (or cannot go out): never again. False if it was already."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE notices SET sent_at = ? WHERE kind = ? AND meeting_id = ? "
+                "AND user_id = ? AND sent_at IS NULL",
+                (_stamp(now), kind, meeting_id, user_id),
+            )
+            updated = cursor.rowcount
+            await cursor.close()
+        return updated == 1
 
     async def release_notice(self, kind: str, meeting_id: int, user_id: int) -> bool:
         async with self.db.transaction() as conn:

@@ -16,7 +16,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,11 @@ class BotProcess:
         db_path: Path,
         *,
         sync_guilds: Iterable[int] = (),
+        clock_start: datetime | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
+        """`clock_start`: the process clock starts there at every run (the `clock_start`
+        setting), e.g. just before a reminder is due; `env`: more settings."""
         self.emu = emu
         self.db_path = db_path
         self.env = {
@@ -55,6 +59,7 @@ class BotProcess:
             "GUILD_READY_TIMEOUT": "0.1",
             "EMBED_EDIT_INTERVAL": "0.05",
             "IDENTIFY_DELAY": "0.05",
+            **({"CLOCK_START": clock_start.isoformat()} if clock_start else {}),
             **(env or {}),
         }
         self.proc: asyncio.subprocess.Process | None = None
@@ -144,13 +149,21 @@ class BotProcess:
         await self.kill()
         await self.start()
 
-    def kill_on(self, method: str, route: str, *, after: bool = True, nth: int = 1) -> KillPoint:
+    def kill_on(
+        self,
+        method: str,
+        route: str,
+        *,
+        after: bool = True,
+        nth: int = 1,
+        where: Callable[[RequestRecord], bool] | None = None,
+    ) -> KillPoint:
         """Crash at the `nth` request matching (see `Emulator.kill_on`)."""
 
         async def crash(_record: RequestRecord) -> None:
             await self.kill()
 
-        return self.emu.kill_on(method, route, crash, after=after, nth=nth)
+        return self.emu.kill_on(method, route, crash, after=after, nth=nth, where=where)
 
     async def crash_during(self, point: KillPoint, action: Any, timeout: float = 30) -> None:
         """Run `action` (a coroutine, e.g. an interaction) until the kill point fired; what

@@ -159,8 +159,14 @@ async def test_a_full_disk_fails_whole_and_the_bot_recovers(
     await configure(world)
     await create(world, title="Først")
     first = await only_meeting(runner, world)
-    assert runner.db is not None
-    await runner.db.conn.execute("VACUUM")  # no free pages left to reuse
+    assert runner.db is not None and runner.bot is not None
+    await runner.bot.wait_until_settled()
+    for _ in range(100):  # no free pages left to reuse (once no write of the bot is open)
+        try:
+            await runner.db.conn.execute("VACUUM")
+            break
+        except sqlite3.OperationalError:
+            await asyncio.sleep(0.05)
     pages = int(await runner.db.fetchval("PRAGMA page_count"))
     await runner.db.conn.execute(f"PRAGMA max_page_count = {pages:d}")
     posted = len(world.emu.messages(world.announce.id))

@@ -270,6 +270,35 @@ async def test_send_message_and_read_it_back(
     assert edited.content == "endret" and emu.message(world.channel.id, sent.id)["edited_timestamp"]  # type: ignore[index]
 
 
+async def test_kill_points_fire_before_or_after_the_nth_matching_request(
+    client: EmuClient, emu: Emulator, world: World
+) -> None:
+    """`kill_on`: after=True lets the request take effect first; after=False stops it."""
+    channel = text_channel(client, world.channel.id)
+    seen: list[str] = []
+    after = emu.kill_on(
+        "POST",
+        "/channels/{channel_id}/messages",
+        lambda record: seen.append(f"after {record.json['content']}"),
+        nth=2,
+        where=lambda record: (record.json or {}).get("content", "").startswith("a"),
+    )
+    await channel.send("a1")
+    await channel.send("b1")  # not matched by `where`
+    await channel.send("a2")  # took effect, then the "crash" (a dead bot never reads the answer)
+    assert after.fired.is_set() and seen == ["after a2"]
+    assert [m["content"] for m in emu.messages(world.channel.id)] == ["a1", "b1", "a2"]
+    before = emu.kill_on(
+        "POST", "/channels/{channel_id}/messages", lambda r: seen.append("before"), after=False
+    )
+    with pytest.raises(discord.HTTPException):
+        await channel.send("a3")
+    assert before.fired.is_set() and seen[-1] == "before"
+    assert len(emu.messages(world.channel.id)) == 3  # not handled
+    await channel.send("a4")  # each point fires once
+    assert len(emu.messages(world.channel.id)) == 4
+
+
 async def test_raw_reaction_events_are_received(
     client: EmuClient, emu: Emulator, world: World
 ) -> None:

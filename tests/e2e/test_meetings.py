@@ -192,6 +192,38 @@ async def test_reactions_while_offline_are_reconciled(runner: BotRunner, world: 
     assert "going 1" in answers_field(announcement(world, meeting))
 
 
+async def test_bot_reactions_removed_while_offline_are_added_back_once(
+    runner: BotRunner, world: World
+) -> None:
+    """Every open announcement is checked at start: whichever of ✅ 🤔 ❌ the bot's own
+    reactions lack is added again (and a second start adds nothing)."""
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    a = world.members[0]
+    await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
+    await settle(runner)
+    await runner.stop()
+    bot_id = world.emu.bot_user_id
+    world.emu.remove_reaction(world.announce.id, meeting.message_id, bot_id, GOING)
+    world.emu.remove_reaction(world.announce.id, meeting.message_id, bot_id, NO)
+    await runner.start()
+    reactions = world.emu.reactions(world.announce.id, meeting.message_id)
+    assert reactions == {GOING: [a.id, bot_id], MAYBE: [bot_id], NO: [bot_id]}
+    puts = world.emu.count_requests(
+        "PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me"
+    )
+    await runner.restart()
+    assert (
+        world.emu.count_requests(
+            "PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me"
+        )
+        == puts
+    )
+    assert runner.db is not None
+    assert (await RsvpRepository(runner.db).attendees(meeting.id)).going == (a.id,)
+
+
 async def test_deleted_announcement_is_marked_and_can_be_reposted(
     runner: BotRunner, world: World
 ) -> None:
@@ -383,6 +415,14 @@ async def test_without_manage_events_it_says_so_and_carries_on(
     assert world.emu.scheduled_events(world.guild.id) == []
     meeting = await only_meeting(runner, world)
     assert meeting.message_id is not None
+    # Manage Events granted later: the next start mirrors the meeting, once.
+    world.emu.set_bot_permissions(world.guild.id, perms.DEFAULT_BOT)
+    await runner.restart()
+    events = world.emu.scheduled_events(world.guild.id)
+    assert len(events) == 1
+    assert (await only_meeting(runner, world)).scheduled_event_id == int(events[0]["id"])
+    await runner.restart()
+    assert len(world.emu.scheduled_events(world.guild.id)) == 1
 
 
 @pytest.mark.parametrize(("status", "code"), [(404, 0), (503, 0), (400, 50035)])

@@ -930,22 +930,25 @@ class Emulator:
         *,
         after: bool = True,
         nth: int = 1,
+        where: Callable[[RequestRecord], bool] | None = None,
     ) -> KillPoint:
         """Crash the bot at one request: on the `nth` request matching (method or "*", route
         template or regex on the path), call `callback(record)` (sync or async; it kills the
         bot process and waits for it to be gone) - after the request took effect and before its
         answer is written (`after=True`: Discord did it, the bot never learnt), or before it is
-        handled (`after=False`: nothing happened). The request is then answered 503 to
-        nobody. Once only; `await point.fired.wait()`."""
-        point = KillPoint(method.upper(), route_pattern, after, nth, callback)
+        handled (`after=False`: nothing happened, answered 503). `where(record)` narrows the
+        match (the JSON body is parsed by then). Once only; `await point.fired.wait()`."""
+        point = KillPoint(method.upper(), route_pattern, after, nth, callback, where)
         self.kill_points.append(point)
         return point
 
-    def match_kill(self, method: str, route: str | None, path: str) -> KillPoint | None:
+    def match_kill(self, record: RequestRecord) -> KillPoint | None:
         for point in self.kill_points:
-            if point.fired.is_set() or point.method not in ("*", method):
+            if point.fired.is_set() or point.method not in ("*", record.method):
                 continue
-            if _route_matches(point.pattern, route, path):
+            if not _route_matches(point.pattern, record.route, record.path):
+                continue
+            if point.where is None or point.where(record):
                 point.hits += 1
                 if point.hits == point.nth:
                     return point

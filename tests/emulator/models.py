@@ -185,6 +185,7 @@ class KillPoint:
     after: bool
     nth: int
     callback: Callable[[RequestRecord], Any]
+    where: Callable[[RequestRecord], bool] | None = None
     hits: int = 0
     fired: asyncio.Event = field(default_factory=asyncio.Event)
     record: RequestRecord | None = None

@@ -189,7 +189,7 @@ def build_app(emu: Emulator) -> web.Application:
             body, files = await _parse_body(request)
             record.json = body
             record.files = [(name, data) for name, data, _ in files]
-            kill = emu.match_kill(request.method, template, api_path)
+            kill = emu.match_kill(record)
             if kill is not None and not kill.after:
                 await emu.fire_kill(kill, record)
                 raise ApiError(503, 0, "killed before handling")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Database
-from bot.domain.meeting import MeetingChanges, MeetingDraft
+from bot.domain.meeting import MeetingChanges, MeetingDraft, PublishState
 from bot.domain.rsvp import (
     Choice,
     Counts,
@@ -303,6 +303,70 @@ async def test_notices_are_claimed_once(db: Database) -> None:
     assert not await rsvps.claim_notice("promoted", 99999, 5, NOW)  # no such meeting
     guild = await db.fetchval("SELECT guild_id FROM notices WHERE kind = 'cancelled'")
     assert guild == 1
+
+
+async def test_publishing_steps_are_stored(db: Database) -> None:
+    meetings = MeetingRepository(db)
+    m = await meetings.create(1, draft(), NOW)
+    assert m.publish_state is PublishState.NEW
+    assert [x.id for x in await meetings.list_unfinished(NOW)] == [m.id]
+    posting = await meetings.set_posting(1, m.id, NOW)
+    assert posting.publish_state is PublishState.POSTING and posting.posting_since == NOW
+    # done only from posted (unless forced)
+    assert (await meetings.set_published(1, m.id, NOW)).publish_state is PublishState.POSTING
+    posted = await meetings.set_announcement(1, m.id, 10, 20, NOW)
+    assert posted.publish_state is PublishState.POSTED
+    assert await meetings.message_ids(1) == {20}
+    await meetings.set_scheduled_event(1, m.id, 30, NOW)
+    assert await meetings.scheduled_event_ids(1) == {30}
+    assert (await meetings.set_published(1, m.id, NOW)).publish_state is PublishState.DONE
+    assert await meetings.list_unfinished(NOW) == []
+    # an edit Discord shows, or a cancellation, goes back to posted until synced
+    edited = await meetings.update(1, m.id, MeetingChanges(title="Nytt navn"), NOW)
+    assert edited.meeting.publish_state is PublishState.POSTED
+    await meetings.set_published(1, m.id, NOW)
+    cancelled = await meetings.cancel(1, m.id, NOW)
+    assert cancelled.meeting.publish_state is PublishState.POSTED
+
+
+async def test_notices_are_owed_with_the_change_that_makes_them(db: Database) -> None:
+    """Promotion, edit of time or place and cancellation record who is owed a notice in
+    the same transaction; mark_notice_sent makes each one go out once."""
+    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    m = await meetings.create(1, draft(capacity=1), NOW)
+    await rsvps.apply(m.id, React(1, G, 0), NOW)
+    await rsvps.apply(m.id, React(2, G, 0), NOW)
+    await rsvps.apply(m.id, React(3, Choice.MAYBE, 0), NOW)
+    out = await rsvps.apply(m.id, Unreact(1, G), NOW)
+    assert out.promoted == (2,)
+    assert await rsvps.owed_notices(m.id) == [("promoted", 2)]
+    assert await rsvps.meetings_owing_notices() == [m.id]
+    assert await rsvps.mark_notice_sent("promoted", m.id, 2, NOW)
+    assert not await rsvps.mark_notice_sent("promoted", m.id, 2, NOW)
+    # a title change tells nobody; a new place tells the people going
+    await meetings.update(1, m.id, MeetingChanges(title="Nytt"), NOW)
+    assert await rsvps.owed_notices(m.id) == []
+    moved = await meetings.update(1, m.id, MeetingChanges(place="Biblioteket"), NOW)
+    assert await rsvps.owed_notices(m.id) == [(f"changed:{moved.meeting.ical_sequence}", 2)]
+    await rsvps.mark_notice_sent(f"changed:{moved.meeting.ical_sequence}", m.id, 2, NOW)
+    await meetings.cancel(1, m.id, NOW)
+    assert await rsvps.owed_notices(m.id) == [("cancelled", 2), ("cancelled", 3)]
+    assert await rsvps.meetings_owing_notices() == [m.id]
+
+
+async def test_promotion_within_one_batch_is_owed(db: Database) -> None:
+    """Waitlisted and promoted inside one transaction (a burst): still owed a notice."""
+    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    m = await meetings.create(1, draft(capacity=1), NOW)
+    await rsvps.apply(m.id, React(1, G, 0), NOW)
+    out = await rsvps.apply_many(m.id, [React(2, G, 0), Unreact(1, G)], NOW)
+    assert out.promoted == (2,)
+    assert await rsvps.owed_notices(m.id) == [("promoted", 2)]
+    # promoted and gone again in the same burst: nobody to tell
+    other = await meetings.create(1, draft(capacity=1), NOW)
+    await rsvps.apply(other.id, React(1, G, 0), NOW)
+    await rsvps.apply_many(other.id, [React(2, G, 0), Unreact(1, G), Unreact(2, G)], NOW)
+    assert await rsvps.owed_notices(other.id) == []
 
 
 async def test_unknown_meeting(db: Database) -> None:
