@@ -17,6 +17,7 @@ import pytest
 
 from tests.crash.harness import BotProcess, bot_process
 from tests.e2e.conftest import World
+from tests.e2e.test_meetings import configure
 from tests.emulator import Emulator
 
 GOING = "✅"
@@ -33,18 +34,8 @@ async def process(emu: Emulator, world: World, tmp_path: Path) -> Any:
 
 
 async def set_up(world: World, **plan: Any) -> None:
+    await configure(world)
     emu = world.emu
-    await emu.invoke(
-        world.guild.id,
-        world.admin.id,
-        "setup configure",
-        options={
-            "announce_channel": world.announce.id,
-            "intro_channel": world.intro.id,
-            "organiser_role": world.organiser_role.id,
-            "language": "en",
-        },
-    )
     options = {"time": "00:00", "monthly_day": 0, **plan}
     await emu.invoke(world.guild.id, world.organiser.id, "reminders plan", options=options)
 

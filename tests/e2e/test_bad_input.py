@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import configure
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER = 3, 4, 5, 6, 7, 8, 9, 10
 
@@ -215,17 +216,7 @@ async def fuzz(fast: BotRunner, world: World) -> Any:
 async def prepare(fuzzer: Fuzzer) -> None:
     """A configured server with one meeting and one series, so lists have something in them."""
     world, emu = fuzzer.world, fuzzer.emu
-    await emu.invoke(
-        world.guild.id,
-        world.admin.id,
-        "setup configure",
-        options={
-            "announce_channel": world.announce.id,
-            "intro_channel": world.intro.id,
-            "organiser_role": world.organiser_role.id,
-            "language": "nb",
-        },
-    )
+    await configure(world, "nb")
     meeting = {"title": "Inkluderingsdagen", "date": "4.3.2027", "start": "08:30", "end": "10:00"}
     await emu.invoke(world.guild.id, world.organiser.id, "meeting create", options=meeting)
     series = {"rule": "første torsdag i måneden 08:30-10:00", "title": "Frokostmøte"}
