@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python bench/run_all.py --quick
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

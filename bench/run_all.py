@@ -1,0 +1,54 @@
+"""Every benchmark, one after the other: `make bench` (full sizes, the figures for
+docs/benchmarks.md) or `python bench/run_all.py --quick` (small sizes, run by `make test`
+so that a benchmark that breaks fails CI; its figures mean nothing).
+
+Each benchmark runs as its own process (its peak RSS is its own) and prints its figures;
+this script exits non-zero if any of them fails (the burst bench fails on a lost answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# name → (script, full arguments, quick arguments)
+BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
+    "matching": ("matching.py", [], ["--sizes", "100,500", "--rounds", "3"]),
+    "rsvp_burst": (
+        "rsvp_burst.py",
+        [],
+        ["--events", "600", "--members", "200", "--runs", "2"],
+    ),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (for CI)")
+    parser.add_argument("--only", choices=sorted(BENCHES), action="append")
+    args = parser.parse_args(argv)
+    failed: list[str] = []
+    for name, (script, full, quick) in BENCHES.items():
+        if args.only and name not in args.only:
+            continue
+        command = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
+        print(f"== {name}: {' '.join(command[1:])}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run(command, check=False)
+        took = time.monotonic() - started
+        print(f"== {name}: exit {result.returncode} after {took:.1f} s", flush=True)
+        if result.returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
