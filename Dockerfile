@@ -6,11 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_PATH=/data/moteplass.db
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY config ./config
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --create-home --uid 10001 moteplass \
     && mkdir -p /data && chown moteplass /data
 

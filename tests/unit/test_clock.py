@@ -18,7 +18,7 @@ def test_offset_clock_starts_there_and_runs_forward() -> None:
     assert START <= first < START + timedelta(seconds=5)
     assert clock.now() >= first and clock.now().tzinfo is not None
     with pytest.raises(ValueError):
-        OffsetClock(datetime(2027, 2, 1))
+        OffsetClock(datetime(2027, 2, 1))  # noqa: DTZ001 (naive on purpose: refused)
 
 
 def test_clock_start_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

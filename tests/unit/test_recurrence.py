@@ -263,9 +263,11 @@ def test_wall_clock_time_holds_across_both_oslo_changes() -> None:
 def test_nonexistent_time_moves_forward_and_ambiguous_takes_the_first() -> None:
     oslo = ZoneInfo("Europe/Oslo")
     # 02:30 does not exist on 29 March 2026: the first valid local time is 03:00 (01:00 UTC).
-    assert to_utc(datetime(2026, 3, 29, 2, 30), oslo) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    local = datetime(2026, 3, 29, 2, 30)  # noqa: DTZ001 (naive: local wall time)
+    assert to_utc(local, oslo) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     # 02:30 happens twice on 25 October 2026: the first (summer time, +02:00).
-    assert to_utc(datetime(2026, 10, 25, 2, 30), oslo) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    local = datetime(2026, 10, 25, 2, 30)  # noqa: DTZ001 (naive: local wall time)
+    assert to_utc(local, oslo) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     rule = parse_rule("last Sunday").rule
     march = occurrences(
         rule,

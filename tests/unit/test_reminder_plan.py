@@ -56,7 +56,7 @@ def test_default_plan_seven_days_and_one_day_at_ten_local() -> None:
 
 def test_meeting_at_0230_on_the_march_change_day() -> None:
     # 02:30 does not exist on 29 March 2026 in Oslo; the meeting is stored at 03:00 CEST.
-    start = to_utc(datetime(2026, 3, 29, 2, 30), OSLO)
+    start = to_utc(datetime(2026, 3, 29, 2, 30), OSLO)  # noqa: DTZ001 (naive: local wall time)
     assert start == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     plan = ReminderPlan(extra_hour_before=True)
     planned = _by_kind(planned_deliveries(MeetingTimes(7, start, "Europe/Oslo"), plan))
@@ -74,9 +74,9 @@ def test_meeting_at_0230_on_the_march_change_day() -> None:
     [
         # Meeting the day after the October change: the reminder is on the change day, after
         # the change (CET, +01:00).
-        (datetime(2026, 10, 26, 18, 0), datetime(2026, 10, 25, 9, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 26, 18, 0), datetime(2026, 10, 25, 9, 0, tzinfo=UTC)),  # noqa: DTZ001 (naive: local wall time)
         # Meeting on the change day: the reminder is the day before, still summer time.
-        (datetime(2026, 10, 25, 18, 0), datetime(2026, 10, 24, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 25, 18, 0), datetime(2026, 10, 24, 8, 0, tzinfo=UTC)),  # noqa: DTZ001 (naive: local wall time)
     ],
 )
 def test_day_before_reminder_is_ten_local_on_both_sides_of_october(
@@ -113,7 +113,7 @@ def test_reminders_are_at_local_time_on_the_right_local_date(
 
 
 def test_deliveries_after_the_start_are_left_out_and_cancelled_have_none() -> None:
-    start = to_utc(datetime(2026, 12, 3, 9, 0), OSLO)
+    start = to_utc(datetime(2026, 12, 3, 9, 0), OSLO)  # noqa: DTZ001 (naive: local wall time)
     plan = ReminderPlan(channel_reminder_days=0, dm_days=0)  # 10:00 on the day: too late
     assert planned_deliveries(MeetingTimes(1, start, "Europe/Oslo"), plan) == []
     cancelled = MeetingTimes(1, start, "Europe/Oslo", status="cancelled")
@@ -241,12 +241,15 @@ def test_a_server_set_up_after_the_post_time_starts_with_next_month() -> None:
 
 
 @given(
-    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1)),
+    st.datetimes(
+        min_value=datetime(2020, 1, 1),  # noqa: DTZ001 (hypothesis takes naive bounds)
+        max_value=datetime(2035, 1, 1),  # noqa: DTZ001 (hypothesis takes naive bounds)
+        timezones=st.just(UTC),
+    ),
     st.timedeltas(min_value=timedelta(days=-3), max_value=timedelta(days=3)),
     st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=48)),
 )
 def test_late_rule_is_one_window(due: datetime, offset: timedelta, grace: timedelta) -> None:
-    due = due.replace(tzinfo=UTC)
     decision = late_rule(due, due + offset, grace)
     if offset < timedelta(0):
         assert decision is Decision.NOT_YET
