@@ -65,7 +65,8 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
         command = interaction.command
         if not isinstance(command, app_commands.Command):
             return True
-        await acknowledge(interaction, command)
+        if not await acknowledge(interaction, command):
+            return False
         problem = out_of_limits(command, _leaf_options(interaction.data))
         if problem is None:
             return True
@@ -164,10 +165,27 @@ def defer_mode(command: app_commands.Command[Any, ..., Any]) -> str | None:
 
 async def acknowledge(
     interaction: discord.Interaction[Any], command: app_commands.Command[Any, ..., Any]
-) -> None:
-    """Defer before any work: the command's answer becomes the defer's follow-up."""
-    if defer_mode(command) == EPHEMERAL and not interaction.response.is_done():
+) -> bool:
+    """Defer before any work: the command's answer becomes the defer's follow-up.
+    False when the interaction is already gone (logged; the command does not run).
+    Errors here are not seen by on_error (discord.py calls the check outside it)."""
+    if defer_mode(command) != EPHEMERAL or interaction.response.is_done():
+        return True
+    try:
         await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as exc:
+        if is_expired(exc):
+            log_missed_deadline(interaction)
+            return False
+        # Not acknowledged: the command still runs and answers with a first response.
+        log.warning(
+            "could not defer %s (interaction %s, status %s, code %s)",
+            interaction_name(interaction),
+            interaction.id,
+            exc.status,
+            exc.code,
+        )
+    return True
 
 
 def _leaf_options(data: Any) -> list[dict[str, Any]]:
