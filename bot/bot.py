@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ from bot.tree import MoteplassTree, watch_deadline
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Seconds close() waits for running event handlers before cancelling them.
+SHUTDOWN_GRACE = 5.0
 
 # Loaded in this order by setup_hook. Each is a discord.py extension with `setup(bot)`.
 EXTENSIONS: tuple[str, ...] = (
@@ -96,6 +99,7 @@ class MoteplassBot(commands.AutoShardedBot):
         # reach each other: they share storage, not each other).
         self.services: dict[str, Any] = {}
         self._settled_task: asyncio.Task[None] | None = None
+        self._event_tasks: set[asyncio.Task[Any]] = set()
         # Gateway events skipped because discord.py could not parse them, by event name.
         self.skipped_events: Counter[str] = Counter()
         guard_parsers(self._connection.parsers, self.skipped_events)
@@ -148,13 +152,42 @@ class MoteplassBot(commands.AutoShardedBot):
             synced = await self.tree.sync()
             log.info("synced %d global commands", len(synced))
 
+    def _schedule_event(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        event_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        """discord.py runs each event handler as a task: keep them, so close() can wait."""
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+        return task
+
     async def close(self) -> None:
+        """Stop background work and wait for it, so the database can close after: no event
+        handler, scheduler job or start-up task is left running against a closed
+        connection. What is still running after SHUTDOWN_GRACE is cancelled (a transaction
+        rolls back whole)."""
         for service in self.services.values():
             closer = getattr(service, "close", None)
             if closer is not None:
                 await closer()
+        jobs: list[asyncio.Future[Any]] = []
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            executor: Any = self.scheduler._lookup_executor("default")
+            jobs = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+            self.scheduler.shutdown(wait=False)  # cancels running jobs
+        current = asyncio.current_task()
+        events = [t for t in self._event_tasks if t is not current and not t.done()]
+        if events:
+            _, late = await asyncio.wait(events, timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+        await asyncio.gather(*jobs, *events, return_exceptions=True)
+        if events or jobs:
+            log.info("stopped %d event handlers and %d jobs", len(events), len(jobs))
         await super().close()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:

@@ -1,7 +1,12 @@
 """The one error layer: slash commands, modals and components (views, DynamicItems) all end
 in `MoteplassTree.report`, which answers each interaction at most once with a localised
 ephemeral message, and logs missed deadlines and unknown errors with the command or
-component name (ids only)."""
+component name (ids only).
+
+Slash commands are acknowledged by the tree before their body runs (an ephemeral
+"thinking" defer), so a write waiting for the database lock never misses Discord's 3 s.
+A command that must open a modal or answer at once declares `extras={"defer": None}`.
+Cogs answer through `answer`, a first response or the follow-up of the defer."""
 
 from __future__ import annotations
 
@@ -32,6 +37,11 @@ UNKNOWN_INTERACTION = 10062
 # Interactions already given an error reply (bounded: one slot per recent interaction).
 REPORTED_MEMORY = 1024
 
+# `extras` key of a slash command: how the tree acknowledges it before the command runs.
+DEFER = "defer"
+EPHEMERAL = "ephemeral"  # the default: an ephemeral "thinking…", answered by a follow-up
+NO_DEFER = None  # the command answers itself first (a modal; a check before a public defer)
+
 S = TypeVar("S")
 In = TypeVar("In", bound=discord.Interaction[Any])
 
@@ -55,6 +65,8 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
         command = interaction.command
         if not isinstance(command, app_commands.Command):
             return True
+        if not await acknowledge(interaction, command):
+            return False
         problem = out_of_limits(command, _leaf_options(interaction.data))
         if problem is None:
             return True
@@ -143,6 +155,37 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
             except sqlite3.Error:
                 pass
         return language_for_discord_locale(str(interaction.locale)) or DEFAULT_LANGUAGE
+
+
+def defer_mode(command: app_commands.Command[Any, ..., Any]) -> str | None:
+    """How the tree acknowledges this command: `EPHEMERAL` unless it declares otherwise."""
+    mode: str | None = command.extras.get(DEFER, EPHEMERAL)
+    return mode
+
+
+async def acknowledge(
+    interaction: discord.Interaction[Any], command: app_commands.Command[Any, ..., Any]
+) -> bool:
+    """Defer before any work: the command's answer becomes the defer's follow-up.
+    False when the interaction is already gone (logged; the command does not run).
+    Errors here are not seen by on_error (discord.py calls the check outside it)."""
+    if defer_mode(command) != EPHEMERAL or interaction.response.is_done():
+        return True
+    try:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    except discord.HTTPException as exc:
+        if is_expired(exc):
+            log_missed_deadline(interaction)
+            return False
+        # Not acknowledged: the command still runs and answers with a first response.
+        log.warning(
+            "could not defer %s (interaction %s, status %s, code %s)",
+            interaction_name(interaction),
+            interaction.id,
+            exc.status,
+            exc.code,
+        )
+    return True
 
 
 def _leaf_options(data: Any) -> list[dict[str, Any]]:
@@ -282,6 +325,21 @@ class ReportingModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await report(interaction, error)
+
+
+async def answer(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> None:
+    """A command's answer: the first response, or the follow-up once it was deferred."""
+    if interaction.response.is_done():
+        text = discord.utils.MISSING if content is None else content
+        await interaction.followup.send(text, ephemeral=ephemeral, **kwargs)
+    else:
+        await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
 
 
 async def send_ephemeral(interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.bot import MoteplassBot
 from bot.permissions import channel_problems, is_organiser
 from bot.storage.health import count_upcoming_meetings
+from bot.tree import answer
 
 
 class AboutCog(commands.Cog):
@@ -49,7 +50,7 @@ class AboutCog(commands.Cog):
                 if problems:
                     value = "\n".join(problems)[:1024]
                     embed.add_field(name=_("about.problems"), value=value, inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
 
 
 async def setup(bot: MoteplassBot) -> None:

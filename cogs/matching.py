@@ -27,7 +27,7 @@ from bot.services.matching import (
     tables_text,
 )
 from bot.services.profiles import guild_taxonomy
-from bot.tree import reports_errors
+from bot.tree import DEFER, NO_DEFER, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class MetButton(
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    for answer in ANSWERS:
-        view.add_item(MetButton(group_id, answer, _(f"match.followup.{answer}")))
+    for choice in ANSWERS:
+        view.add_item(MetButton(group_id, choice, _(f"match.followup.{choice}")))
     return view
 
 
@@ -133,7 +133,6 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.organiser_texts(interaction)
         meeting_id = _meeting_id(meeting)
         await self.service.delivery_channel(interaction.guild)  # fail before storing
-        await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.service.make_round(
             interaction.guild, meeting_id=meeting_id, created_by=interaction.user.id
         )
@@ -142,7 +141,11 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
             await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(
-        name="tables", description="Seat those coming at mixed tables", extras=ORGANISER
+        name="tables",
+        description="Seat those coming at mixed tables",
+        # A public answer: its own defer, after the organiser check (reads only, which never
+        # wait for the write lock), so a refusal stays ephemeral.
+        extras={**ORGANISER, DEFER: NO_DEFER},
     )
     @app_commands.describe(size="People per table (2-12)", meeting="Those going to this meeting")
     async def tables(
@@ -195,7 +198,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         )
         if changed:
             text = _("match.settings.saved") + "\n" + text
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @round_.autocomplete("meeting")
     @tables.autocomplete("meeting")
@@ -212,7 +215,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         found = await self.service.suggestions(interaction.guild_id, interaction.user.id)
         if not found:
-            await interaction.response.send_message(_("match.me.none"), ephemeral=True)
+            await answer(interaction, _("match.me.none"), ephemeral=True)
             return
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         names = {str(profile.user_id): profile.display_name for profile, _s in found}
@@ -229,7 +232,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
                 inline=False,
             )
         embed.set_footer(text=_("match.me.footer"))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(name="pause", description="No matches for a while")
     @app_commands.describe(weeks="How many weeks (1-52, default 4)")
@@ -238,21 +241,21 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         until = await self.service.pause(interaction.guild_id, interaction.user.id, weeks)
         text = _("match.paused", date=f"<t:{int(until.timestamp())}:D>")
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(name="resume", description="Take part in matching again")
     async def resume(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         await self.service.set_status(interaction.guild_id, interaction.user.id, "active")
-        await interaction.response.send_message(_("match.resumed"), ephemeral=True)
+        await answer(interaction, _("match.resumed"), ephemeral=True)
 
     @app_commands.command(name="leave", description="Stop taking part in matching")
     async def leave(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         await self.service.set_status(interaction.guild_id, interaction.user.id, "left")
-        await interaction.response.send_message(_("match.left"), ephemeral=True)
+        await answer(interaction, _("match.left"), ephemeral=True)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -30,7 +30,7 @@ from bot.services.meetings import MeetingService, counts_line
 from bot.services.names import NameResolver
 from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import RsvpRepository
-from bot.tree import ReportingView
+from bot.tree import ReportingView, answer
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             deadline_text=deadline,
         )
         await self.service.announce_channel(interaction.guild)  # fail before storing
-        await interaction.response.defer(ephemeral=True, thinking=True)
         meeting = await self.service.meetings.create(
             interaction.guild.id, draft, self.bot.clock.now(), created_by=interaction.user.id
         )
@@ -229,7 +228,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         if changes.is_empty():
             raise BadInput("meeting.error.nothing_to_change")
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
         updated = result.meeting
         self.bot.dispatch("meeting_changed", updated.id)
@@ -250,7 +248,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.service.meetings.cancel(
             interaction.guild.id, current.id, self.bot.clock.now(), reason
         )
@@ -269,7 +266,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         await self.service.announce_channel(interaction.guild)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         await self.service.repost(interaction.guild, current)
         await interaction.followup.send(_("meeting.reposted", title=current.title), ephemeral=True)
 
@@ -282,7 +278,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             interaction.guild.id, self.bot.clock.now(), limit=10
         )
         if not meetings:
-            await interaction.response.send_message(_("meeting.list.empty"), ephemeral=True)
+            await answer(interaction, _("meeting.list.empty"), ephemeral=True)
             return
         embed = discord.Embed(title=_("meeting.list.title"))
         for item in meetings:
@@ -291,7 +287,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             if item.place:
                 value += f"\n{item.place}"
             embed.add_field(name=f"{item.title}"[:256], value=value[:1024], inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
@@ -299,7 +295,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        await interaction.response.defer(ephemeral=True, thinking=True)  # names may need REST
         roster = await self.service.rsvps.attendees(current.id)
         names = await self._names(interaction.guild, roster.everyone(), _)
         embed = discord.Embed(title=current.title[:256])
@@ -321,7 +316,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        await interaction.response.defer(ephemeral=True, thinking=True)  # names may need REST
         roster = await self.service.rsvps.attendees(current.id)
         names = await self._names(interaction.guild, roster.everyone(), _)
         buffer = io.StringIO()
@@ -355,7 +349,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        await interaction.response.defer(ephemeral=True, thinking=True)
         roster = await self.service.rsvps.attendees(current.id)
         checked = await CheckinRepository(self.bot.db).user_ids(current.id)
         names = await self._names(interaction.guild, (*roster.going, *checked), _)
@@ -371,9 +364,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             io.BytesIO(meeting_ics(current, self.bot.clock.now())), filename=ics_filename(current)
         )
         link = google_calendar_link(current)
-        await interaction.response.send_message(
-            _("meeting.calendar", link=link), file=file, ephemeral=True
-        )
+        await answer(interaction, _("meeting.calendar", link=link), file=file, ephemeral=True)
 
     @edit.autocomplete("meeting")
     @cancel.autocomplete("meeting")

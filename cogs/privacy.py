@@ -15,7 +15,7 @@ from bot.i18n import Text
 from bot.permissions import require_organiser
 from bot.services.privacy import PrivacyService
 from bot.storage.privacy import EXPORT_PARTS, PrivacySettings
-from bot.tree import ReportingView
+from bot.tree import ReportingView, answer
 
 RETENTION_MONTHS = (1, 120)
 GRACE_DAYS = (0, 365)
@@ -89,7 +89,6 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
     @app_commands.command(name="show", description="Everything stored about you here")
     async def show(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)
         _ = await self.bot.texts(interaction.guild_id)
         export = await self.service.repo.export(interaction.guild_id, interaction.user.id)
         counts = self.service.repo.summarise(export)
@@ -125,9 +124,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
             target = member.id
             key = "privacy.delete.ask_member"
         view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
-        await interaction.response.send_message(
-            _(key, member=f"<@{target}>"), view=view, ephemeral=True
-        )
+        await answer(interaction, _(key, member=f"<@{target}>"), view=view, ephemeral=True)
 
     @app_commands.command(
         name="settings",
@@ -163,7 +160,8 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         )
         if changed != current:
             await self.service.repo.save_settings(changed)
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             _(
                 "privacy.settings.saved" if changed != current else "privacy.settings.current",
                 months=changed.retention_months,

@@ -31,7 +31,7 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import ReportingModal, reports_errors
+from bot.tree import DEFER, NO_DEFER, ReportingModal, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,11 @@ class ProfilesCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ProfileSelect, ProfileDone)
 
-    @app_commands.command(name="introduce", description="Introduce yourself to the community")
+    @app_commands.command(
+        name="introduce",
+        description="Introduce yourself to the community",
+        extras={DEFER: NO_DEFER},  # opens a modal, which cannot follow a defer
+    )
     @app_commands.guild_only()
     async def introduce(self, interaction: discord.Interaction[MoteplassBot]) -> None:
         assert interaction.guild_id is not None
@@ -310,8 +314,8 @@ class ProfilesCog(commands.Cog):
             if not profile.complete:
                 lines.append(_("profile.show.incomplete"))
             lines.append(_(f"profile.show.matching.{profile.matching}"))
-        await interaction.response.send_message(
-            "\n".join(lines), embed=card_embed(_, profile, taxonomy), ephemeral=True
+        await answer(
+            interaction, "\n".join(lines), embed=card_embed(_, profile, taxonomy), ephemeral=True
         )
 
 

@@ -14,6 +14,7 @@ from bot.domain.reminders import ReminderPlan, validate_plan
 from bot.i18n import Text
 from bot.permissions import require_organiser
 from bot.services.reminders import ReminderService
+from bot.tree import answer
 
 ORGANISER = {"organiser": True}
 
@@ -80,7 +81,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
             interaction.guild_id, interaction.user.id, off, self.bot.clock.now()
         )
         key = "reminders.opted_out" if off else "reminders.opted_in"
-        await interaction.response.send_message(_(key), ephemeral=True)
+        await answer(interaction, _(key), ephemeral=True)
 
     @app_commands.command(name="on", description="Get reminder DMs for meetings you go to")
     async def on(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -117,7 +118,6 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         settings = await self.bot.guild_settings.get(interaction.guild_id)
         require_organiser(interaction.user, settings)
         _ = self.bot.catalog.translator(settings.language)
-        await interaction.response.defer(ephemeral=True, thinking=True)  # sync reschedules
         plan = await self.service.plans.get(interaction.guild_id)
         changes: dict[str, object] = {}
         if channel_days is not None:

@@ -46,7 +46,6 @@ class ReportCog(commands.Cog):
             parse_date(start, today=today) if start else None,
             parse_date(end, today=today) if end else None,
         )
-        await interaction.response.defer(ephemeral=True, thinking=True)
         _ = self.bot.catalog.translator(settings.language)
         report = await build(self.bot.db, interaction.guild_id, request)
         rendered = await asyncio.to_thread(render, report, _)

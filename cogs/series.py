@@ -25,6 +25,7 @@ from bot.domain.recurrence import (
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.storage.series import Series, SeriesDraft, SeriesRepository
+from bot.tree import answer
 
 TITLE_MAX = 100
 PLACE_MAX = 200
@@ -164,7 +165,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         lines = [_("series.created"), describe(_, series, now)]
         if parsed.rule.skips_some_months:
             lines.append(_("series.notice.some_months_skipped", rule=describe_rule(parsed.rule, _)))
-        await interaction.response.send_message("\n".join(lines), ephemeral=True)
+        await answer(interaction, "\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="list", description="The server's series", extras=ORGANISER)
     async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -172,11 +173,11 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         _ = await self.bot.organiser_texts(interaction)
         found = await self.repo.for_guild(interaction.guild_id)
         if not found:
-            await interaction.response.send_message(_("series.list.empty"), ephemeral=True)
+            await answer(interaction, _("series.list.empty"), ephemeral=True)
             return
         now = self.bot.clock.now()
         text = "\n\n".join(describe(_, s, now) for s in found[:10])
-        await interaction.response.send_message(text[:2000], ephemeral=True)
+        await answer(interaction, text[:2000], ephemeral=True)
 
     @app_commands.command(
         name="edit", description="Change a series (future meetings only)", extras=ORGANISER
@@ -239,7 +240,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             raise NotFound("series.error.not_found")
         self._changed(interaction.guild_id)
         text = _("series.edited") + "\n" + describe(_, saved, now)
-        await interaction.response.send_message(text, ephemeral=True)
+        await answer(interaction, text, ephemeral=True)
 
     @app_commands.command(
         name="skip", description="Skip one date (a holiday, the July break)", extras=ORGANISER
@@ -260,8 +261,10 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         self._changed(interaction.guild_id)
         settings = await self.bot.guild_settings.get(interaction.guild_id)
         label = format_date_local(day, settings.language)
-        await interaction.response.send_message(
-            _("series.skipped", date=label, title=current.title_template), ephemeral=True
+        await answer(
+            interaction,
+            _("series.skipped", date=label, title=current.title_template),
+            ephemeral=True,
         )
 
     @app_commands.command(
@@ -275,8 +278,8 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         if not await self.repo.stop(interaction.guild_id, current.id, self.bot.clock.now()):
             raise BadInput("series.error.stopped")
         self._changed(interaction.guild_id)
-        await interaction.response.send_message(
-            _("series.stopped_ok", title=current.title_template), ephemeral=True
+        await answer(
+            interaction, _("series.stopped_ok", title=current.title_template), ephemeral=True
         )
 
     @edit.autocomplete("series")

@@ -23,6 +23,7 @@ from bot.permissions import (
 from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
 from bot.storage.taxonomy import TaxonomyRepository
+from bot.tree import answer
 
 # Organiser commands carry no default permissions (the organiser role must see them without
 # an admin editing Server Settings → Integrations); they are checked with
@@ -151,8 +152,8 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         )
         saved = await self.bot.guild_settings.save(updated, self.bot.clock.now())
         _ = self.bot.catalog.translator(saved.language)
-        await interaction.response.send_message(
-            _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
+        await answer(
+            interaction, _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
         )
 
     @configure.autocomplete("timezone")
@@ -168,8 +169,10 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         _ = self.bot.catalog.translator(settings.language)
         problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
-        await interaction.response.send_message(
-            embed=settings_embed(_, interaction.guild, settings, problems), ephemeral=True
+        await answer(
+            interaction,
+            embed=settings_embed(_, interaction.guild, settings, problems),
+            ephemeral=True,
         )
 
 
@@ -242,7 +245,8 @@ class CommunityCog(
         await TaxonomyRepository(self.bot.db).add(interaction.guild_id, entry)
         what = "sector" if kind == "sector" else "interest"
         done = "added" if new else "renamed"
-        await interaction.response.send_message(
+        await answer(
+            interaction,
             _(f"setup.taxonomy.{what}_{done}", label=entry.label(settings.language), key=entry.key),
             ephemeral=True,
         )

@@ -67,9 +67,9 @@ async def erase(runner: BotRunner, world: World, path: str, member: Any) -> None
         options = {} if path == "self" else {"member": member.id}
         asked = await emu.invoke(world.guild.id, actor.id, "privacy delete", options=options)
         confirm = next(b for row in asked.components for b in row["components"] if b["style"] == 4)
-        assert asked.message is not None
+        assert asked.primary is not None
         done = await emu.press_button(
-            asked.message["channel_id"], asked.message["id"], actor.id, confirm["custom_id"]
+            asked.primary["channel_id"], asked.primary["id"], actor.id, confirm["custom_id"]
         )
         finished = {
             runner.catalog.text("en", key)

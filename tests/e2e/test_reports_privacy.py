@@ -83,9 +83,9 @@ async def test_privacy_delete_with_confirm_button(runner: BotRunner, world: Worl
     assert asked.ephemeral and asked.components
     buttons = [c for row in asked.components for c in row["components"]]
     confirm = next(b for b in buttons if b["style"] == 4)
-    assert asked.message is not None
+    assert asked.primary is not None
     done = await emu.press_button(
-        asked.message["channel_id"], asked.message["id"], member.id, confirm["custom_id"]
+        asked.primary["channel_id"], asked.primary["id"], member.id, confirm["custom_id"]
     )
     assert done.response_type == 7
     assert runner.db is not None

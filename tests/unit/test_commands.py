@@ -122,3 +122,38 @@ async def test_only_setup_is_hidden_behind_default_permissions(bot: MoteplassBot
 
 def test_languages_are_the_three_shipped() -> None:
     assert set(LANGUAGES) == {"nb", "sv", "en"}
+
+
+# Commands that answer before any other work, so the tree does not defer them: a modal
+# cannot follow a defer; /match tables answers publicly after an ephemeral-only refusal.
+ANSWER_THEMSELVES = {"introduce", "match tables"}
+
+
+async def test_every_command_is_acknowledged_before_its_work(bot: MoteplassBot) -> None:
+    """Issue 10: the tree defers every slash command before its body runs, so a write
+    waiting behind another for the database lock cannot miss Discord's 3 s. A deferred
+    command answers through `answer` or the follow-up, never `interaction.response`
+    (which would raise InteractionResponded after the defer)."""
+    import inspect
+
+    from bot.tree import EPHEMERAL, defer_mode
+
+    seen = set()
+    for command in bot.tree.walk_commands():
+        if isinstance(command, app_commands.Group):
+            continue
+        name = command.qualified_name
+        seen.add(name)
+        source = inspect.getsource(command.callback)
+        if name in ANSWER_THEMSELVES:
+            assert defer_mode(command) is None, name
+            assert "interaction.response." in source, name
+            continue
+        assert defer_mode(command) == EPHEMERAL, name
+        assert "interaction.response." not in source, name
+        # Helpers a command answers through (a cog's `_toggle`) follow the same rule.
+        for helper in re.findall(r"self\.(_\w+)\(interaction", source):
+            cog_method = getattr(command.binding, helper, None)
+            if cog_method is not None:
+                assert "interaction.response." not in inspect.getsource(cog_method), helper
+    assert seen >= ANSWER_THEMSELVES
