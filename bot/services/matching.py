@@ -83,6 +83,8 @@ MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
 IGNORED_LIMIT = 3
 EVER_ROUNDS = 1000  # "never met" looks this many rounds back
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week
+# A sent DM is looked for since the round's creation less this (host clock vs Discord's).
+DM_CLOCK_SKEW = timedelta(minutes=1)
 CUSTOM_ID_TEMPLATE = r"match:met:(?P<group>[0-9]{1,19}):(?P<answer>yes|planned|no)"
 ANSWERS = ("yes", "planned", "no")
 
@@ -567,7 +569,7 @@ class MatchingService:
                 log.warning("guild %d: match delivery waits for a usable channel", guild.id)
                 continue
             settings = await self.matches.settings(guild.id)
-            report = await self._deliver(guild, channel, groups, settings)
+            report = await self._deliver(guild, channel, groups, settings, resumed=True)
             done += report.groups
             log.info("resumed delivery of %d match groups in guild %d", report.groups, guild.id)
         return done
@@ -578,7 +580,11 @@ class MatchingService:
         channel: discord.TextChannel,
         groups: Sequence[SavedGroup],
         settings: MatchSettings,
+        *,
+        resumed: bool = False,
     ) -> DeliveryReport:
+        """Deliver `groups`; `resumed`: their delivery was begun before (maybe by a process
+        that died mid-step), so what Discord already has is looked up and not made again."""
         report = DeliveryReport()
         _ = await self.bot.texts(guild.id)
         taxonomy = await guild_taxonomy(self.bot.db, guild.id)
@@ -589,7 +595,15 @@ class MatchingService:
         for group in groups:
             try:
                 await self._deliver_group(
-                    guild, channel, group, states.get(group.id, {}), settings, _, taxonomy, report
+                    guild,
+                    channel,
+                    group,
+                    states.get(group.id, {}),
+                    settings,
+                    _,
+                    taxonomy,
+                    report,
+                    resumed=resumed,
                 )
             except discord.HTTPException as exc:
                 report.failed += 1
@@ -634,6 +648,8 @@ class MatchingService:
         _: Text,
         taxonomy: Taxonomy,
         report: DeliveryReport,
+        *,
+        resumed: bool = False,
     ) -> None:
         profiles: dict[int, Profile] = {}
         for uid in group.members:
@@ -672,6 +688,8 @@ class MatchingService:
         thread_id = group.thread_id
         if settings.delivery == "dm":
             fallback: list[int] = []
+            round_ = await self.matches.round_of_group(group.id) if resumed else None
+            since = round_.created_at if round_ is not None else self.now()
             for uid in pending:
                 others = [o for o in present if o != uid]
                 lines = list(extra)
@@ -682,6 +700,11 @@ class MatchingService:
                     [profile_card(_, profiles[o], taxonomy) for o in others if o in profiles]
                 )
                 content = "\n".join(lines)[:MESSAGE_LIMIT]
+                if resumed and await self._dm_holds(uid, content, since):
+                    # the DM went out, the crash came before it was stored
+                    await self.matches.set_member_delivery(group.id, uid, "dm")
+                    report.dms += 1
+                    continue
                 result = await send_dm(self.bot, uid, content=content, embeds=first)
                 for batch in more if result is DmResult.SENT else []:
                     await send_dm(self.bot, uid, embeds=batch)
@@ -693,14 +716,14 @@ class MatchingService:
             if fallback:
                 intro = _("match.intro.fallback")
                 thread_id = await self._post_intro(
-                    channel, group, present, fallback, names, intro, extra, cards
+                    channel, group, present, fallback, names, intro, extra, cards, resumed
                 )
                 report.fallbacks += len(fallback)
         elif pending:
             intro = _("match.intro.thread")
             created = group.thread_id is None
             thread_id = await self._post_intro(
-                channel, group, present, pending, names, intro, extra, cards
+                channel, group, present, pending, names, intro, extra, cards, resumed
             )
             report.threads += int(created)
         await self.matches.set_delivered(group.id, thread_id)
@@ -712,14 +735,22 @@ class MatchingService:
         group: SavedGroup,
         names: Mapping[int, str],
         present: Sequence[int],
+        resumed: bool = False,
     ) -> discord.Thread:
-        """The group's thread: the stored one when it still exists, else a new private one."""
+        """The group's thread: the stored one when it still exists, else (resumed) the one a
+        crash left unstored, else a new private one."""
         if group.thread_id is not None:
             thread = await self._open_thread(group.thread_id)
             if thread is not None:
                 return thread
         _ = await self.bot.texts(channel.guild.id)
         title = _("match.thread.name", names=join_names([names.get(u, "?") for u in present]))
+        if resumed and group.thread_id is None:
+            orphan = await self._orphan_thread(channel, title[:100])
+            if orphan is not None:
+                log.info("match group %d: adopted its thread made before a crash", group.id)
+                await self.matches.set_thread(group.id, orphan.id)
+                return orphan
         thread = await channel.create_thread(
             name=title[:100],
             type=discord.ChannelType.private_thread,
@@ -728,6 +759,46 @@ class MatchingService:
         )
         await self.matches.set_thread(group.id, thread.id)
         return thread
+
+    async def _orphan_thread(
+        self, channel: discord.TextChannel, name: str
+    ) -> discord.Thread | None:
+        """An active private thread of the bot under `channel` named `name` that no group has
+        stored: the crash came between creating a group's thread and storing its id."""
+        assert self.bot.user is not None
+        try:
+            active = await channel.guild.active_threads()
+        except discord.HTTPException:
+            return None
+        known = await self.matches.thread_ids(channel.guild.id)
+        for thread in sorted(active, key=lambda t: t.id):
+            if (
+                thread.parent_id == channel.id
+                and thread.owner_id == self.bot.user.id
+                and thread.type is discord.ChannelType.private_thread
+                and thread.name == name
+                and thread.id not in known
+            ):
+                return thread
+        return None
+
+    async def _dm_holds(self, user_id: int, content: str, since: datetime) -> bool:
+        """Whether this person's DMs from the bot hold `content` sent since `since` (the
+        round's creation, less `DM_CLOCK_SKEW`: an earlier round with the same partner had
+        the same text)."""
+        assert self.bot.user is not None
+        since -= DM_CLOCK_SKEW
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            dm = user.dm_channel or await user.create_dm()
+            async for message in dm.history(limit=20):
+                if message.created_at < since:
+                    break
+                if message.author.id == self.bot.user.id and message.content == content:
+                    return True
+        except discord.HTTPException:
+            return False
+        return False
 
     async def _open_thread(self, thread_id: int) -> discord.Thread | None:
         """The thread, unarchived so it takes messages; None when it is gone."""
@@ -754,13 +825,14 @@ class MatchingService:
         intro: str,
         extra: Sequence[str],
         cards: Sequence[discord.Embed],
+        resumed: bool = False,
     ) -> int:
         """Add `targets` to the group's thread and post the cards to those who have not had
         them there yet (a resumed delivery never posts twice). Returns the thread id."""
-        thread = await self._group_thread(channel, group, names, present)
+        thread = await self._group_thread(channel, group, names, present, resumed)
         assert self.bot.user is not None
         already: set[int] = set()
-        if group.thread_id == thread.id:
+        if resumed or group.thread_id == thread.id:
             try:
                 async for message in thread.history(limit=50):
                     if message.author.id == self.bot.user.id and message.embeds:

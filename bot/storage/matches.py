@@ -340,6 +340,15 @@ class MatchRepository:
             found.extend(g for g in await self.groups(row["id"]) if not g.delivered)
         return found
 
+    async def thread_ids(self, guild_id: int) -> set[int]:
+        """Every thread stored for a match group of the server (a thread found on Discord
+        that is not among them is an orphan a crash left between creating and storing it)."""
+        rows = await self.db.fetchall(
+            "SELECT thread_id FROM match_groups WHERE guild_id = ? AND thread_id IS NOT NULL",
+            (guild_id,),
+        )
+        return {int(r["thread_id"]) for r in rows}
+
     async def set_thread(self, group_id: int, thread_id: int) -> None:
         """Remember a group's thread as soon as it exists (delivery may still fail after)."""
         async with self.db.transaction() as conn:
