@@ -74,6 +74,9 @@ UPCOMING_LIMIT = 200
 # How many messages after a delivery's due time are read to find a crashed process's copy.
 COPY_SEARCH_LIMIT = 200
 CLAIM_CLOCK_STEP = timedelta(milliseconds=1)
+# ... from this long before the due time: a host clock ahead of Discord's by up to this much
+# still finds the copy (the same text is never due twice within it).
+COPY_LOOKBACK = timedelta(hours=1)
 
 
 def series_key(series_id: int, local_day: date) -> str:
@@ -542,14 +545,15 @@ class ReminderService:
         self, channel: discord.abc.Messageable, due_at: datetime, marker: str
     ) -> bool:
         """Whether the bot posted a message containing `marker` in `channel` since the
-        delivery was due (a claim is never made before it is due). Read errors count as
+        delivery was due (a claim is never made before it is due; COPY_LOOKBACK allows for
+        a host clock ahead of Discord's). Read errors count as
         not found: the delivery is then sent, at least once rather than not at all."""
         me = self.bot.user
         if me is None:
             return False
         try:
             async for message in channel.history(
-                limit=COPY_SEARCH_LIMIT, after=due_at - timedelta(minutes=1), oldest_first=True
+                limit=COPY_SEARCH_LIMIT, after=due_at - COPY_LOOKBACK, oldest_first=True
             ):
                 if message.author.id == me.id and marker in message.content:
                     return True

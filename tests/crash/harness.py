@@ -173,6 +173,10 @@ class BotProcess:
         done, _ = await asyncio.wait({task, fired}, timeout=timeout, return_when="FIRST_COMPLETED")
         if fired not in done:
             fired.cancel()
+            if task.done() and task.exception() is not None:
+                # the action failed by itself: say so, not "the kill point never fired"
+                self.emu.kill_points.remove(point)
+                raise BotCrashed(f"the action failed before the kill point: {task.exception()!r}")
             await asyncio.wait_for(point.fired.wait(), timeout=timeout)
         task.cancel()
         with contextlib.suppress(BaseException):

@@ -15,7 +15,7 @@ like the second month's copy, which on a real clock it never could.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.i18n import Catalog
@@ -34,7 +34,7 @@ def post_times(count: int) -> list[datetime]:
     year, month = now.astimezone(OSLO).year, now.astimezone(OSLO).month
     found: list[datetime] = []
     while len(found) < count:
-        due = datetime.combine(datetime(year, month, 1).date(), time(9, 0), OSLO)
+        due = datetime.combine(date(year, month, 1), time(9, 0), OSLO)
         if due <= now:
             found.append(due.astimezone(UTC))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)

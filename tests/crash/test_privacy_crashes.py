@@ -169,8 +169,9 @@ async def test_privacy_delete_and_leave_sweep_crash_at_every_discord_step(
         confirm = next(
             c["custom_id"] for row in asked.components for c in row["components"] if c["style"] == 4
         )
-        assert asked.message is not None
-        press = emu.press_button(asked.message["channel_id"], asked.message["id"], uid, confirm)
+        shown = asked.primary  # the deferred answer's follow-up carries the buttons
+        assert shown is not None
+        press = emu.press_button(shown["channel_id"], shown["id"], uid, confirm)
         await process.crash_during(point, press)
         await process.start()
         left = going - n - 1
