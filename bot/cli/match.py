@@ -24,16 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.domain.matching import (
-    Group,
-    History,
-    MatchConfig,
-    MetRecord,
-    Person,
-    match_round,
-    render_reason,
-)
-from bot.domain.tables import seat
+from bot.domain.match_model import Group, History, MatchConfig, MetRecord, Person, render_reason
 from bot.domain.taxonomy import Taxonomy, load_taxonomy
 from bot.errors import BadInput
 from bot.i18n import Catalog
@@ -194,6 +185,11 @@ def main(args: argparse.Namespace) -> int:
         people = read_people(args.input, taxonomy)
         history = read_history(args.history, args.window) if args.history else History()
         config = MatchConfig(window_rounds=args.window, seed=args.seed)
+        # The solver (numpy, rustworkx) is imported here, not when `python -m bot` builds its
+        # parser: `python -m bot run` starts without it.
+        from bot.domain.matching import match_round
+        from bot.domain.tables import seat
+
         if args.group_size == 2:
             result = match_round(people, history, config)
             groups, summary = result.groups, result.summary.as_dict()

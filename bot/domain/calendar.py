@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from icalendar import Calendar, Event
-
 from bot.domain.meeting import Meeting
+
+if TYPE_CHECKING:
+    from icalendar import Event
+
+# icalendar is imported where a file is made, so the bot starts without it.
 
 __all__ = [
     "GOOGLE_TEMPLATE_URL",
@@ -48,6 +52,8 @@ def _details(meeting: Meeting, url: str | None) -> str:
 
 
 def _event(meeting: Meeting, now: datetime, url: str | None) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", meeting_uid(meeting.id))
     event.add("dtstamp", _utc(now))
@@ -67,6 +73,8 @@ def _event(meeting: Meeting, now: datetime, url: str | None) -> Event:
 
 
 def _calendar(events: Iterable[Event]) -> bytes:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -43,17 +43,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 from apscheduler.triggers.date import DateTrigger
 
-from bot.domain.matching import (
-    History,
-    MatchConfig,
-    Person,
-    Reason,
-    Suggestion,
-    match_round,
-    render_reason,
-    suggest_for,
-)
-from bot.domain.tables import Seating, seat
+from bot.domain.match_model import History, MatchConfig, Person, Reason, Suggestion, render_reason
 from bot.domain.taxonomy import Taxonomy
 from bot.errors import BadInput, ChannelUnavailable, NotSetUp
 from bot.i18n import Text
@@ -74,6 +64,11 @@ from bot.storage.profiles import Profile, ProfileRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
+    from bot.domain.tables import Seating
+
+# The solver (`bot.domain.matching`, `bot.domain.tables`) needs numpy and rustworkx: it is
+# imported inside the methods that make a round, suggestions or tables, so the bot starts
+# without them (docs/benchmarks.md, "Memory at start").
 
 log = logging.getLogger(__name__)
 
@@ -505,6 +500,8 @@ class MatchingService:
             seed = secrets.randbelow(2**31)
             history = await self._history(guild.id, settings.window_rounds)
             by_id = {str(p.user_id): p for p in people}
+            from bot.domain.matching import match_round
+
             result = match_round(
                 [person_of(p) for p in people],
                 history,
@@ -1049,6 +1046,8 @@ class MatchingService:
         people = await self.profiles.participants(guild_id, self.now())
         by_id = {str(p.user_id): p for p in people}
         history = await self._history(guild_id, settings.window_rounds)
+        from bot.domain.matching import suggest_for
+
         found = suggest_for(
             person_of(profile),
             [person_of(p) for p in people],
@@ -1089,6 +1088,8 @@ class MatchingService:
         settings = await self.matches.settings(guild_id)
         history = await self._history(guild_id, settings.window_rounds)
         seed = meeting_id if meeting_id is not None else now.date().toordinal()
+        from bot.domain.tables import seat
+
         seating = seat(
             [person_of(p) for p in people],
             history,

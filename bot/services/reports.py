@@ -17,7 +17,6 @@ from bot.domain.stats import UNKNOWN_SECTOR, Report, ReportRequest, default_rang
 from bot.domain.taxonomy import Taxonomy, load_taxonomy
 from bot.errors import BadInput
 from bot.i18n import BABEL_LOCALES, Text
-from bot.reports.chart import ChartLabels, report_chart
 from bot.reports.csv_export import csv_labels, report_csv
 from bot.storage.reports import ReportRepository
 
@@ -104,6 +103,9 @@ def summary_lines(report: Report, _: Text) -> list[str]:
 
 def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> RenderedReport:
     """CSV and PNG (CPU work: run it in a thread from async code)."""
+    # matplotlib loads at the first report, not when the bot starts (docs/benchmarks.md).
+    from bot.reports.chart import ChartLabels, report_chart
+
     taxonomy = taxonomy or load_taxonomy()
     sectors = _sector_labels(taxonomy, _)
     colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
