@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 # name → (script, full arguments, quick arguments)
 BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "matching": ("matching.py", [], ["--sizes", "100,500", "--rounds", "3"]),
+    "memory": ("memory.py", [], ["--quick"]),
     "rsvp_burst": (
         "rsvp_burst.py",
         [],
