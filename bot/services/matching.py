@@ -502,7 +502,10 @@ class MatchingService:
             by_id = {str(p.user_id): p for p in people}
             from bot.domain.matching import match_round
 
-            result = match_round(
+            # In a worker thread: a large round takes seconds of CPU, and the event loop
+            # must keep answering Discord (heartbeats, reactions, commands) meanwhile.
+            result = await asyncio.to_thread(
+                match_round,
                 [person_of(p) for p in people],
                 history,
                 MatchConfig(seed=seed, window_rounds=settings.window_rounds),
