@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.db import Database
+from bot.domain.national import NationalRow
 from bot.domain.stats import UNKNOWN_SECTOR
 from bot.services.reports import build_national
 from bot.storage.guilds import GuildSettingsRepository
@@ -26,7 +27,10 @@ async def test_rows_and_total_for_three_servers_leave_out_one_not_opted_in(
     assert [r.region for r in view.rows] == ["Göteborg", "Oslo", "Rogaland"]
     rows = {r.region: r for r in view.rows}
     oslo, rogaland, goteborg = rows["Oslo"], rows["Rogaland"], rows["Göteborg"]
-    numbers = lambda r: (r.meetings, r.participants, r.new_participants, r.new_contacts, r.rounds)
+
+    def numbers(r: NationalRow) -> tuple[int, ...]:
+        return (r.meetings, r.participants, r.new_participants, r.new_contacts, r.rounds)
+
     assert numbers(oslo) == (2, 4, 3, 3, 2) and oslo.introductions == 2
     assert dict(oslo.by_sector) == {
         "business": 1,
