@@ -36,6 +36,11 @@ LANGUAGE_CHOICES = [
     app_commands.Choice(name="Svenska", value="sv"),
     app_commands.Choice(name="English", value="en"),
 ]
+ON_OFF_CHOICES = [
+    app_commands.Choice(name="On", value="on"),
+    app_commands.Choice(name="Off", value="off"),
+]
+REGION_LIMIT = 100
 
 
 def _check_channel(
@@ -92,6 +97,12 @@ def settings_embed(
     embed.add_field(name=_("setup.field.organiser_role"), value=role_text, inline=False)
     embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
     embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+    national = (
+        _("setup.value.national_on", region=settings.region_name or guild.name)
+        if settings.national_report
+        else _("setup.value.national_off")
+    )
+    embed.add_field(name=_("setup.field.national_report"), value=national)
     if problems:
         embed.add_field(
             name=_("setup.field.problems"), value="\n".join(problems)[:1024], inline=False
@@ -161,6 +172,38 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=z, value=z) for z in suggest_timezones(current)]
+
+    @app_commands.command(
+        name="national_report", description="Include this server in the host's national view"
+    )
+    @app_commands.describe(
+        state="On: this server is in the host's national report (counts only)",
+        region="The region's name in the report (default: the server's name)",
+    )
+    @app_commands.choices(state=ON_OFF_CHOICES)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def national_report(
+        self,
+        interaction: discord.Interaction[MoteplassBot],
+        state: app_commands.Choice[str],
+        region: app_commands.Range[str, 1, REGION_LIMIT] | None = None,
+    ) -> None:
+        assert interaction.guild is not None
+        guild = interaction.guild
+        current = await self.bot.guild_settings.get(guild.id)
+        # The name given, else the one stored, else the server's name now.
+        name = (region or "").strip() or current.region_name or guild.name
+        saved = await self.bot.guild_settings.set_national_report(
+            guild.id, state.value == "on", name[:REGION_LIMIT], self.bot.clock.now()
+        )
+        _ = self.bot.catalog.translator(saved.language)
+        key = "setup.national.on" if saved.national_report else "setup.national.off"
+        await answer(
+            interaction,
+            _(key, region=saved.region_name or guild.name),
+            embed=settings_embed(_, guild, saved),
+            ephemeral=True,
+        )
 
     @app_commands.command(name="show", description="Show this server's settings")
     @app_commands.checks.has_permissions(manage_guild=True)

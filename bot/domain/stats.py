@@ -297,6 +297,14 @@ class Totals:
     tables: int = 0
     rounds: int = 0
     matched_people: int = 0  # distinct people in the groups in range
+    # People in held meetings in range by sector: each known person once (their profile's
+    # sector), each anonymised participation once. Sums to `people`.
+    participants_by_sector: Mapping[str, int] = field(default_factory=lambda: _frozen({}))
+
+    @property
+    def people(self) -> int:
+        """Unique participants plus anonymised participations (the national view's count)."""
+        return sum(self.participants_by_sector.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +537,15 @@ def build_report(
     )
 
     unique = {p for m in held for p, _ in participants[m.meeting_id] if p is not None}
+    people_by_sector: Counter[str] = Counter()
+    counted: set[int] = set()
+    for meeting in held:
+        for person, sector in participants[meeting.meeting_id]:
+            if person is not None:
+                if person in counted:
+                    continue
+                counted.add(person)
+            people_by_sector[sector] += 1
     new_total = sum(row.new_participants for row in meeting_rows)
     intro_count, intro_before, growth = _introductions(request, intros)
     all_groups = sum(r.groups for r in round_rows)
@@ -555,6 +572,7 @@ def build_report(
         tables=sum(r.groups for r in round_rows if r.kind == "tables"),
         rounds=len(round_rows),
         matched_people=len(people_in_groups),
+        participants_by_sector=_frozen(people_by_sector),
     )
     return Report(
         request=request,

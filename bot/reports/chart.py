@@ -41,6 +41,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from bot.domain.national import NationalView
 from bot.domain.stats import UNKNOWN_SECTOR, MeetingRow, Report
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "TEXT",
     "WIDTH_PX",
     "ChartLabels",
+    "national_chart",
     "report_chart",
     "sector_colour_map",
 ]
@@ -272,6 +274,98 @@ def report_chart(
         handles.append(
             Patch(facecolor=BACKGROUND, edgecolor=_MUTED, hatch="//", label=labels.no_checkin)
         )
+    bars.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=min(len(handles), 4),
+        frameon=False,
+        fontsize=12,
+        labelcolor=TEXT,
+        handlelength=1.6,
+    )
+    return _png(figure)
+
+
+_REGION_LABEL_LIMIT = 24
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _REGION_LABEL_LIMIT else text[: _REGION_LABEL_LIMIT - 1] + "…"
+
+
+def national_chart(
+    view: NationalView,
+    *,
+    title: str,
+    sector_labels: Mapping[str, str],
+    sector_colours: Mapping[str, str],
+    labels: ChartLabels,
+) -> bytes:
+    """The national view as PNG bytes, 1200×675 px, in the style of `report_chart`.
+
+    One stacked bar per region (participants by sector) and a marker per region for its new
+    cross-sector contacts (right axis). The total is for `labels.subtitle` (a bar that tall
+    would flatten the regions). With no region, a card with `labels.empty`.
+    """
+    rows = view.rows
+    if not rows:
+        return _empty_chart(title, labels)
+    sectors = _sector_order(list(view.sectors), sector_labels)
+    colours = sector_colour_map(sectors, sector_colours)
+
+    figure = _new_figure()
+    _titles(figure, title, labels.subtitle)
+    bars = figure.add_subplot()
+    _style_axis(bars)
+    bars.grid(axis="y", color=_GRID, linewidth=1)
+    bars.set_axisbelow(True)
+
+    positions = list(range(len(rows)))
+    width = 0.7 if len(rows) > 1 else 0.4
+    bottoms = [0] * len(rows)
+    handles: list[Patch | Line2D] = []
+    for sector in sectors:
+        heights = [row.by_sector.get(sector, 0) for row in rows]
+        bars.bar(
+            positions,
+            heights,
+            width=width,
+            bottom=bottoms,
+            color=colours[sector],
+            edgecolor=BACKGROUND,
+            linewidth=1.2,
+        )
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        handles.append(Patch(facecolor=colours[sector], label=sector_labels.get(sector, sector)))
+    bars.set_ylim(0, max(1.0, max(bottoms) * 1.15))
+    bars.set_ylabel(labels.participants, fontsize=14)
+    bars.set_xticks(positions)
+    many = len(rows) > 6
+    bars.set_xticklabels(
+        [_short(row.region) for row in rows],
+        rotation=30 if many else 0,
+        ha="right" if many else "center",
+    )
+    bars.set_xlim(-0.6, len(rows) - 0.4)
+
+    marker_axis = bars.twinx()
+    _style_axis(marker_axis)
+    contacts = [row.new_contacts for row in rows]
+    (markers,) = marker_axis.plot(
+        positions,
+        contacts,
+        linestyle="none",
+        marker="D",
+        markersize=11,
+        markerfacecolor=_LINE,
+        markeredgecolor=BACKGROUND,
+        markeredgewidth=1.5,
+        label=labels.contacts,
+    )
+    marker_axis.set_ylim(0, max(1.0, max(contacts) * 1.15))
+    marker_axis.set_ylabel(labels.contacts, fontsize=14)
+    handles.append(markers)
     bars.legend(
         handles=handles,
         loc="lower left",

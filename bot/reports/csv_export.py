@@ -30,16 +30,19 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 
+from bot.domain.national import NationalView
 from bot.domain.stats import Report
 
 __all__ = [
     "CSV_COLUMNS",
     "MEETING_COLUMNS",
     "MONTH_COLUMNS",
+    "NATIONAL_COLUMNS",
     "ROUND_COLUMNS",
     "SECTIONS",
     "TOTAL_KEYS",
     "csv_labels",
+    "national_csv",
     "report_csv",
     "sector_column",
 ]
@@ -98,10 +101,27 @@ TOTAL_KEYS: tuple[str, ...] = (
     "introductions_in_range",
     "introductions_before",
 )
+# `python -m bot report --all`: one row per region, then the sector columns, then `total`.
+NATIONAL_COLUMNS: tuple[str, ...] = (
+    "region",
+    "meetings",
+    "participants",
+    "new_participants",
+    "unique_cross_sector_contacts",
+    "rounds",
+    "introductions_in_range",
+)
 # Every fixed key that may appear in a header or as a total key (sector columns aside).
 CSV_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(
-        SECTIONS + MEETING_COLUMNS + ROUND_COLUMNS + MONTH_COLUMNS + ("key", "value") + TOTAL_KEYS
+        SECTIONS
+        + MEETING_COLUMNS
+        + ROUND_COLUMNS
+        + MONTH_COLUMNS
+        + ("key", "value")
+        + TOTAL_KEYS
+        + NATIONAL_COLUMNS
+        + ("total",)
     )
 )
 
@@ -225,4 +245,32 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
     for key in TOTAL_KEYS:
         writer.writerow([labels.get(key, key), values[key]])
 
+    return (BOM + buffer.getvalue()).encode("utf-8")
+
+
+def national_csv(view: NationalView, lang_labels: Mapping[str, str] | None = None) -> bytes:
+    """The national view as CSV bytes: a header, a row per region, the `total` row last.
+
+    Same format as `report_csv` (BOM, `,`, CRLF, formula-safe text); the region names are
+    the only text. Counts only: no names or ids of people.
+    """
+    labels = lang_labels or {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    keys = [*NATIONAL_COLUMNS, *(sector_column(s) for s in view.sectors)]
+    writer.writerow([labels.get(key, key) for key in keys])
+    for row in (*view.rows, view.total):
+        region = _safe_text(row.region) if row is not view.total else labels.get("total", "total")
+        writer.writerow(
+            [
+                region,
+                row.meetings,
+                row.participants,
+                row.new_participants,
+                row.new_contacts,
+                row.rounds,
+                row.introductions,
+                *(row.by_sector.get(sector, 0) for sector in view.sectors),
+            ]
+        )
     return (BOM + buffer.getvalue()).encode("utf-8")

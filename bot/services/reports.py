@@ -13,11 +13,13 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.db import Database
 from bot.domain.dates import format_date_local
+from bot.domain.national import NationalView, national_view
 from bot.domain.stats import UNKNOWN_SECTOR, Report, ReportRequest, default_range
 from bot.domain.taxonomy import Taxonomy, load_taxonomy
 from bot.errors import BadInput
 from bot.i18n import BABEL_LOCALES, Text
-from bot.reports.csv_export import csv_labels, report_csv
+from bot.reports.csv_export import csv_labels, national_csv, report_csv
+from bot.storage.guilds import DEFAULT_TIMEZONE, GuildSettingsRepository
 from bot.storage.reports import ReportRepository
 
 
@@ -52,10 +54,16 @@ def _sector_labels(taxonomy: Taxonomy, _: Text) -> dict[str, str]:
     return labels
 
 
-def range_text(request: ReportRequest, _: Text) -> str:
+def _local_days(request: ReportRequest) -> tuple[date, date]:
+    """The first and last local day of the range."""
     tz = request.tz
     first = request.start.astimezone(tz).date()
     last = (request.end - timedelta(microseconds=1)).astimezone(tz).date()
+    return first, last
+
+
+def range_text(request: ReportRequest, _: Text) -> str:
+    first, last = _local_days(request)
     return _(
         "report.range",
         start=format_date_local(first, _.lang, style="medium"),
@@ -123,11 +131,73 @@ def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> Rendere
             subtitle=range_text(report.request, _),
         ),
     )
-    tz = report.request.tz
-    first = report.request.start.astimezone(tz).date()
-    last = (report.request.end - timedelta(microseconds=1)).astimezone(tz).date()
+    first, last = _local_days(report.request)
     return RenderedReport(report, csv_bytes, png, f"moteplass-report-{first}-{last}")
 
 
 async def build(db: Database, guild_id: int, request: ReportRequest) -> Report:
     return await ReportRepository(db).report(guild_id, request)
+
+
+@dataclass(frozen=True, slots=True)
+class NationalReport:
+    view: NationalView
+    first: date  # local days, both included (each region in its own zone)
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedNational:
+    national: NationalReport
+    csv: bytes
+    png: bytes
+    filename_stem: str  # moteplass-national-2026-01-01-2026-11-30
+
+
+async def build_national(
+    db: Database, now: datetime, start: date | None = None, end: date | None = None
+) -> NationalReport:
+    """A row per server that opted in, each from its own facts in its own zone."""
+    # The days are those of the default zone; each region reads them in its own zone.
+    first, last = _local_days(request_for(now, DEFAULT_TIMEZONE, start, end))
+    regions: list[tuple[str, Report]] = []
+    for guild in await GuildSettingsRepository(db).national_report_guilds():
+        request = request_for(now, guild.timezone, first, end)  # no end: up to now
+        name = guild.region_name or str(guild.guild_id)
+        regions.append((name, await ReportRepository(db).report(guild.guild_id, request)))
+    return NationalReport(national_view(regions), first, last)
+
+
+def render_national(
+    national: NationalReport, _: Text, taxonomy: Taxonomy | None = None
+) -> RenderedNational:
+    """CSV and PNG of the national view in the reader's language (CPU work)."""
+    taxonomy = taxonomy or load_taxonomy()
+    sectors = _sector_labels(taxonomy, _)
+    colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
+    view = national.view
+    csv_bytes = national_csv(view, csv_labels(_, sectors))
+    from bot.reports.chart import ChartLabels, national_chart  # matplotlib: only when used
+
+    subtitle = _(
+        "report.national.subtitle",
+        start=format_date_local(national.first, _.lang, style="medium"),
+        end=format_date_local(national.last, _.lang, style="medium"),
+        regions=len(view.rows),
+        participants=view.total.participants,
+        contacts=view.total.new_contacts,
+    )
+    png = national_chart(
+        view,
+        title=_("report.national.title"),
+        sector_labels=sectors,
+        sector_colours=colours,
+        labels=ChartLabels(
+            participants=_("report.chart.participants"),
+            contacts=_("report.chart.contacts"),
+            empty=_("report.national.empty"),
+            subtitle=subtitle,
+        ),
+    )
+    stem = f"moteplass-national-{national.first}-{national.last}"
+    return RenderedNational(national, csv_bytes, png, stem)

@@ -22,6 +22,9 @@ class GuildSettings:
     stored: bool = False
     # When the server was first set up (None until it is stored).
     created_at: datetime | None = None
+    # In `python -m bot report --all` (opt-in, `/setup national_report`), under this name.
+    national_report: bool = False
+    region_name: str | None = None
 
     def with_changes(
         self,
@@ -51,7 +54,8 @@ class GuildSettingsRepository:
         """The stored settings, or the defaults (with `stored=False`) for a new server."""
         row = await self.db.fetchone(
             "SELECT guild_id, announce_channel_id, intro_channel_id, organiser_role_id, "
-            "language, timezone, created_at FROM guild_settings WHERE guild_id = ?",
+            "language, timezone, created_at, national_report, region_name "
+            "FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
         if row is None:
@@ -65,6 +69,8 @@ class GuildSettingsRepository:
             timezone=row["timezone"],
             stored=True,
             created_at=datetime.fromisoformat(row["created_at"]),
+            national_report=bool(row["national_report"]),
+            region_name=row["region_name"],
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
@@ -92,6 +98,29 @@ class GuildSettingsRepository:
                 ),
             )
         return replace(settings, stored=True, created_at=settings.created_at or now)
+
+    async def set_national_report(
+        self, guild_id: int, enabled: bool, region_name: str, now: datetime
+    ) -> GuildSettings:
+        """Opt the server in or out of the national view, under `region_name`."""
+        stamp = now.isoformat()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO guild_settings (guild_id, national_report, region_name, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET "
+                "national_report = excluded.national_report, "
+                "region_name = excluded.region_name, updated_at = excluded.updated_at",
+                (guild_id, int(enabled), region_name, stamp, stamp),
+            )
+        return await self.get(guild_id)
+
+    async def national_report_guilds(self) -> list[GuildSettings]:
+        """The servers that opted in to the national view, by guild id."""
+        rows = await self.db.fetchall(
+            "SELECT guild_id FROM guild_settings WHERE national_report = 1 ORDER BY guild_id"
+        )
+        return [await self.get(int(r[0])) for r in rows]
 
     async def all_guild_ids(self) -> list[int]:
         rows = await self.db.fetchall("SELECT guild_id FROM guild_settings ORDER BY guild_id")

@@ -229,6 +229,7 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "series skip": {"series": series_id, "date": "6.5.2027"},
         "community add_sector": {"key": "tro"},
         "community add_interest": {"key": "idrett"},
+        "setup national_report": {"state": "on"},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

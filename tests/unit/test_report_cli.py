@@ -11,6 +11,10 @@ import pytest
 
 from bot.__main__ import main
 from bot.db import Database
+from bot.domain.taxonomy import load_taxonomy
+from bot.i18n import Catalog
+from bot.reports.csv_export import NATIONAL_COLUMNS
+from tests.storage.national_seed import seed_national
 from tests.storage.report_seed import G, seed
 
 
@@ -71,3 +75,70 @@ def test_report_cli_refuses_a_reversed_range(seeded: Path, tmp_path: Path) -> No
     )
     assert code == 2
     assert not out.exists()
+
+
+@pytest.fixture
+async def national_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "national.db"
+    db = await Database.open(path)
+    try:
+        await seed_national(db)
+    finally:
+        await db.close()
+    monkeypatch.setenv("DATABASE_PATH", str(path))
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    return path
+
+
+def test_report_all_writes_a_row_per_opted_in_server_and_a_total(
+    national_db: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "national"
+    args = ["report", "--all", "--from", "2026-01-01", "--to", "2026-11-30", "--out", str(out)]
+    assert main([*args, "--lang", "sv"]) == 0
+    stem = "moteplass-national-2026-01-01-2026-11-30"
+    raw = (out / f"{stem}.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    catalog = Catalog.load()
+
+    def label(key: str) -> str:
+        return catalog.text("sv", f"report.csv.{key}")
+
+    header, body = rows[0], rows[1:]
+    assert header[: len(NATIONAL_COLUMNS)] == [label(k) for k in NATIONAL_COLUMNS]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in body}
+    assert list(table) == ["Göteborg", "Oslo", "Rogaland", label("total")]
+    assert "Bergen" not in raw.decode("utf-8-sig")
+
+    def numbers(region: str) -> list[int]:
+        keys = ("meetings", "participants", "new_participants", "unique_cross_sector_contacts")
+        return [int(table[region][label(k)]) for k in (*keys, "rounds", "introductions_in_range")]
+
+    assert numbers("Oslo") == [2, 4, 3, 3, 2, 2]
+    assert numbers("Rogaland") == [1, 1, 1, 1, 1, 1]
+    assert numbers("Göteborg") == [1, 2, 2, 1, 1, 2]
+    assert numbers(label("total")) == [4, 7, 6, 5, 4, 5]
+    business = load_taxonomy().label("business", "sv")
+    assert [table[r][business] for r in table] == ["1", "1", "1", "3"]
+    data = (out / f"{stem}.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 675)
+
+
+def test_report_all_with_no_server_opted_in_writes_the_empty_files(
+    seeded: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "none"
+    assert main(["report", "--all", "--to", "2026-11-30", "--out", str(out)]) == 0
+    (csv_file,) = out.glob("moteplass-national-*.csv")
+    rows = [r for r in csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))) if r]
+    assert len(rows) == 2 and rows[1][1:] == ["0"] * 6  # header and the zero total
+    assert next(out.glob("moteplass-national-*.png")).stat().st_size > 0
+
+
+def test_report_needs_guild_or_all(seeded: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--guild", str(G), "--all", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["report", "--out", str(tmp_path)])
