@@ -167,6 +167,17 @@ def _titles(figure: Figure, title: str, subtitle: str) -> None:
     figure.suptitle(text, color=TEXT, fontsize=19, fontweight="bold", linespacing=1.4)
 
 
+def _bar_figure(title: str, labels: ChartLabels) -> tuple[Figure, Axes]:
+    """A titled figure with one bar axis, grid lines behind the bars."""
+    figure = _new_figure()
+    _titles(figure, title, labels.subtitle)
+    bars = figure.add_subplot()
+    _style_axis(bars)
+    bars.grid(axis="y", color=_GRID, linewidth=1)
+    bars.set_axisbelow(True)
+    return figure, bars
+
+
 def _empty_chart(title: str, labels: ChartLabels) -> bytes:
     figure = _new_figure()
     _titles(figure, title, labels.subtitle)
@@ -210,12 +221,7 @@ def report_chart(
     )
     colours = sector_colour_map(sectors, sector_colours)
 
-    figure = _new_figure()
-    _titles(figure, title, labels.subtitle)
-    bars = figure.add_subplot()
-    _style_axis(bars)
-    bars.grid(axis="y", color=_GRID, linewidth=1)
-    bars.set_axisbelow(True)
+    figure, bars = _bar_figure(title, labels)
 
     positions = list(range(len(held)))
     width = 0.7 if len(held) > 1 else 0.4
@@ -314,12 +320,7 @@ def national_chart(
     sectors = _sector_order(list(view.sectors), sector_labels)
     colours = sector_colour_map(sectors, sector_colours)
 
-    figure = _new_figure()
-    _titles(figure, title, labels.subtitle)
-    bars = figure.add_subplot()
-    _style_axis(bars)
-    bars.grid(axis="y", color=_GRID, linewidth=1)
-    bars.set_axisbelow(True)
+    figure, bars = _bar_figure(title, labels)
 
     positions = list(range(len(rows)))
     width = 0.7 if len(rows) > 1 else 0.4
