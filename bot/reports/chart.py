@@ -178,6 +178,20 @@ def _bar_figure(title: str, labels: ChartLabels) -> tuple[Figure, Axes]:
     return figure, bars
 
 
+def _legend_above(bars: Axes, handles: Sequence[Patch | Line2D]) -> None:
+    """The legend in one row (up to four entries) above the plot, without a frame."""
+    bars.legend(
+        handles=list(handles),
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncol=min(len(handles), 4),
+        frameon=False,
+        fontsize=12,
+        labelcolor=TEXT,
+        handlelength=1.6,
+    )
+
+
 def _empty_chart(title: str, labels: ChartLabels) -> bytes:
     figure = _new_figure()
     _titles(figure, title, labels.subtitle)
@@ -280,16 +294,7 @@ def report_chart(
         handles.append(
             Patch(facecolor=BACKGROUND, edgecolor=_MUTED, hatch="//", label=labels.no_checkin)
         )
-    bars.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.01),
-        ncol=min(len(handles), 4),
-        frameon=False,
-        fontsize=12,
-        labelcolor=TEXT,
-        handlelength=1.6,
-    )
+    _legend_above(bars, handles)
     return _png(figure)
 
 
@@ -367,14 +372,5 @@ def national_chart(
     marker_axis.set_ylim(0, max(1.0, max(contacts) * 1.15))
     marker_axis.set_ylabel(labels.contacts, fontsize=14)
     handles.append(markers)
-    bars.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.01),
-        ncol=min(len(handles), 4),
-        frameon=False,
-        fontsize=12,
-        labelcolor=TEXT,
-        handlelength=1.6,
-    )
+    _legend_above(bars, handles)
     return _png(figure)

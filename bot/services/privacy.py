@@ -157,7 +157,7 @@ class PrivacyService:
                     step.channel_id, step.message_id, emoji, job.user_id
                 )
         except discord.NotFound:
-            pass  # the announcement is gone
+            log.info("announcement of meeting %s is gone: no reactions to remove", step.meeting_id)
         except discord.Forbidden:
             return True  # permissions changed meanwhile: the marker stays
         if meetings is not None:

@@ -109,14 +109,18 @@ def summary_lines(report: Report, _: Text) -> list[str]:
     return lines
 
 
+def _sector_look(taxonomy: Taxonomy, _: Text) -> tuple[dict[str, str], dict[str, str]]:
+    """The sectors' names in this language and their card colours, for CSV and chart."""
+    colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
+    return _sector_labels(taxonomy, _), colours
+
+
 def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> RenderedReport:
     """CSV and PNG (CPU work: run it in a thread from async code)."""
     # matplotlib loads at the first report, not when the bot starts (docs/benchmarks.md).
     from bot.reports.chart import ChartLabels, report_chart
 
-    taxonomy = taxonomy or load_taxonomy()
-    sectors = _sector_labels(taxonomy, _)
-    colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
+    sectors, colours = _sector_look(taxonomy or load_taxonomy(), _)
     csv_bytes = report_csv(report, csv_labels(_, sectors))
     png = report_chart(
         report,
@@ -172,9 +176,7 @@ def render_national(
     national: NationalReport, _: Text, taxonomy: Taxonomy | None = None
 ) -> RenderedNational:
     """CSV and PNG of the national view in the reader's language (CPU work)."""
-    taxonomy = taxonomy or load_taxonomy()
-    sectors = _sector_labels(taxonomy, _)
-    colours = {entry.key: entry.colour for entry in taxonomy.sectors if entry.colour}
+    sectors, colours = _sector_look(taxonomy or load_taxonomy(), _)
     view = national.view
     csv_bytes = national_csv(view, csv_labels(_, sectors))
     from bot.reports.chart import ChartLabels, national_chart  # matplotlib: only when used
