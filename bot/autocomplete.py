@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.domain.dates import format_date_local, to_local
+from bot.domain.dates import format_date_local
+from bot.domain.moments import to_local
 from bot.storage.meetings import MeetingRepository
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from bot.domain.dates import (
     parse_end,
     parse_time,
     suggest_dates,
-    to_local,
 )
 from bot.domain.meeting import UNSET, Meeting, MeetingChanges, parse_draft
+from bot.domain.moments import to_local
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.meetings import MeetingService, counts_line

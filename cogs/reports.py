@@ -10,7 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import MoteplassBot
-from bot.domain.dates import parse_date, to_local
+from bot.domain.dates import parse_date
+from bot.domain.moments import to_local
 from bot.permissions import require_organiser
 from bot.services.reports import build, range_text, render, request_for, summary_lines
 

@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import MoteplassBot
-from bot.domain.dates import format_date_local, parse_date, parse_time, to_local
+from bot.domain.dates import format_date_local, parse_date, parse_time
 from bot.domain.meeting import validate_capacity
+from bot.domain.moments import to_local
 from bot.domain.recurrence import (
     DEFAULT_LEAD_DAYS,
     ParsedRule,

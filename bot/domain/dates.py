@@ -8,8 +8,9 @@ Accepted input (surrounding spaces are ignored):
   in front.
 * durations: `90m`, `90 min`, `1h30`, `1h 30m`, `1:30`, `1,5t`, `1.5h`, `2 timer`.
 
-Daylight saving, decided once here: a local time that does not exist (skipped by the
-spring-forward change, e.g. 02:30 on the last Sunday of March in Oslo) is refused with
+Daylight saving follows `bot.domain.moments`' rule for times a person typed
+(`gap="refuse"`): a local time that does not exist (skipped by the spring-forward change,
+e.g. 02:30 on the last Sunday of March in Oslo) is refused with
 `meeting.error.nonexistent_time`; a time that happens twice (the autumn change) means the
 first occurrence (`fold=0`, still summer time).
 """
@@ -18,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from babel.dates import format_date, format_time
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import MONTHLY, rrule, weekday
 
+from bot.domain.moments import NonexistentLocalTime, local_to_utc, to_local
 from bot.errors import BadInput
 from bot.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE
 
@@ -39,7 +40,6 @@ __all__ = [
     "parse_end",
     "parse_time",
     "suggest_dates",
-    "to_local",
 ]
 
 # How each language joins a date and a clock time in running text.
@@ -63,10 +63,6 @@ _DURATION_PARTS = re.compile(
     r"\s*(?:(?P<m>\d+)\s*(?:m|min|mins|minute|minutes|minutt|minutter|minut|minuter)?\.?)?$",
     re.IGNORECASE,
 )
-
-
-def _zone(zone: str | tzinfo) -> tzinfo:
-    return ZoneInfo(zone) if isinstance(zone, str) else zone
 
 
 def _make_date(year: int, month: int, day: int, text: str) -> date:
@@ -136,14 +132,13 @@ def parse_duration(text: str) -> timedelta:
 
 def combine(day: date, clock: time, zone: str | tzinfo) -> datetime:
     """Local wall time in `zone` → an aware UTC datetime (see the module note on DST)."""
-    tz = _zone(zone)
-    local = datetime.combine(day, clock.replace(tzinfo=None, fold=0)).replace(tzinfo=tz)
-    as_utc = local.astimezone(UTC)
-    if as_utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+    naive = datetime.combine(day, clock.replace(tzinfo=None, fold=0))
+    try:
+        return local_to_utc(naive, zone, gap="refuse")
+    except NonexistentLocalTime:
         raise BadInput(
             "meeting.error.nonexistent_time", date=day.isoformat(), time=clock.strftime("%H:%M")
-        )
-    return as_utc
+        ) from None
 
 
 def parse_end(text: str, start: datetime, zone: str | tzinfo) -> datetime:
@@ -175,10 +170,6 @@ def parse_datetime(text: str, zone: str | tzinfo, *, today: date | None = None) 
     if len(parts) == 2:
         return combine(day, parse_time(parts[1]), zone)
     return combine(day + timedelta(days=1), time(0, 0), zone)
-
-
-def to_local(moment: datetime, zone: str | tzinfo) -> datetime:
-    return moment.astimezone(_zone(zone))
 
 
 def _nth_weekday(day: date) -> weekday:

@@ -9,12 +9,10 @@ a local start and end time and the server's IANA zone. Supported rules:
 
 Occurrences are computed on naive local wall-clock datetimes with dateutil's `rrule`, then
 localised with `zoneinfo`, so a meeting at 08:30 stays at 08:30 on both sides of a
-daylight-saving change. Two local times need a decision:
-
-- a local time that does not exist (the spring-forward gap, e.g. 02:30 on the last Sunday of
-  March in Europe/Oslo) moves forward to the first valid local time (03:00);
-- a local time that exists twice (the autumn fold) is read with `fold=0`, the first of the
-  two (summer time).
+daylight-saving change. The two local times that need a decision follow
+`bot.domain.moments`' rule for generated times (`gap="forward"`): a time in the
+spring-forward gap (02:30 on the last Sunday of March in Europe/Oslo) moves forward to the
+first valid local time (03:00); a time in the autumn fold is the first of the two.
 
 Nothing here imports discord; every user-facing refusal is a `BadInput` with a catalogue key
 from the `reminders` domain.
@@ -32,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule as du
 
+from bot.domain.moments import local_to_utc, require_aware
 from bot.errors import BadInput
 
 Freq = Literal["MONTHLY", "WEEKLY"]
@@ -221,43 +220,6 @@ def load_zone(name: str) -> ZoneInfo:
         raise BadInput("series.error.bad_timezone", zone=cleaned[:64]) from None
 
 
-def _valid_local(naive: datetime, zone: ZoneInfo) -> bool:
-    aware = naive.replace(tzinfo=zone, fold=0)
-    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
-
-
-def to_utc(naive_local: datetime, zone: ZoneInfo | str) -> datetime:
-    """A naive local wall-clock time → an aware UTC datetime.
-
-    A time in the spring-forward gap moves forward to the first valid local time (the end of
-    the gap, minute resolution); a time in the autumn fold takes `fold=0` (the first one).
-    """
-    if naive_local.tzinfo is not None:
-        raise ValueError("to_utc needs a naive local datetime")
-    zi = load_zone(zone) if isinstance(zone, str) else zone
-    local = naive_local.replace(fold=0)
-    if not _valid_local(local, zi):
-        # Walk to the end of the gap: at most a day (Samoa skipped 30 Dec 2011), usually 60 min.
-        probe = local.replace(second=0, microsecond=0)
-        for _ in range(24 * 60 + 1):
-            probe += timedelta(minutes=1)
-            if _valid_local(probe, zi):
-                local = probe
-                break
-    return local.replace(tzinfo=zi).astimezone(UTC)
-
-
-def local_date_of(moment: datetime, zone: ZoneInfo | str) -> date:
-    zi = load_zone(zone) if isinstance(zone, str) else zone
-    return _require_aware(moment, "moment").astimezone(zi).date()
-
-
-def _require_aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware")
-    return moment
-
-
 def _month_end(day: date) -> date:
     first_next = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return first_next - timedelta(days=1)
@@ -292,13 +254,13 @@ def occurrences(
 
     `end` is the local end time on the same day, or a duration. The rule runs on naive local
     datetimes from `dtstart_local_date` at `start_time`; each result is localised with
-    `to_utc` (gap → forward, fold → first). The end is the local end wall time, localised the
-    same way (never before the start).
+    `moments.local_to_utc` (gap → forward, fold → first). The end is the local end wall
+    time, localised the same way (never before the start).
     """
     zi = load_zone(zone)
     duration = _duration(start_time, end)
-    after = _require_aware(after, "after")
-    before = _require_aware(before, "before")
+    after = require_aware(after, "after")
+    before = require_aware(before, "before")
     if before <= after:
         return []
     skip = frozenset(skipped)
@@ -312,10 +274,10 @@ def occurrences(
     for local_start in candidates:
         if local_start.date() in skip:
             continue
-        start_utc = to_utc(local_start, zi)
+        start_utc = local_to_utc(local_start, zi, gap="forward")
         if not after <= start_utc < before:
             continue
-        end_utc = to_utc(local_start + duration, zi)
+        end_utc = local_to_utc(local_start + duration, zi, gap="forward")
         if end_utc <= start_utc:
             end_utc = start_utc + duration
         found.append(Occurrence(start_utc, end_utc, local_start.date()))
@@ -334,7 +296,7 @@ def next_occurrence(
     """The first occurrence with `start_utc >= after`, or None within SEARCH_HORIZON_DAYS."""
     skip = frozenset(skipped)
     window = timedelta(days=400)
-    lo = _require_aware(after, "after")
+    lo = require_aware(after, "after")
     first = datetime.combine(dtstart_local_date - timedelta(days=2), time())
     lo = max(lo, first.replace(tzinfo=UTC))
     limit = lo + timedelta(days=SEARCH_HORIZON_DAYS)

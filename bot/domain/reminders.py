@@ -3,7 +3,7 @@
 Reminder times are computed in the meeting's local time: "7 days before at 10:00" is 10:00
 local on the local calendar date seven days before the meeting's local date, converted to
 UTC with the server's IANA zone, so it is 10:00 on both sides of a daylight-saving change
-(gap and fold are handled by `recurrence.to_utc`). "1 hour before" is one real hour.
+(gap and fold: `moments.local_to_utc`, gap → forward). "1 hour before" is one real hour.
 
 Every delivery has a stable key (`delivery_key`): kind, meeting, offset and recipient. The
 storage layer claims a key before sending, so a key is sent at most once; a meeting that
@@ -17,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Final
 
-from bot.domain.recurrence import Occurrence, SeriesSchedule, load_zone, to_utc
+from bot.domain.moments import local_to_utc, require_aware
+from bot.domain.recurrence import Occurrence, SeriesSchedule, load_zone
 from bot.errors import BadInput
 
 CHANNEL_REMINDER: Final = "channel_reminder"
@@ -88,18 +89,12 @@ class Decision(StrEnum):
     NOT_YET = "not_yet"
 
 
-def _require_aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware")
-    return moment
-
-
 def local_due(meeting_start_utc: datetime, zone: str, days_before: int, at: time) -> datetime:
     """`at` local time on the local date `days_before` days before the meeting's local date."""
     zi = load_zone(zone)
-    meeting_day = _require_aware(meeting_start_utc, "meeting_start_utc").astimezone(zi).date()
+    meeting_day = require_aware(meeting_start_utc, "meeting_start_utc").astimezone(zi).date()
     day = meeting_day - timedelta(days=days_before)
-    return to_utc(datetime.combine(day, at), zi)
+    return local_to_utc(datetime.combine(day, at), zi, gap="forward")
 
 
 def planned_deliveries(meeting: MeetingTimes, plan: ReminderPlan) -> list[PlannedDelivery]:
@@ -111,7 +106,7 @@ def planned_deliveries(meeting: MeetingTimes, plan: ReminderPlan) -> list[Planne
     """
     if meeting.status != "scheduled":
         return []
-    start = _require_aware(meeting.starts_at_utc, "starts_at_utc")
+    start = require_aware(meeting.starts_at_utc, "starts_at_utc")
     found: list[PlannedDelivery] = []
 
     def add(kind: str, offset_key: str, due: datetime) -> None:
@@ -134,8 +129,8 @@ def late_rule(due_utc: datetime, now: datetime, grace: timedelta = DEFAULT_GRACE
     """The one rule for everything the bot posts at a time (reminders, the monthly post,
     series announcements): not yet before `due_utc`; send when at most `grace` late (the
     bot was down, or busy); skip (and log) when later than that."""
-    _require_aware(now, "now")
-    if now < _require_aware(due_utc, "due_utc"):
+    require_aware(now, "now")
+    if now < require_aware(due_utc, "due_utc"):
         return Decision.NOT_YET
     if now - due_utc > grace:
         return Decision.SKIP_TOO_LATE
@@ -176,7 +171,7 @@ def _month_day(year: int, month: int, day: int) -> date:
 def monthly_post_time(plan: ReminderPlan, zone: str, year: int, month: int) -> datetime:
     """When the monthly post of (year, month) is due, in UTC."""
     day = _month_day(year, month, plan.monthly_day)
-    return to_utc(datetime.combine(day, plan.monthly_time), load_zone(zone))
+    return local_to_utc(datetime.combine(day, plan.monthly_time), load_zone(zone), gap="forward")
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +199,12 @@ def monthly_post_due(
     if not plan.monthly_enabled:
         return None
     zi = load_zone(zone)
-    local = _require_aware(now, "now").astimezone(zi)
+    local = require_aware(now, "now").astimezone(zi)
     year, month = local.year, local.month
     if last_done_month is not None and last_done_month >= (year, month):
         return None
     due = monthly_post_time(plan, zone, year, month)
-    if set_up_at is not None and _require_aware(set_up_at, "set_up_at") > due:
+    if set_up_at is not None and require_aware(set_up_at, "set_up_at") > due:
         return None
     decision = late_rule(due, now, grace)
     if decision is Decision.NOT_YET:
@@ -237,7 +232,7 @@ def next_to_create(
     included, so a cancelled meeting is not created again. Skipped dates never come back.
     Occurrences that already started are not considered.
     """
-    _require_aware(now, "now")
+    require_aware(now, "now")
     if lead_days < 1:
         return None
     window = series.occurrences(now, now + timedelta(days=lead_days) + timedelta(microseconds=1))

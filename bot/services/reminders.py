@@ -21,7 +21,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.meeting import Meeting, MeetingDraft, PublishState
-from bot.domain.recurrence import Occurrence, load_zone, to_utc
+from bot.domain.moments import local_to_utc
+from bot.domain.recurrence import Occurrence, load_zone
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
     DM_REMINDER,
@@ -713,9 +714,9 @@ class ReminderService:
         self, _: Text, guild_id: int, zone: str, year: int, month: int, now: datetime
     ) -> str:
         zi = load_zone(zone)
-        this_month = to_utc(datetime.combine(date(year, month, 1), time()), zi)
+        this_month = local_to_utc(datetime.combine(date(year, month, 1), time()), zi, gap="forward")
         prev = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
-        last_month = to_utc(datetime.combine(prev, time()), zi)
+        last_month = local_to_utc(datetime.combine(prev, time()), zi, gap="forward")
         lines = [_("reminders.monthly.title")]
         meetings = [
             m

@@ -5,9 +5,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class CheckinRepository:
         The meeting must belong to `guild_id` (else nothing is written and ValueError).
         """
         wanted = sorted(set(user_ids))
-        stamp = now.astimezone(UTC).isoformat()
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?", (meeting_id, guild_id)
@@ -73,7 +74,7 @@ class CheckinRepository:
                 meeting_id=r["meeting_id"],
                 user_id=r["user_id"],
                 checked_by=r["checked_by"],
-                checked_at=datetime.fromisoformat(r["checked_at"]),
+                checked_at=from_stored(r["checked_at"]),
             )
             for r in rows
         ]

@@ -16,12 +16,13 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import aiosqlite
 
 from bot.db import Database
+from bot.domain.moments import from_stored, from_stored_or_none, stored, stored_clock
 from bot.domain.reminders import MONTHLY_POST, ReminderPlan, validate_plan
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,6 @@ class Delivery:
     done_at: datetime | None
 
 
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
 def _delivery(row: aiosqlite.Row) -> Delivery:
     return Delivery(
         id=row["id"],
@@ -80,15 +77,15 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         meeting_id=row["meeting_id"],
         offset_key=row["offset_key"],
         recipient_id=row["recipient_id"],
-        due_at=datetime.fromisoformat(row["due_at"]),
+        due_at=from_stored(row["due_at"]),
         status=row["status"],
         attempts=row["attempts"],
         permanent=bool(row["permanent"]),
         stale_reclaims=row["stale_reclaims"],
         last_error_code=row["last_error_code"],
-        retry_at=_dt(row["retry_at"]),
-        claimed_at=_dt(row["claimed_at"]),
-        done_at=_dt(row["done_at"]),
+        retry_at=from_stored_or_none(row["retry_at"]),
+        claimed_at=from_stored_or_none(row["claimed_at"]),
+        done_at=from_stored_or_none(row["done_at"]),
     )
 
 
@@ -100,18 +97,11 @@ def _claim(row: aiosqlite.Row | Sequence[Any], *, is_retry: bool) -> Claim:
         kind=row[3],
         meeting_id=row[4],
         recipient_id=row[6],
-        due_at=datetime.fromisoformat(row[7]),
+        due_at=from_stored(row[7]),
         token=row[16],
         attempt=row[9],
         is_retry=is_retry,
     )
-
-
-def _iso(moment: datetime) -> str:
-    """UTC ISO-8601, so stored times compare correctly as text."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass an aware (UTC) time")
-    return moment.astimezone(UTC).isoformat()
 
 
 def _token() -> str:
@@ -150,8 +140,8 @@ class DeliveryRepository:
                     meeting_id,
                     offset_key,
                     recipient_id,
-                    _iso(due_at),
-                    _iso(now),
+                    stored(due_at),
+                    stored(now),
                     token,
                 ),
             )
@@ -186,7 +176,7 @@ class DeliveryRepository:
                 "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
                 "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
                 "done_at, claim_token ",
-                (_iso(now), _token(), guild_id, key, max_attempts, _iso(now)),
+                (stored(now), _token(), guild_id, key, max_attempts, stored(now)),
             )
             rows = list(await cursor.fetchall())
         return _claim(rows[0], is_retry=True) if rows else None
@@ -199,8 +189,8 @@ class DeliveryRepository:
         already taken over once and is stale again is marked failed (`abandoned`) instead:
         never a second retry. Pass `stale_after=timedelta(0)` at start when this process
         is known to be the only one (a live claim of another instance would be taken)."""
-        cutoff = _iso(now - stale_after)
-        stamp = _iso(now)
+        cutoff = stored(now - stale_after)
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE deliveries SET status = 'failed', permanent = 1, last_error_code = ?, "
@@ -240,7 +230,7 @@ class DeliveryRepository:
         return await self._finish(
             claim,
             "UPDATE deliveries SET status = 'sent', done_at = ?, retry_at = NULL",
-            (_iso(now),),
+            (stored(now),),
         )
 
     async def mark_failed(
@@ -261,8 +251,8 @@ class DeliveryRepository:
             (
                 str(code),
                 int(permanent),
-                None if permanent or retry_at is None else _iso(retry_at),
-                _iso(now),
+                None if permanent or retry_at is None else stored(retry_at),
+                stored(now),
             ),
         )
 
@@ -270,7 +260,7 @@ class DeliveryRepository:
         return await self._finish(
             claim,
             "UPDATE deliveries SET status = 'skipped', last_error_code = ?, done_at = ?",
-            (reason or None, _iso(now)),
+            (reason or None, stored(now)),
         )
 
     async def record_skipped(
@@ -288,7 +278,7 @@ class DeliveryRepository:
     ) -> bool:
         """Record that a delivery nobody claimed will not be sent (e.g. past the grace
         window), so it is not considered again. False if the key already has a row."""
-        stamp = _iso(now)
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, "
@@ -302,7 +292,7 @@ class DeliveryRepository:
                     meeting_id,
                     offset_key,
                     recipient_id,
-                    _iso(due_at),
+                    stored(due_at),
                     reason,
                     stamp,
                 ),
@@ -358,7 +348,7 @@ class DeliveryRepository:
             "done_at, claim_token "
             "FROM deliveries WHERE status = 'failed' AND permanent = 0 "
             "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY retry_at, id",
-            (max_attempts, _iso(now)),
+            (max_attempts, stored(now)),
         )
         return [_delivery(row) for row in rows]
 
@@ -388,10 +378,6 @@ class DeliveryRepository:
 
 
 # --------------------------------------------------------------------------- plans
-
-
-def _hhmm(value: time) -> str:
-    return value.strftime("%H:%M")
 
 
 class ReminderPlanRepository:
@@ -424,7 +410,7 @@ class ReminderPlanRepository:
     async def set(self, guild_id: int, plan: ReminderPlan, now: datetime) -> ReminderPlan:
         """Validate and save (BadInput with a `reminders.error.*` key if out of range)."""
         validate_plan(plan)
-        stamp = _iso(now)
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
@@ -447,12 +433,12 @@ class ReminderPlanRepository:
                     plan.channel_reminder_days,
                     int(plan.dm_enabled),
                     plan.dm_days,
-                    _hhmm(plan.local_time),
+                    stored_clock(plan.local_time),
                     int(plan.extra_hour_before),
                     plan.ping_role_id,
                     int(plan.monthly_enabled),
                     plan.monthly_day,
-                    _hhmm(plan.monthly_time),
+                    stored_clock(plan.monthly_time),
                     stamp,
                     stamp,
                 ),
@@ -468,7 +454,7 @@ class ReminderPlanRepository:
                 cursor = await conn.execute(
                     "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
                     "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
-                    (guild_id, user_id, _iso(now)),
+                    (guild_id, user_id, stored(now)),
                 )
             else:
                 cursor = await conn.execute(

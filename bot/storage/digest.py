@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.db import Database
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass an aware (UTC) time")
-    return moment.astimezone(UTC).isoformat()
+from bot.domain.moments import stored
 
 
 class DigestRepository:
@@ -22,6 +17,6 @@ class DigestRepository:
         value = await self.db.fetchval(
             "SELECT COUNT(*) FROM profiles WHERE guild_id = ? AND created_at >= ? "
             "AND created_at < ?",
-            (guild_id, _iso(start), _iso(end)),
+            (guild_id, stored(start), stored(end)),
         )
         return int(value or 0)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 from bot.i18n import DEFAULT_LANGUAGE
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
@@ -68,13 +69,13 @@ class GuildSettingsRepository:
             language=row["language"],
             timezone=row["timezone"],
             stored=True,
-            created_at=datetime.fromisoformat(row["created_at"]),
+            created_at=from_stored(row["created_at"]),
             national_report=bool(row["national_report"]),
             region_name=row["region_name"],
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
-        stamp = now.isoformat()
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
@@ -103,7 +104,7 @@ class GuildSettingsRepository:
         self, guild_id: int, enabled: bool, region_name: str, now: datetime
     ) -> GuildSettings:
         """Opt the server in or out of the national view, under `region_name`."""
-        stamp = now.isoformat()
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, national_report, region_name, "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,8 @@ def _round(row: sqlite3.Row) -> MatchRound:
         groups=row["groups"],
         cross_sector=row["cross_sector"],
         score=row["score"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        followup_due_at=datetime.fromisoformat(due) if due else None,
+        created_at=from_stored(row["created_at"]),
+        followup_due_at=from_stored(due) if due else None,
         followup_done=bool(row["followup_done"]),
     )
 
@@ -161,8 +162,8 @@ class MatchRepository:
                     cross,
                     score,
                     created_by,
-                    now.isoformat(),
-                    followup_due.isoformat() if followup_due else None,
+                    stored(now),
+                    stored(followup_due) if followup_due else None,
                 ),
             )
             round_id = cur.lastrowid
@@ -257,7 +258,7 @@ class MatchRepository:
         )
         pairs: list[MetPair] = []
         for round_row in round_rows:
-            at = datetime.fromisoformat(round_row["created_at"])
+            at = from_stored(round_row["created_at"])
             for group in await self.groups(round_row["id"]):
                 for a, b in itertools.combinations(group.members, 2):
                     pairs.append(MetPair(min(a, b), max(a, b), at, round_row["id"]))
@@ -271,7 +272,7 @@ class MatchRepository:
             cur = await conn.execute(
                 "UPDATE match_members SET met = ?, answered_at = ? "
                 "WHERE group_id = ? AND user_id = ?",
-                (met, now.isoformat(), group_id, user_id),
+                (met, stored(now), group_id, user_id),
             )
             return cur.rowcount == 1
 
@@ -287,7 +288,7 @@ class MatchRepository:
         rows = await self.db.fetchall(
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
             "AND followup_due_at IS NOT NULL AND followup_due_at <= ? ORDER BY followup_due_at",
-            (now.isoformat(),),
+            (stored(now),),
         )
         return [_round(r) for r in rows]
 
@@ -390,7 +391,7 @@ class MatchRepository:
             cur = await conn.execute(
                 "UPDATE match_groups SET followup_asked_at = ? "
                 "WHERE id = ? AND followup_asked_at IS NULL",
-                (now.isoformat(), group_id),
+                (stored(now), group_id),
             )
             return cur.rowcount == 1
 

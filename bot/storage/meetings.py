@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -30,6 +30,7 @@ from bot.domain.meeting import (
     check_cancel_reason,
     check_not_over,
 )
+from bot.domain.moments import from_stored, from_stored_or_none, stored
 from bot.domain.rsvp import (
     Answer,
     Choice,
@@ -117,28 +118,8 @@ async def _owe(
     now: datetime,
 ) -> None:
     """Record notices owed (sent later, once), in the caller's transaction."""
-    stamp = _stamp(now)
+    stamp = stored(now)
     await conn.executemany(_OWE, [(guild_id, kind, meeting_id, u, stamp) for u in user_ids])
-
-
-def _stamp(moment: datetime) -> str:
-    """A stored time: UTC, whole seconds (`2026-12-03T07:30:00+00:00`)."""
-    if moment.tzinfo is None:
-        raise ValueError("stored times must be timezone-aware")
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _now(moment: datetime) -> str:
-    """`now` for comparisons: UTC with full precision."""
-    return moment.astimezone(UTC).isoformat()
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _required_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
@@ -149,11 +130,11 @@ def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
         title=row[3],
         description=row[4],
         place=row[5],
-        starts_at=_required_time(row[6]),
-        ends_at=_required_time(row[7]),
+        starts_at=from_stored(row[6]),
+        ends_at=from_stored(row[7]),
         timezone=row[8],
         capacity=row[9],
-        rsvp_deadline=_time(row[10]),
+        rsvp_deadline=from_stored_or_none(row[10]),
         status=MeetingStatus(row[11]),
         cancel_reason=row[12],
         channel_id=row[13],
@@ -163,10 +144,10 @@ def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
         announcement_missing=bool(row[17]),
         ical_sequence=row[18],
         created_by=row[19],
-        created_at=_time(row[20]),
-        updated_at=_time(row[21]),
+        created_at=from_stored_or_none(row[20]),
+        updated_at=from_stored_or_none(row[21]),
         publish_state=PublishState(row[22]),
-        posting_since=_time(row[23]),
+        posting_since=from_stored_or_none(row[23]),
     )
 
 
@@ -206,7 +187,7 @@ class MeetingRepository:
         self, guild_id: int, draft: MeetingDraft, now: datetime, *, created_by: int | None = None
     ) -> Meeting:
         """Store a draft already checked with `bot.domain.meeting.validate_draft`."""
-        stamp = _stamp(now)
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO meetings (guild_id, series_id, title, description, place, "
@@ -218,11 +199,11 @@ class MeetingRepository:
                     draft.title,
                     draft.description,
                     draft.place,
-                    _stamp(draft.starts_at),
-                    _stamp(draft.ends_at),
+                    stored(draft.starts_at),
+                    stored(draft.ends_at),
                     draft.timezone,
                     draft.capacity,
-                    None if draft.rsvp_deadline is None else _stamp(draft.rsvp_deadline),
+                    None if draft.rsvp_deadline is None else stored(draft.rsvp_deadline),
                     created_by,
                     stamp,
                     stamp,
@@ -283,11 +264,11 @@ class MeetingRepository:
                     after.title,
                     after.description,
                     after.place,
-                    _stamp(after.starts_at),
-                    _stamp(after.ends_at),
-                    None if after.rsvp_deadline is None else _stamp(after.rsvp_deadline),
+                    stored(after.starts_at),
+                    stored(after.ends_at),
+                    None if after.rsvp_deadline is None else stored(after.rsvp_deadline),
                     sequence,
-                    _stamp(now),
+                    stored(now),
                     guild_id,
                     meeting_id,
                 ),
@@ -321,7 +302,7 @@ class MeetingRepository:
                 "ical_sequence = ical_sequence + 1, updated_at = ?, "
                 "publish_state = CASE WHEN publish_state = 'done' THEN 'posted' "
                 "ELSE publish_state END WHERE guild_id = ? AND id = ?",
-                (reason, _stamp(now), guild_id, meeting_id),
+                (reason, stored(now), guild_id, meeting_id),
             )
             told = await _user_ids(conn, meeting_id, ("going", "maybe", "waitlist"))
             await _owe(conn, guild_id, "cancelled", meeting_id, told, now)
@@ -334,13 +315,13 @@ class MeetingRepository:
         rows = await self.db.fetchall(
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND starts_at > ? "
             "ORDER BY starts_at, id LIMIT ?",
-            (guild_id, _now(now), limit),
+            (guild_id, stored(now), limit),
         )
         return [_meeting(r) for r in rows]
 
     async def list_open_announcements(self, now: datetime) -> list[Meeting]:
         """Every server's announced meetings that still take answers (for reconciliation)."""
-        current = _now(now)
+        current = stored(now)
         rows = await self.db.fetchall(
             _SELECT + "WHERE status = 'scheduled' AND starts_at > ? "
             "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) "
@@ -366,12 +347,12 @@ class MeetingRepository:
         """
         needle = text.strip()
         by_id = int(needle) if needle.isdigit() and len(needle) < 19 else -1
-        since = _now(now if ended_since is None else ended_since)
+        since = stored(now if ended_since is None else ended_since)
         rows = await self.db.fetchall(
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND ends_at > ? "
             "AND (title LIKE ? ESCAPE '\\' OR id = ?) "
             "ORDER BY ABS(julianday(starts_at) - julianday(?)), id LIMIT ?",
-            (guild_id, since, _like_pattern(needle), by_id, _now(now), min(limit, 25)),
+            (guild_id, since, _like_pattern(needle), by_id, stored(now), min(limit, 25)),
         )
         return [_meeting(r) for r in rows]
 
@@ -414,7 +395,7 @@ class MeetingRepository:
             "UPDATE meetings SET channel_id = ?, message_id = ?, roster_message_id = NULL, "
             "announcement_missing = 0, publish_state = 'posted', updated_at = ? "
             "WHERE guild_id = ? AND id = ?",
-            (channel_id, message_id, _stamp(now), guild_id, meeting_id),
+            (channel_id, message_id, stored(now), guild_id, meeting_id),
         )
 
     async def set_posting(self, guild_id: int, meeting_id: int, now: datetime) -> Meeting:
@@ -424,7 +405,7 @@ class MeetingRepository:
             meeting_id,
             "UPDATE meetings SET publish_state = 'posting', posting_since = ?, updated_at = ? "
             "WHERE guild_id = ? AND id = ?",
-            (_stamp(now), _stamp(now), guild_id, meeting_id),
+            (stored(now), stored(now), guild_id, meeting_id),
         )
 
     async def set_published(
@@ -437,14 +418,14 @@ class MeetingRepository:
             meeting_id,
             "UPDATE meetings SET publish_state = 'done', updated_at = ? "
             "WHERE (publish_state = 'posted' OR ?) AND guild_id = ? AND id = ?",
-            (_stamp(now), force, guild_id, meeting_id),
+            (stored(now), force, guild_id, meeting_id),
         )
 
     async def list_unfinished(self, now: datetime) -> list[Meeting]:
         """Meetings not yet over (any status) whose publishing stopped before `done`."""
         rows = await self.db.fetchall(
             _SELECT + "WHERE publish_state != 'done' AND ends_at > ? ORDER BY starts_at, id",
-            (_now(now),),
+            (stored(now),),
         )
         return [_meeting(r) for r in rows]
 
@@ -476,7 +457,7 @@ class MeetingRepository:
             meeting_id,
             "UPDATE meetings SET roster_message_id = ?, updated_at = ? "
             "WHERE guild_id = ? AND id = ?",
-            (message_id, _stamp(now), guild_id, meeting_id),
+            (message_id, stored(now), guild_id, meeting_id),
         )
 
     async def set_scheduled_event(
@@ -487,7 +468,7 @@ class MeetingRepository:
             meeting_id,
             "UPDATE meetings SET scheduled_event_id = ?, updated_at = ? "
             "WHERE guild_id = ? AND id = ?",
-            (event_id, _stamp(now), guild_id, meeting_id),
+            (event_id, stored(now), guild_id, meeting_id),
         )
 
     async def mark_announcement_missing(
@@ -499,7 +480,7 @@ class MeetingRepository:
             meeting_id,
             "UPDATE meetings SET announcement_missing = 1, updated_at = ? "
             "WHERE guild_id = ? AND id = ?",
-            (_stamp(now), guild_id, meeting_id),
+            (stored(now), guild_id, meeting_id),
         )
 
 
@@ -543,8 +524,8 @@ async def _load(conn: aiosqlite.Connection, meeting_id: int) -> _Loaded:
     return _Loaded(
         guild_id=head[0],
         status=head[2],
-        starts_at=_required_time(head[3]),
-        deadline=_time(head[4]),
+        starts_at=from_stored(head[3]),
+        deadline=from_stored_or_none(head[4]),
         state=RsvpState.of(answers, head[1]),
     )
 
@@ -559,7 +540,7 @@ async def _write(
     now: datetime,
 ) -> None:
     """Write the answers that differ between the states (only among `users`, if given)."""
-    stamp = _stamp(now)
+    stamp = stored(now)
     candidates = set(before.answers) | set(after.answers) if users is None else set(users)
     upserts: list[tuple[Any, ...]] = []
     deletes: list[tuple[int, int]] = []
@@ -803,7 +784,7 @@ class RsvpRepository:
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO notices (guild_id, kind, meeting_id, user_id, created_at) "
                 "SELECT guild_id, ?, id, ?, ? FROM meetings WHERE id = ?",
-                (kind, user_id, _stamp(now), meeting_id),
+                (kind, user_id, stored(now), meeting_id),
             )
             inserted = cursor.rowcount
             await cursor.close()
@@ -832,7 +813,7 @@ class RsvpRepository:
             cursor = await conn.execute(
                 "UPDATE notices SET sent_at = ? WHERE kind = ? AND meeting_id = ? "
                 "AND user_id = ? AND sent_at IS NULL",
-                (_stamp(now), kind, meeting_id, user_id),
+                (stored(now), kind, meeting_id, user_id),
             )
             updated = cursor.rowcount
             await cursor.close()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 from dateutil.relativedelta import relativedelta
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 
 DEFAULT_RETENTION_MONTHS = 24
 DEFAULT_LEAVE_GRACE_DAYS = 30
@@ -78,15 +79,6 @@ class ErasureStep:
     channel_id: int
     message_id: int | None  # the card or the announcement; None for a thread
     meeting_id: int | None  # for 'reactions'
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _rows(rows: Sequence[aiosqlite.Row]) -> list[dict[str, Any]]:
@@ -192,7 +184,7 @@ async def _delete_rows(
         changed += await run(sql, (g, u))
     await run(
         "INSERT INTO privacy_log (guild_id, action, actor_id, at) VALUES (?, ?, ?, ?)",
-        (g, action, logged_actor, _iso(now)),
+        (g, action, logged_actor, stored(now)),
     )
     return DeletionResult(found=changed > 0, cards=cards, threads=threads)
 
@@ -362,7 +354,7 @@ class PrivacyRepository:
         answers = notices = rounds = deliveries = 0
         for guild_id in await self._guilds_with_data():
             settings = await self.settings(guild_id)
-            cutoff = _iso(now - relativedelta(months=settings.retention_months))
+            cutoff = stored(now - relativedelta(months=settings.retention_months))
             async with self.db.transaction() as conn:
                 counts = []
                 for sql in (
@@ -383,7 +375,7 @@ class PrivacyRepository:
                     await conn.execute(
                         "INSERT INTO privacy_log (guild_id, action, actor_id, at) "
                         "VALUES (?, 'retention', NULL, ?)",
-                        (guild_id, _iso(now)),
+                        (guild_id, stored(now)),
                     )
             answers += counts[0] + counts[1] + counts[2]
             notices += counts[3]
@@ -422,7 +414,7 @@ class PrivacyRepository:
             conn.execute(
                 "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (guild_id, user_id) DO NOTHING",
-                (guild_id, user_id, _iso(now)),
+                (guild_id, user_id, stored(now)),
             ) as cur,
         ):
             return cur.rowcount > 0
@@ -442,7 +434,7 @@ class PrivacyRepository:
             "SELECT guild_id, user_id, left_at FROM departures WHERE guild_id = ? ORDER BY left_at",
             (guild_id,),
         )
-        return [Departure(r[0], r[1], _time(r[2])) for r in rows]
+        return [Departure(r[0], r[1], from_stored(r[2])) for r in rows]
 
     async def departed_due(self, now: datetime) -> list[Departure]:
         """Departures older than their server's grace period: their data is to be deleted."""
@@ -454,7 +446,7 @@ class PrivacyRepository:
         )
         due: list[Departure] = []
         for r in rows:
-            left_at = _time(r["left_at"])
+            left_at = from_stored(r["left_at"])
             if left_at + timedelta(days=int(r["grace"])) <= now:
                 due.append(Departure(r["guild_id"], r["user_id"], left_at))
         return due
@@ -471,7 +463,7 @@ class PrivacyRepository:
                 "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
                 "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
                 "db_done_at = NULL",
-                (guild_id, user_id, actor_id, _iso(now)),
+                (guild_id, user_id, actor_id, stored(now)),
             )
         row = await self.db.fetchone(
             "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
@@ -510,7 +502,7 @@ class PrivacyRepository:
                 (job_id, "card", channel, message, None) for channel, message in result.cards
             ]
             steps.extend((job_id, "thread", thread, None, None) for thread in result.threads)
-            stamp = _iso(now)
+            stamp = stored(now)
             async with conn.execute(
                 "SELECT id, channel_id, message_id FROM meetings WHERE guild_id = ? "
                 "AND status = 'scheduled' AND starts_at > ? "
@@ -611,7 +603,7 @@ class ErasureMarkers:
 
     async def prune(self, now: datetime) -> int:
         """Drop the markers of meetings that no longer take answers."""
-        stamp = _iso(now)
+        stamp = stored(now)
         async with (
             self.db.transaction() as conn,
             conn.execute(

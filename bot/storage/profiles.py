@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 
 _COLUMNS = (
     "guild_id, user_id, display_name, organisation, role, sector, interests, offers, seeks, "
@@ -74,13 +75,13 @@ def _row_to_profile(r: sqlite3.Row) -> Profile:
         offers=r["offers"],
         seeks=r["seeks"],
         matching=r["matching"],
-        paused_until=datetime.fromisoformat(paused) if paused else None,
+        paused_until=from_stored(paused) if paused else None,
         ignored_rounds=r["ignored_rounds"],
         priority=r["priority"],
         card_channel_id=r["card_channel_id"],
         card_message_id=r["card_message_id"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        updated_at=datetime.fromisoformat(r["updated_at"]),
+        created_at=from_stored(r["created_at"]),
+        updated_at=from_stored(r["updated_at"]),
     )
 
 
@@ -99,7 +100,7 @@ class ProfileRepository:
         self, guild_id: int, user_id: int, text: ProfileText, now: datetime, *, opt_in: bool
     ) -> Profile:
         """Create the profile or replace its free text; sector and interests are kept."""
-        stamp = now.isoformat()
+        stamp = stored(now)
         matching = "active" if opt_in else "left"
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -150,7 +151,7 @@ class ProfileRepository:
             user_id,
             now,
             matching=status,
-            paused_until=paused_until.isoformat() if paused_until else None,
+            paused_until=stored(paused_until) if paused_until else None,
             ignored_rounds=0,
         )
 
@@ -173,7 +174,7 @@ class ProfileRepository:
             await conn.execute(
                 f"UPDATE profiles SET {assignments}, updated_at = ? "  # noqa: S608
                 "WHERE guild_id = ? AND user_id = ?",
-                (*fields.values(), now.isoformat(), guild_id, user_id),
+                (*fields.values(), stored(now), guild_id, user_id),
             )
 
     async def participants(

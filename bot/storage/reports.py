@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from bot.db import Database
+from bot.domain.moments import from_stored, stored
 from bot.domain.stats import (
     AnswerFact,
     AnswerStatus,
@@ -40,22 +41,13 @@ class ReportFacts:
     intros: tuple[IntroFact, ...]
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 class ReportRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def facts(self, guild_id: int, end: datetime) -> ReportFacts:
         """Every fact of `guild_id` up to (not including) `end`."""
-        until = _iso(end)
+        until = stored(end)
         meeting_rows = await self.db.fetchall(
             "SELECT id, starts_at, title, status FROM meetings "
             "WHERE guild_id = ? AND starts_at < ? ORDER BY starts_at, id",
@@ -64,7 +56,7 @@ class ReportRepository:
         meetings = tuple(
             MeetingFact(
                 meeting_id=r["id"],
-                starts_at=_time(r["starts_at"]),
+                starts_at=from_stored(r["starts_at"]),
                 title=r["title"],
                 status=cast(MeetingStatus, r["status"]),
             )
@@ -128,7 +120,8 @@ class ReportRepository:
         heads: dict[int, tuple[int, datetime, MatchKind]] = {}
         for r in rows:
             heads.setdefault(
-                r["group_id"], (r["round_id"], _time(r["created_at"]), cast(MatchKind, r["kind"]))
+                r["group_id"],
+                (r["round_id"], from_stored(r["created_at"]), cast(MatchKind, r["kind"])),
             )
             members[r["group_id"]].append(
                 MemberFact(r["user_id"], r["sector"], cast(MetAnswer | None, r["met"]))
@@ -145,7 +138,7 @@ class ReportRepository:
             "WHERE guild_id = ? AND created_at < ?",
             (guild_id, until, guild_id, until),
         )
-        return tuple(IntroFact(r[0], _time(r[1])) for r in rows)
+        return tuple(IntroFact(r[0], from_stored(r[1])) for r in rows)
 
     async def report(self, guild_id: int, request: ReportRequest) -> Report:
         """The report of `guild_id` for `request`."""

@@ -8,11 +8,11 @@ from datetime import date, datetime, time
 import aiosqlite
 
 from bot.db import Database
+from bot.domain.moments import from_stored, local_date_of, stored, stored_clock
 from bot.domain.recurrence import (
     DEFAULT_LEAD_DAYS,
     RecurrenceRule,
     SeriesSchedule,
-    local_date_of,
 )
 
 
@@ -66,10 +66,6 @@ class Series:
         )
 
 
-def _hhmm(value: time) -> str:
-    return value.strftime("%H:%M")
-
-
 def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
     return Series(
         id=row["id"],
@@ -86,8 +82,8 @@ def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
         capacity=row["capacity"],
         active=bool(row["active"]),
         created_by=row["created_by"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
+        created_at=from_stored(row["created_at"]),
+        updated_at=from_stored(row["updated_at"]),
         skipped=skipped,
     )
 
@@ -97,7 +93,7 @@ class SeriesRepository:
         self.db = db
 
     async def create(self, draft: SeriesDraft, now: datetime) -> Series:
-        stamp = now.isoformat()
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT INTO series (guild_id, rrule, dtstart_local, start_time, end_time, "
@@ -108,8 +104,8 @@ class SeriesRepository:
                     draft.guild_id,
                     draft.rule.to_rrule(),
                     draft.dtstart_local.isoformat(),
-                    _hhmm(draft.start_time),
-                    _hhmm(draft.end_time),
+                    stored_clock(draft.start_time),
+                    stored_clock(draft.end_time),
                     draft.timezone,
                     draft.title_template,
                     draft.place_template,
@@ -199,8 +195,8 @@ class SeriesRepository:
                 (
                     series.rule.to_rrule(),
                     series.dtstart_local.isoformat(),
-                    _hhmm(series.start_time),
-                    _hhmm(series.end_time),
+                    stored_clock(series.start_time),
+                    stored_clock(series.end_time),
                     series.timezone,
                     series.title_template,
                     series.place_template,
@@ -208,7 +204,7 @@ class SeriesRepository:
                     series.lead_days,
                     series.capacity,
                     int(series.active),
-                    now.isoformat(),
+                    stored(now),
                     series.guild_id,
                     series.id,
                 ),
@@ -224,7 +220,7 @@ class SeriesRepository:
             cursor = await conn.execute(
                 "UPDATE series SET active = 0, updated_at = ? "
                 "WHERE guild_id = ? AND id = ? AND active = 1",
-                (now.isoformat(), guild_id, series_id),
+                (stored(now), guild_id, series_id),
             )
             return cursor.rowcount == 1
 
@@ -236,7 +232,7 @@ class SeriesRepository:
                 "INSERT INTO series_skips (series_id, guild_id, local_date, created_at) "
                 "SELECT id, guild_id, ?, ? FROM series WHERE guild_id = ? AND id = ? "
                 "ON CONFLICT (series_id, local_date) DO NOTHING",
-                (local_date.isoformat(), now.isoformat(), guild_id, series_id),
+                (local_date.isoformat(), stored(now), guild_id, series_id),
             )
             return cursor.rowcount == 1
 
@@ -256,5 +252,5 @@ class SeriesRepository:
             (guild_id, series_id),
         )
         return frozenset(
-            local_date_of(datetime.fromisoformat(row["starts_at"]), row["timezone"]) for row in rows
+            local_date_of(from_stored(row["starts_at"]), row["timezone"]) for row in rows
         )

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.moments import local_to_utc
 from bot.domain.recurrence import (
     RecurrenceRule,
     SeriesSchedule,
     next_occurrence,
     occurrences,
     parse_rule,
-    to_utc,
     validate_lead_days,
     validate_series,
 )
@@ -264,10 +264,10 @@ def test_nonexistent_time_moves_forward_and_ambiguous_takes_the_first() -> None:
     oslo = ZoneInfo("Europe/Oslo")
     # 02:30 does not exist on 29 March 2026: the first valid local time is 03:00 (01:00 UTC).
     local = datetime(2026, 3, 29, 2, 30)  # noqa: DTZ001 (naive: local wall time)
-    assert to_utc(local, oslo) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert local_to_utc(local, oslo, gap="forward") == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     # 02:30 happens twice on 25 October 2026: the first (summer time, +02:00).
     local = datetime(2026, 10, 25, 2, 30)  # noqa: DTZ001 (naive: local wall time)
-    assert to_utc(local, oslo) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert local_to_utc(local, oslo, gap="forward") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     rule = parse_rule("last Sunday").rule
     march = occurrences(
         rule,

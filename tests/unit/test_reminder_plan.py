@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.recurrence import SeriesSchedule, parse_rule, to_utc
+from bot.domain.moments import local_to_utc
+from bot.domain.recurrence import SeriesSchedule, parse_rule
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
     DM_REMINDER,
@@ -56,7 +57,7 @@ def test_default_plan_seven_days_and_one_day_at_ten_local() -> None:
 
 def test_meeting_at_0230_on_the_march_change_day() -> None:
     # 02:30 does not exist on 29 March 2026 in Oslo; the meeting is stored at 03:00 CEST.
-    start = to_utc(datetime(2026, 3, 29, 2, 30), OSLO)  # noqa: DTZ001 (naive: local wall time)
+    start = local_to_utc(datetime(2026, 3, 29, 2, 30), OSLO, gap="forward")  # noqa: DTZ001 (naive: local wall time)
     assert start == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     plan = ReminderPlan(extra_hour_before=True)
     planned = _by_kind(planned_deliveries(MeetingTimes(7, start, "Europe/Oslo"), plan))
@@ -82,7 +83,7 @@ def test_meeting_at_0230_on_the_march_change_day() -> None:
 def test_day_before_reminder_is_ten_local_on_both_sides_of_october(
     meeting_local: datetime, reminder_utc: datetime
 ) -> None:
-    start = to_utc(meeting_local, OSLO)
+    start = local_to_utc(meeting_local, OSLO, gap="forward")
     dm = _by_kind(planned_deliveries(MeetingTimes(1, start, "Europe/Oslo"), ReminderPlan()))[
         DM_REMINDER
     ]
@@ -102,7 +103,7 @@ def test_reminders_are_at_local_time_on_the_right_local_date(
     day: date, hour: int, zone: str, channel_days: int, dm_days: int
 ) -> None:
     zi = ZoneInfo(zone)
-    start = to_utc(datetime.combine(day, time(hour, 15)), zi)
+    start = local_to_utc(datetime.combine(day, time(hour, 15)), zi, gap="forward")
     plan = ReminderPlan(channel_reminder_days=channel_days, dm_days=dm_days)
     for delivery in planned_deliveries(MeetingTimes(1, start, zone), plan):
         assert delivery.due_utc < start
@@ -113,7 +114,7 @@ def test_reminders_are_at_local_time_on_the_right_local_date(
 
 
 def test_deliveries_after_the_start_are_left_out_and_cancelled_have_none() -> None:
-    start = to_utc(datetime(2026, 12, 3, 9, 0), OSLO)  # noqa: DTZ001 (naive: local wall time)
+    start = local_to_utc(datetime(2026, 12, 3, 9, 0), OSLO, gap="forward")  # noqa: DTZ001 (naive: local wall time)
     plan = ReminderPlan(channel_reminder_days=0, dm_days=0)  # 10:00 on the day: too late
     assert planned_deliveries(MeetingTimes(1, start, "Europe/Oslo"), plan) == []
     cancelled = MeetingTimes(1, start, "Europe/Oslo", status="cancelled")
