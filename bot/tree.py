@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import discord
 from discord import app_commands
@@ -325,6 +326,26 @@ class ReportingModal(discord.ui.Modal):
         self, interaction: discord.Interaction[Any], error: Exception, /
     ) -> None:
         await report(interaction, error)
+
+
+class FromCustomId:
+    """Mixin for a persistent `DynamicItem` (put it first among the bases): discord.py's
+    `from_custom_id` is written once here and calls `from_match`, so each item says only
+    how its custom id's groups rebuild it."""
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        return cls.from_match(match, item)
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> Self:
+        raise NotImplementedError
 
 
 async def answer(

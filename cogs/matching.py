@@ -27,7 +27,7 @@ from bot.services.matching import (
     tables_text,
 )
 from bot.services.profiles import guild_taxonomy
-from bot.tree import DEFER, NO_DEFER, answer, reports_errors
+from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ _ANSWERED = {
 
 
 class MetButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=CUSTOM_ID_TEMPLATE
+    FromCustomId,
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=CUSTOM_ID_TEMPLATE,
 ):
     """ "Did you meet?": yes / not yet / no. The custom id carries the group and the answer,
     so the buttons work after any restart."""
@@ -65,13 +67,7 @@ class MetButton(
         self.answer = answer
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> MetButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> MetButton:
         return cls(int(match["group"]), match["answer"])
 
     @reports_errors

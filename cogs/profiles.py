@@ -31,7 +31,7 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import DEFER, NO_DEFER, ReportingModal, answer, reports_errors
+from bot.tree import DEFER, NO_DEFER, FromCustomId, ReportingModal, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ def _owner(interaction: discord.Interaction[Any], user_id: int) -> int:
 
 
 class ProfileSelect(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     template=re.compile(
         PREFIX + r":(?P<part>sector|target_group|theme|matching):(?P<user>[0-9]{1,20})"
@@ -146,13 +147,7 @@ class ProfileSelect(
         super().__init__(select)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ProfileSelect:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> ProfileSelect:
         assert isinstance(item, discord.ui.Select)
         return cls(match["part"], int(match["user"]), item)
 
@@ -177,6 +172,7 @@ class ProfileSelect(
 
 
 class ProfileDone(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(PREFIX + r":done:(?P<user>[0-9]{1,20})"),
 ):
@@ -188,13 +184,7 @@ class ProfileDone(
         super().__init__(button)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ProfileDone:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> ProfileDone:
         assert isinstance(item, discord.ui.Button)
         return cls(int(match["user"]), item)
 

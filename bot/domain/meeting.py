@@ -10,7 +10,7 @@ adds (time, capacity, answer counts, footer).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -88,23 +88,14 @@ class MeetingDraft:
     series_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Meeting:
-    """A stored meeting."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Meeting(MeetingDraft):
+    """A stored meeting: the draft's fields and what storing and publishing it added."""
 
     id: int
     guild_id: int
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    place: str = ""
-    description: str = ""
-    capacity: int | None = None
-    rsvp_deadline: datetime | None = None
     status: MeetingStatus = MeetingStatus.SCHEDULED
     cancel_reason: str | None = None
-    series_id: int | None = None
     channel_id: int | None = None
     message_id: int | None = None
     roster_message_id: int | None = None
@@ -134,17 +125,8 @@ class Meeting:
         return now >= self.ends_at
 
     def draft(self) -> MeetingDraft:
-        return MeetingDraft(
-            title=self.title,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            timezone=self.timezone,
-            place=self.place,
-            description=self.description,
-            capacity=self.capacity,
-            rsvp_deadline=self.rsvp_deadline,
-            series_id=self.series_id,
-        )
+        """The fields an organiser describes, without the stored ones."""
+        return MeetingDraft(**{f.name: getattr(self, f.name) for f in fields(MeetingDraft)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,51 @@ def _claim(row: aiosqlite.Row | Sequence[Any], *, is_retry: bool) -> Claim:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _NewRow:
+    guild_id: int
+    key: str
+    kind: str
+    meeting_id: int | None
+    offset_key: str
+    recipient_id: int
+    due_at: datetime
+
+
+async def _insert_new(
+    conn: aiosqlite.Connection,
+    row: _NewRow,
+    status: str,
+    *,
+    attempts: int,
+    claimed_at: str | None = None,
+    claim_token: str | None = None,
+    last_error_code: str | None = None,
+    done_at: str | None = None,
+) -> aiosqlite.Cursor:
+    """The one INSERT of a ledger row: a no-op (rowcount 0) when the key has a row."""
+    return await conn.execute(
+        "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, recipient_id, "
+        "due_at, status, attempts, claimed_at, claim_token, last_error_code, done_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        (
+            row.guild_id,
+            row.key,
+            row.kind,
+            row.meeting_id,
+            row.offset_key,
+            row.recipient_id,
+            stored(row.due_at),
+            status,
+            attempts,
+            claimed_at,
+            claim_token,
+            last_error_code,
+            done_at,
+        ),
+    )
+
+
 def _token() -> str:
     return secrets.token_hex(16)
 
@@ -127,23 +172,10 @@ class DeliveryRepository:
         """Claim `key` for sending: the Claim for the first caller ever, None for any other
         (whatever the key's state: claimed, sent, failed or skipped)."""
         token = _token()
+        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, "
-                "recipient_id, due_at, status, attempts, claimed_at, claim_token) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'claimed', 1, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                (
-                    guild_id,
-                    key,
-                    kind,
-                    meeting_id,
-                    offset_key,
-                    recipient_id,
-                    stored(due_at),
-                    stored(now),
-                    token,
-                ),
+            cursor = await _insert_new(
+                conn, row, "claimed", attempts=1, claimed_at=stored(now), claim_token=token
             )
             if cursor.rowcount != 1:
                 return None
@@ -278,24 +310,10 @@ class DeliveryRepository:
     ) -> bool:
         """Record that a delivery nobody claimed will not be sent (e.g. past the grace
         window), so it is not considered again. False if the key already has a row."""
-        stamp = stored(now)
+        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, "
-                "recipient_id, due_at, status, attempts, last_error_code, done_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'skipped', 0, ?, ?) "
-                "ON CONFLICT (key) DO NOTHING",
-                (
-                    guild_id,
-                    key,
-                    kind,
-                    meeting_id,
-                    offset_key,
-                    recipient_id,
-                    stored(due_at),
-                    reason,
-                    stamp,
-                ),
+            cursor = await _insert_new(
+                conn, row, "skipped", attempts=0, last_error_code=reason, done_at=stored(now)
             )
             return cursor.rowcount == 1
 
