@@ -88,6 +88,10 @@ class Catalog:
             return key
         if not params:
             return template
+        params = {
+            name: value.localise(Text(self, lang)) if isinstance(value, Localised) else value
+            for name, value in params.items()
+        }
         try:
             return template.format(**params)
         except (KeyError, IndexError, ValueError):
@@ -96,6 +100,14 @@ class Catalog:
 
     def translator(self, lang: str) -> Text:
         return Text(self, lang)
+
+
+class Localised:
+    """A message parameter whose words depend on the language it is shown in (e.g. the
+    names of Discord permissions): `Catalog.text` asks it for its text in that language."""
+
+    def localise(self, _: Text) -> str:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,9 @@ class Text:
 
     def __call__(self, key: str, /, **params: Any) -> str:
         return self.catalog.text(self.lang, key, **params)
+
+    def has(self, key: str) -> bool:
+        return self.catalog.has(key, self.lang)
 
 
 def read_entries(lang: str) -> list[Entry]:

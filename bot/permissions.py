@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import discord
 
 from bot.errors import ChannelUnavailable, NotOrganiser, NotSetUp
-from bot.i18n import Text
+from bot.i18n import Localised, Text
 from bot.services.channel_health import ChannelHealth
 from bot.storage.guilds import GuildSettings
 
@@ -36,9 +38,30 @@ ANNOUNCE_NEEDS = (
 INTRO_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
-def missing_permissions(channel: discord.abc.GuildChannel, needs: tuple[str, ...]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class PermissionNames(Localised):
+    """Discord permissions by the names the Discord app shows in the reader's language
+    (`permission.<flag>` in the catalogue; an unknown flag as its words)."""
+
+    flags: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.flags)
+
+    def localise(self, _: Text) -> str:
+        names = (
+            _(f"permission.{flag}") if _.has(f"permission.{flag}") else flag.replace("_", " ")
+            for flag in self.flags
+        )
+        return ", ".join(names)
+
+
+def missing_permissions(
+    channel: discord.abc.GuildChannel, needs: tuple[str, ...]
+) -> PermissionNames:
+    """The permissions in `needs` the bot lacks in `channel` (empty when it has them all)."""
     perms = channel.permissions_for(channel.guild.me)
-    return [name for name in needs if not getattr(perms, name)]
+    return PermissionNames(tuple(name for name in needs if not getattr(perms, name)))
 
 
 def usable_channel(
@@ -56,7 +79,7 @@ def usable_channel(
         raise ChannelUnavailable(
             "error.channel_missing_permissions",
             channel=channel.mention,
-            permissions=", ".join(missing),
+            permissions=missing,
         )
     return channel
 
@@ -71,9 +94,7 @@ def channel_problems(
     if isinstance(channel, discord.TextChannel):
         missing = missing_permissions(channel, ANNOUNCE_NEEDS)
         if missing:
-            lines.append(
-                _("setup.health.missing", channel=channel.mention, permissions=", ".join(missing))
-            )
+            lines.append(_("setup.health.missing", channel=channel.mention, permissions=missing))
     problem = health.problem(guild.id)
     if problem is not None:
         lines.append(

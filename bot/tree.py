@@ -26,6 +26,7 @@ from discord import app_commands
 from bot.db import is_busy, is_full
 from bot.errors import MoteplassError
 from bot.i18n import DEFAULT_LANGUAGE, language_for_discord_locale
+from bot.permissions import PermissionNames
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
@@ -112,10 +113,10 @@ class MoteplassTree(app_commands.CommandTree["MoteplassBot"]):
         if isinstance(original, MoteplassError):
             return original.key, dict(original.params)
         if isinstance(original, app_commands.MissingPermissions):
-            names = ", ".join(original.missing_permissions)
+            names = PermissionNames(tuple(original.missing_permissions))
             return "error.missing_permissions", {"permissions": names}
         if isinstance(original, app_commands.BotMissingPermissions):
-            names = ", ".join(original.missing_permissions)
+            names = PermissionNames(tuple(original.missing_permissions))
             return "error.bot_missing_permissions", {"permissions": names}
         if isinstance(original, app_commands.NoPrivateMessage):
             return "error.guild_only", {}

@@ -54,7 +54,7 @@ def _check_channel(
         raise BadInput(
             "setup.error.channel_no_access",
             channel=channel.mention,
-            permissions=", ".join(missing),
+            permissions=missing,
         )
     return channel
 

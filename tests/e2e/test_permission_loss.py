@@ -29,8 +29,9 @@ def field(embed: dict[str, object], name: str) -> str | None:
     ("deny", "missing", "said"),
     [
         # Without Send Messages, Discord drops Embed Links too; without View Channel, all.
-        (SEND_MESSAGES, "send_messages", "send_messages, embed_links"),
-        (VIEW_CHANNEL, "view_channel", "view_channel, send_messages, embed_links"),
+        # (Shown by the names the Discord app uses, in the server's language.)
+        (SEND_MESSAGES, "send_messages", "Send Messages, Embed Links"),
+        (VIEW_CHANNEL, "view_channel", "View Channel, Send Messages, Embed Links"),
     ],
     ids=["send_messages", "view_channel"],
 )
@@ -103,7 +104,7 @@ async def test_losing_the_announcement_channel_is_told_and_recovers(
     # The reminder and the month's post (both due) were refused; the last one is named.
     whats = ("reminder", "monthly")
     assert any(catalog.text("en", f"setup.health.what.{w}") in problems for w in whats)
-    assert missing in problems
+    assert catalog.text("en", f"permission.{missing}") in problems
     plain = await emu.invoke(world.guild.id, world.members[1].id, "about")
     assert field(plain.embeds[0], catalog.text("en", "about.problems")) is None
     shown = await emu.invoke(world.guild.id, world.admin.id, "setup show")
