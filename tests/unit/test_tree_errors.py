@@ -27,8 +27,14 @@ def test_domain_errors_keep_their_key_and_params() -> None:
 
 
 def test_missing_permissions_are_named() -> None:
-    key, params = describe(app_commands.MissingPermissions(["manage_guild"]))
-    assert key == "error.missing_permissions" and params["permissions"] == "manage_guild"
+    key, params = describe(app_commands.MissingPermissions(["manage_guild", "made_up_flag"]))
+    assert key == "error.missing_permissions"
+    catalog = Catalog.load()
+    # By the names the Discord app shows, in the reader's language; unknown flags as words.
+    shown = {lang: catalog.text(lang, key, **params) for lang in ("nb", "sv", "en")}
+    assert "Administrer server, made up flag" in shown["nb"]
+    assert "Hantera server, made up flag" in shown["sv"]
+    assert "Manage Server, made up flag" in shown["en"]
 
 
 def test_locked_database_is_busy_not_a_crash() -> None:
