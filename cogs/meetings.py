@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 
@@ -14,22 +13,16 @@ from bot.autocomplete import meeting_choices
 from bot.bot import MoteplassBot
 from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
 from bot.domain.dates import (
-    combine,
     format_date_local,
-    parse_date,
-    parse_datetime,
-    parse_end,
-    parse_time,
     suggest_dates,
 )
-from bot.domain.meeting import UNSET, Meeting, MeetingChanges, parse_draft
+from bot.domain.meeting import EditRequest, Meeting, parse_draft
 from bot.domain.moments import to_local
-from bot.errors import BadInput, NotFound
+from bot.errors import NotFound
 from bot.i18n import Text
+from bot.reports.csv_export import roster_csv
 from bot.services.meetings import MeetingService, counts_line
 from bot.services.names import NameResolver
-from bot.storage.checkins import CheckinRepository
-from bot.storage.meetings import RsvpRepository
 from bot.tree import ReportingView, answer
 
 log = logging.getLogger(__name__)
@@ -200,38 +193,17 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        if current.cancelled:
-            raise BadInput("meeting.error.cancelled")
-        zone = current.timezone
-        now = self.bot.clock.now()
-        local = to_local(current.starts_at, zone)
-        today = to_local(now, zone).date()
-        new_start = current.starts_at
-        if date is not None or start is not None:
-            day = parse_date(date, today=today) if date is not None else local.date()
-            clock = parse_time(start) if start is not None else local.timetz().replace(tzinfo=None)
-            new_start = combine(day, clock, zone)
-        if end is not None:
-            new_end = parse_end(end, new_start, zone)
-        else:
-            new_end = new_start + current.duration
-        changes = MeetingChanges(
-            title=title if title is not None else UNSET,
-            starts_at=new_start if new_start != current.starts_at else UNSET,
-            ends_at=new_end if new_end != current.ends_at else UNSET,
-            place=place if place is not None else UNSET,
-            description=description if description is not None else UNSET,
-            capacity=(None if capacity == 0 else capacity) if capacity is not None else UNSET,
-            rsvp_deadline=parse_datetime(deadline, zone, today=today)
-            if deadline is not None
-            else UNSET,
+        request = EditRequest(
+            title=title,
+            date_text=date,
+            start_text=start,
+            end_text=end,
+            place=place,
+            description=description,
+            capacity=capacity,
+            deadline_text=deadline,
         )
-        if changes.is_empty():
-            raise BadInput("meeting.error.nothing_to_change")
-        result = await self.service.meetings.update(interaction.guild.id, current.id, changes, now)
-        updated = result.meeting
-        self.bot.dispatch("meeting_changed", updated.id)
-        note = await self.service.sync_changed(interaction.guild, updated)
+        updated, note = await self.service.edit(interaction.guild, current, request)
         lines = [_("meeting.edited", title=updated.title)]
         if note is not None:
             lines.append(_(note))
@@ -248,13 +220,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        result = await self.service.meetings.cancel(
-            interaction.guild.id, current.id, self.bot.clock.now(), reason
-        )
-        if not result.newly_cancelled:
-            raise BadInput("meeting.error.cancelled")
-        self.bot.dispatch("meeting_changed", current.id)
-        await self.service.sync_changed(interaction.guild, result.meeting)
+        await self.service.cancel(interaction.guild, current, reason)
         await interaction.followup.send(_("meeting.cancelled", title=current.title), ephemeral=True)
 
     @app_commands.command(
@@ -318,18 +284,17 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         current = await self._meeting(interaction, meeting)
         roster = await self.service.rsvps.attendees(current.id)
         names = await self._names(interaction.guild, roster.everyone(), _)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["user_id", "name", "status", "order"])
-        for status, people in (
-            ("going", roster.going),
-            ("waitlist", roster.waitlist),
-            ("maybe", roster.maybe),
-            ("not_going", roster.not_going),
-        ):
-            for order, user_id in enumerate(people, start=1):
-                writer.writerow([user_id, _csv_text(names[user_id]), status, order])
-        data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows = (
+            (user_id, names[user_id], status, order)
+            for status, people in (
+                ("going", roster.going),
+                ("waitlist", roster.waitlist),
+                ("maybe", roster.maybe),
+                ("not_going", roster.not_going),
+            )
+            for order, user_id in enumerate(people, start=1)
+        )
+        data = roster_csv(rows)
         file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
         await interaction.followup.send(
             _("meeting.exported", title=current.title), file=file, ephemeral=True
@@ -349,10 +314,9 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
-        roster = await self.service.rsvps.attendees(current.id)
-        checked = await CheckinRepository(self.bot.db).user_ids(current.id)
-        names = await self._names(interaction.guild, (*roster.going, *checked), _)
-        view = CheckinView(_, self.bot, current, list(roster.going), names, checked)
+        going, checked = await self.service.checkin_state(current.id)
+        names = await self._names(interaction.guild, (*going, *checked), _)
+        view = CheckinView(_, self.bot, current, going, names, checked)
         await interaction.followup.send(view.text(), view=view, ephemeral=True)
 
     @app_commands.command(name="calendar", description="Add a meeting to your calendar")
@@ -388,11 +352,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
         return await self._date_choices(interaction, current)
-
-
-def _csv_text(value: str) -> str:
-    """A name as a spreadsheet shows it, never run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 class _GoingSelect(discord.ui.Select["CheckinView"]):
@@ -517,19 +476,10 @@ class CheckinView(ReportingView):
         old: someone whose data was deleted since is not checked in again by them; only a
         fresh pick in the user select (`picked`) adds someone who is not going."""
         await interaction.response.defer()  # before the write: the 3 s deadline
-        checkins = CheckinRepository(self.bot.db)
+        service: MeetingService = self.bot.services["meetings"]
         try:
-            current = await checkins.user_ids(self.meeting.id)
-            roster = await RsvpRepository(self.bot.db).attendees(self.meeting.id)
-            going_now = set(roster.going)
-            added = {u for u in chosen - self.checked if u in going_now or u in picked}
-            wanted = (current - (self.checked - chosen)) | added
-            stored = await checkins.record(
-                self.meeting.guild_id,
-                self.meeting.id,
-                wanted,
-                interaction.user.id,
-                self.bot.clock.now(),
+            going, checked = await service.save_checkins(
+                self.meeting, self.checked, chosen, picked, interaction.user.id
             )
         except (ValueError, NotFound):  # the meeting is gone
             self.stop()
@@ -537,8 +487,8 @@ class CheckinView(ReportingView):
                 content=self._("meeting.error.not_found"), view=None
             )
             return
-        self.going = list(roster.going)
-        self.checked = {c.user_id for c in stored}
+        self.going = going
+        self.checked = checked
         self.build()
         await interaction.edit_original_response(content=self.text(), view=self)
 

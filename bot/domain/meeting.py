@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.dates import combine, parse_date, parse_datetime, parse_end, parse_time
+from bot.domain.moments import to_local
 from bot.domain.rsvp import is_open
 from bot.domain.zones import validate_timezone
 from bot.errors import BadInput
@@ -302,3 +303,61 @@ def parse_draft(
         series_id=series_id,
     )
     return validate_draft(draft, now)
+
+
+@dataclass(frozen=True, slots=True)
+class EditRequest:
+    """What an organiser typed in `/meeting edit`: None leaves a field as it is; a
+    capacity of 0 removes the limit."""
+
+    title: str | None = None
+    date_text: str | None = None
+    start_text: str | None = None
+    end_text: str | None = None
+    place: str | None = None
+    description: str | None = None
+    capacity: int | None = None
+    deadline_text: str | None = None
+
+
+def changes_from_edit(current: Meeting, request: EditRequest, now: datetime) -> MeetingChanges:
+    """The edit rules: a new date keeps the start time and a new start keeps the date (both
+    in the meeting's zone); the duration is kept unless a new end is given; only what
+    really changes is set. Refuses a cancelled meeting and an edit that changes nothing."""
+    if current.cancelled:
+        raise BadInput("meeting.error.cancelled")
+    zone = current.timezone
+    local = to_local(current.starts_at, zone)
+    today = to_local(now, zone).date()
+    new_start = current.starts_at
+    if request.date_text is not None or request.start_text is not None:
+        day = (
+            parse_date(request.date_text, today=today)
+            if request.date_text is not None
+            else local.date()
+        )
+        clock = (
+            parse_time(request.start_text)
+            if request.start_text is not None
+            else local.timetz().replace(tzinfo=None)
+        )
+        new_start = combine(day, clock, zone)
+    if request.end_text is not None:
+        new_end = parse_end(request.end_text, new_start, zone)
+    else:
+        new_end = new_start + current.duration
+    capacity = request.capacity
+    changes = MeetingChanges(
+        title=request.title if request.title is not None else UNSET,
+        starts_at=new_start if new_start != current.starts_at else UNSET,
+        ends_at=new_end if new_end != current.ends_at else UNSET,
+        place=request.place if request.place is not None else UNSET,
+        description=request.description if request.description is not None else UNSET,
+        capacity=(None if capacity == 0 else capacity) if capacity is not None else UNSET,
+        rsvp_deadline=parse_datetime(request.deadline_text, zone, today=today)
+        if request.deadline_text is not None
+        else UNSET,
+    )
+    if changes.is_empty():
+        raise BadInput("meeting.error.nothing_to_change")
+    return changes

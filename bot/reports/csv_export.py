@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from bot.domain.national import NationalView
 from bot.domain.stats import Report
@@ -44,6 +44,7 @@ __all__ = [
     "csv_labels",
     "national_csv",
     "report_csv",
+    "roster_csv",
     "sector_column",
 ]
 
@@ -153,6 +154,17 @@ def _number(value: float | None) -> str:
 
 def _safe_text(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def roster_csv(rows: Iterable[tuple[int, str, str, int]]) -> bytes:
+    """`/meeting export`: one row per answer (user id, name, status, order in that status),
+    in the same format as `report_csv` (BOM, `,`, CRLF, formula-safe text)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["user_id", "name", "status", "order"])
+    for user_id, name, status, order in rows:
+        writer.writerow([user_id, _safe_text(name), status, order])
+    return (BOM + buffer.getvalue()).encode("utf-8")
 
 
 def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> bytes:

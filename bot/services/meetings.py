@@ -25,14 +25,15 @@ import discord
 
 from bot.db import error_name, is_transient
 from bot.domain.dates import format_range_local
-from bot.domain.meeting import Meeting, PublishState
+from bot.domain.meeting import EditRequest, Meeting, PublishState, changes_from_edit
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
-from bot.errors import MoteplassError
+from bot.errors import BadInput, MoteplassError
 from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, dm_already_sent, only_user, send_dm
 from bot.startup import backoff_delay
+from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import MeetingRepository, RsvpRepository
 from bot.storage.privacy import ErasureMarkers
 
@@ -137,6 +138,7 @@ class MeetingService:
         self.bot = bot
         self.meetings = MeetingRepository(bot.db)
         self.rsvps = RsvpRepository(bot.db)
+        self.checkins = CheckinRepository(bot.db)
         self.updater: Coalescer[int] = Coalescer(
             self._flush, interval=bot.settings.embed_edit_interval
         )
@@ -261,6 +263,54 @@ class MeetingService:
                 note = await self.mirror_event(guild, meeting)
             await self.meetings.set_published(guild.id, meeting.id, self.now())
         return note
+
+    async def edit(
+        self, guild: discord.Guild, meeting: Meeting, request: EditRequest
+    ) -> tuple[Meeting, str | None]:
+        """`/meeting edit`: the edit rules (`changes_from_edit`), stored with the notices it
+        owes (people told of a new time or place, the waitlist moved up if the capacity
+        grew), then shown everywhere. Returns the meeting and the note key (events list)."""
+        changes = changes_from_edit(meeting, request, self.now())
+        result = await self.meetings.update(guild.id, meeting.id, changes, self.now())
+        self.bot.dispatch("meeting_changed", result.meeting.id)
+        note = await self.sync_changed(guild, result.meeting)
+        return result.meeting, note
+
+    async def cancel(self, guild: discord.Guild, meeting: Meeting, reason: str | None) -> Meeting:
+        """`/meeting cancel`: stored with a notice owed to everyone who answered, then shown."""
+        result = await self.meetings.cancel(guild.id, meeting.id, self.now(), reason)
+        if not result.newly_cancelled:
+            raise BadInput("meeting.error.cancelled")
+        self.bot.dispatch("meeting_changed", meeting.id)
+        await self.sync_changed(guild, result.meeting)
+        return result.meeting
+
+    async def checkin_state(self, meeting_id: int) -> tuple[list[int], set[int]]:
+        """Who said they were going (in order) and who is checked in now."""
+        roster = await self.rsvps.attendees(meeting_id)
+        return list(roster.going), await self.checkins.user_ids(meeting_id)
+
+    async def save_checkins(
+        self,
+        meeting: Meeting,
+        shown: set[int],
+        chosen: set[int],
+        picked: frozenset[int],
+        actor_id: int,
+    ) -> tuple[list[int], set[int]]:
+        """Apply what one check-in message changed (from `shown` to `chosen`) to what is
+        stored now, which others may have changed meanwhile: someone whose data was deleted
+        since is not checked in again by an old list; only a fresh pick (`picked`) adds
+        someone who is not going. Returns who is going and who is checked in."""
+        current = await self.checkins.user_ids(meeting.id)
+        roster = await self.rsvps.attendees(meeting.id)
+        going_now = set(roster.going)
+        added = {u for u in chosen - shown if u in going_now or u in picked}
+        wanted = (current - (shown - chosen)) | added
+        stored = await self.checkins.record(
+            meeting.guild_id, meeting.id, wanted, actor_id, self.now()
+        )
+        return list(roster.going), {c.user_id for c in stored}
 
     async def announce(self, guild: discord.Guild, meeting: Meeting) -> Meeting:
         """Post the announcement with its three reactions and store where it is."""
