@@ -15,14 +15,12 @@ from bot.domain.meeting import validate_capacity
 from bot.domain.moments import to_local
 from bot.domain.recurrence import (
     DEFAULT_LEAD_DAYS,
-    ParsedRule,
     RecurrenceRule,
     SeriesSchedule,
-    describe_rule,
-    parse_rule,
     validate_lead_days,
     validate_series,
 )
+from bot.domain.rule_phrases import ParsedRule, describe_rule, parse_rule
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.storage.series import Series, SeriesDraft, SeriesRepository

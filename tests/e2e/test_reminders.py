@@ -15,9 +15,9 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.db import Database
-from bot.domain.recurrence import describe_rule, parse_rule
 from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key, monthly_post_key
 from bot.domain.rsvp import EMOJI, Choice
+from bot.domain.rule_phrases import describe_rule, parse_rule
 from bot.i18n import Catalog
 from bot.services.reminders import ReminderService, series_key
 from bot.storage.deliveries import DeliveryRepository

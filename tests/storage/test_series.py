@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.db import Database
-from bot.domain.recurrence import parse_rule
 from bot.domain.reminders import next_to_create
+from bot.domain.rule_phrases import parse_rule
 from bot.storage.series import SeriesDraft, SeriesRepository
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

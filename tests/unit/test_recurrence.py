@@ -16,10 +16,10 @@ from bot.domain.recurrence import (
     SeriesSchedule,
     next_occurrence,
     occurrences,
-    parse_rule,
     validate_lead_days,
     validate_series,
 )
+from bot.domain.rule_phrases import parse_rule
 from bot.errors import BadInput
 
 MO, TU, WE, TH, FR = range(5)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.moments import local_to_utc
-from bot.domain.recurrence import SeriesSchedule, parse_rule
+from bot.domain.recurrence import SeriesSchedule
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
     DM_REMINDER,
@@ -32,6 +32,7 @@ from bot.domain.reminders import (
     series_announce_due,
     validate_plan,
 )
+from bot.domain.rule_phrases import parse_rule
 from bot.errors import BadInput
 
 OSLO = ZoneInfo("Europe/Oslo")
