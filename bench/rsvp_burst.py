@@ -32,7 +32,8 @@ from bot.clock import SystemClock
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.i18n import Catalog
 from bot.services.meetings import MeetingService
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import ADMINISTRATOR, BotRunner
 from tests.emulator import Emulator
 

@@ -21,14 +21,15 @@ People answer with one of three reactions (✅ going, 🤔 maybe, ❌ not going)
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
 __all__ = [
     "EMOJI",
     "Answer",
+    "Batch",
     "Choice",
     "Counts",
     "Event",
@@ -43,6 +44,7 @@ __all__ = [
     "apply_all",
     "choice_for_emoji",
     "combine",
+    "decide",
     "is_open",
     "reconcile",
 ]
@@ -251,6 +253,60 @@ def apply_all(state: RsvpState, events: Iterable[Event], *, accepting: bool = Tr
             apply(outcomes[-1].state if outcomes else state, event, accepting=accepting)
         )
     return combine(outcomes) if outcomes else Outcome(state)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What `decide` made of events that arrived together for one meeting.
+
+    `outcomes[i]`: the state right after event i (each caller gets its own). `state`: the
+    state after all of them. `touched`: every person whose answer may differ (the actors
+    and anyone promoted): only their rows need writing. `promoted`: everyone moved up.
+    """
+
+    outcomes: tuple[Outcome, ...]
+    state: RsvpState
+    touched: frozenset[int]
+    promoted: frozenset[int]
+
+    @property
+    def changed(self) -> bool:
+        return any(o.changed for o in self.outcomes)
+
+
+def decide(
+    state: RsvpState,
+    events: Sequence[tuple[Event, datetime]],
+    accepting: Callable[[datetime], bool],
+) -> Batch:
+    """Apply events in arrival order: the one place the first-come numbering is decided.
+
+    A React's `seq` is replaced by the next first-come number, one past the highest so far
+    (callers pass 0), so the numbers do not depend on how events were grouped.
+    `accepting(now)` says whether answers are open at each event's time (`is_open`).
+    """
+    top = state.max_seq()  # kept equal to state.max_seq() without a scan per event
+    outcomes: list[Outcome] = []
+    touched: set[int] = set()
+    for event, now in events:
+        if isinstance(event, React):
+            event = replace(event, seq=top + 1)
+        if not isinstance(event, SetCapacity):
+            touched.add(event.user_id)
+        outcome = apply(state, event, accepting=accepting(now))
+        if outcome.changed and isinstance(event, React):
+            top += 1
+        elif (
+            outcome.changed
+            and isinstance(event, Unreact)
+            and state.answers[event.user_id].seq == top
+        ):
+            top = outcome.state.max_seq()
+        touched.update(outcome.promoted)
+        outcomes.append(outcome)
+        state = outcome.state
+    promoted = frozenset(u for outcome in outcomes for u in outcome.promoted)
+    return Batch(tuple(outcomes), state, frozenset(touched), promoted)
 
 
 def combine(outcomes: Sequence[Outcome]) -> Outcome:

@@ -59,8 +59,9 @@ from bot.storage.matches import (
     MetPair,
     SavedGroup,
 )
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import Profile, ProfileRepository
+from bot.storage.rsvps import RsvpRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot

@@ -30,12 +30,15 @@ from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_em
 from bot.errors import BadInput, MoteplassError
 from bot.i18n import Text
 from bot.permissions import usable_channel
+from bot.services.answers import AnswerBook
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, dm_already_sent, only_user, send_dm
 from bot.startup import backoff_delay
 from bot.storage.checkins import CheckinRepository
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.notices import NoticeRepository
 from bot.storage.privacy import ErasureMarkers
+from bot.storage.rsvps import RsvpRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
@@ -138,6 +141,8 @@ class MeetingService:
         self.bot = bot
         self.meetings = MeetingRepository(bot.db)
         self.rsvps = RsvpRepository(bot.db)
+        self.answers = AnswerBook(self.rsvps)
+        self.notices = NoticeRepository(bot.db)
         self.checkins = CheckinRepository(bot.db)
         self.updater: Coalescer[int] = Coalescer(
             self._flush, interval=bot.settings.embed_edit_interval
@@ -411,7 +416,7 @@ class MeetingService:
             except (discord.HTTPException, MoteplassError) as exc:
                 code = getattr(exc, "code", None) or getattr(exc, "key", "")
                 log.warning("completing meeting %d failed: %s", meeting.id, code)
-        for meeting_id in await self.rsvps.meetings_owing_notices():
+        for meeting_id in await self.notices.meetings_owing_notices():
             await self.send_owed(meeting_id, check_dms=True)
 
     async def complete(self, meeting: Meeting) -> None:
@@ -730,7 +735,7 @@ class MeetingService:
             await asyncio.sleep(0.01)
         for meeting_id in markers:
             for choice in Choice:
-                outcome = await self.rsvps.apply(meeting_id, Unreact(user_id, choice), self.now())
+                outcome = await self.answers.apply(meeting_id, Unreact(user_id, choice), self.now())
                 if outcome.changed:
                     self.updater.mark(meeting_id)
                 if outcome.promoted:
@@ -753,7 +758,7 @@ class MeetingService:
             self._latest[(meeting_id, user_id)] = choice
         elif self._latest.get((meeting_id, user_id)) is choice:
             self._latest[(meeting_id, user_id)] = None
-        outcome = await self.rsvps.apply(meeting_id, event, self.now())
+        outcome = await self.answers.apply(meeting_id, event, self.now())
         if outcome.changed:
             self.updater.mark(meeting_id)
         if outcome.reactions_to_remove:
@@ -842,7 +847,7 @@ class MeetingService:
         # One sender per meeting at a time: a second one reads what is still owed only once
         # the first is done (reading the list while the first sends would repeat a DM).
         async with self._owing.setdefault(meeting_id, asyncio.Lock()):
-            for kind, user_id in await self.rsvps.owed_notices(meeting_id):
+            for kind, user_id in await self.notices.owed_notices(meeting_id):
                 await self._tell(_, meeting, when, kind, user_id, check_dms=check_dms)
 
     async def _tell(
@@ -854,7 +859,7 @@ class MeetingService:
             visible = meeting.channel_id and meeting.message_id and not meeting.announcement_missing
             if result is DmResult.CLOSED and kind == "promoted" and visible:
                 await self._fallback_mention(meeting, user_id, _("meeting.promoted_short"))
-        await self.rsvps.mark_notice_sent(kind, meeting.id, user_id, self.now())
+        await self.notices.mark_notice_sent(kind, meeting.id, user_id, self.now())
 
     async def _fallback_mention(self, meeting: Meeting, user_id: int, text: str) -> None:
         """A short reply to the announcement that pings exactly this one person."""
@@ -926,7 +931,7 @@ class MeetingService:
                         after = int(page[-1]["id"])
                 observed[choice] = users
             observed = await self._without_erased(meeting.id, observed, read_started)
-            outcome = await self.rsvps.reconcile(meeting.id, observed, self.now())
+            outcome = await self.answers.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
                 self._spawn(self.send_owed(meeting.id))
             self.updater.mark(meeting.id)

@@ -56,7 +56,8 @@ from bot.storage.deliveries import (
 )
 from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.rsvps import RsvpRepository
 from bot.storage.series import Series, SeriesRepository
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.clock import FakeClock
 from bot.storage.checkins import CheckinRepository
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import GOING, configure, create, only_meeting, wait_for_count
 

@@ -17,7 +17,8 @@ import pytest
 from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
 from bot.storage.guilds import GuildSettingsRepository
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
 from tests.emulator import Emulator

@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import announcement, answers_field, configure, create, only_meeting
 

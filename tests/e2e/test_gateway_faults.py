@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.domain.rsvp import EMOJI, Choice
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.rsvp import EMOJI, Choice
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
 

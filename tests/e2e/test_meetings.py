@@ -9,7 +9,8 @@ import pytest
 
 from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.texts import says
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import (
     GOING,

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import MANAGE_GUILD, BotRunner, World
 from tests.e2e.test_meetings import GOING, configure, create, only_meeting, wait_for_count
 from tests.e2e.test_reminders import CHANNEL_DUE, announcements, clock, service

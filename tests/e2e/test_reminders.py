@@ -21,7 +21,8 @@ from bot.domain.rule_phrases import describe_rule, parse_rule
 from bot.i18n import Catalog
 from bot.services.reminders import ReminderService, series_key
 from bot.storage.deliveries import DeliveryRepository
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.storage.meetings import MeetingRepository
+from bot.storage.rsvps import RsvpRepository
 from bot.storage.series import SeriesRepository
 from tests.e2e.conftest import FAST_START, BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting

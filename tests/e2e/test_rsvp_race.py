@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.domain.rsvp import EMOJI, Choice, Status
-from bot.storage.meetings import RsvpRepository
+from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create, only_meeting, settle
 

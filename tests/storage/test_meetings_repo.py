@@ -26,7 +26,10 @@ from bot.domain.rsvp import (
     apply,
 )
 from bot.errors import BadInput, NotFound
-from bot.storage.meetings import MeetingRepository, RsvpRepository
+from bot.services.answers import AnswerBook
+from bot.storage.meetings import MeetingRepository
+from bot.storage.notices import NoticeRepository
+from bot.storage.rsvps import RsvpRepository
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 START = datetime(2026, 12, 3, 7, 30, tzinfo=UTC)
@@ -129,14 +132,14 @@ async def test_listing_search_and_announcements(db: Database) -> None:
 
 
 async def test_update_bumps_sequence_and_capacity_promotes_in_one_go(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     for user in (1, 2, 3):
         await rsvps.apply(m.id, React(user, G, 0), NOW)
     result = await meetings.update(1, m.id, MeetingChanges(capacity=2), NOW)
     assert result.promoted == (2,) and result.meeting.capacity == 2
     assert result.meeting.ical_sequence == 0  # capacity is not in the calendar
-    assert (await rsvps.attendees(m.id)).going == (1, 2)
+    assert (await rsvps.rsvps.attendees(m.id)).going == (1, 2)
     moved = await meetings.update(1, m.id, MeetingChanges(title="Nytt"), NOW)
     assert moved.meeting.ical_sequence == 1
     assert (await meetings.get(1, m.id)) == moved.meeting
@@ -146,7 +149,7 @@ async def test_update_bumps_sequence_and_capacity_promotes_in_one_go(db: Databas
 
 
 async def test_cancel_once_and_answers_close(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(), NOW)
     first = await meetings.cancel(1, m.id, NOW, reason="Sykdom")
     assert first.newly_cancelled and first.meeting.cancelled
@@ -154,39 +157,39 @@ async def test_cancel_once_and_answers_close(db: Database) -> None:
     second = await meetings.cancel(1, m.id, NOW)
     assert not second.newly_cancelled and second.meeting.ical_sequence == 1
     out = await rsvps.apply(m.id, React(1, G, 0), NOW)
-    assert out.closed and await rsvps.counts(m.id) == Counts()
+    assert out.closed and await rsvps.rsvps.counts(m.id) == Counts()
     assert await meetings.list_upcoming(1, NOW) == []
 
 
 async def test_answers_close_at_the_deadline(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     deadline = START - timedelta(days=1)
     m = await meetings.create(1, draft(rsvp_deadline=deadline), NOW)
     assert not (await rsvps.apply(m.id, React(1, G, 0), NOW)).closed
     late = await rsvps.apply(m.id, React(2, G, 0), deadline)
-    assert late.closed and (await rsvps.attendees(m.id)).going == (1,)
+    assert late.closed and (await rsvps.rsvps.attendees(m.id)).going == (1,)
 
 
 async def test_switch_and_the_echo_of_the_removed_reaction(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     switched = await rsvps.apply(m.id, React(1, M, 0), NOW)
     assert switched.reactions_to_remove == ((1, G),)
     echo = await rsvps.apply(m.id, Unreact(1, G), NOW)
     assert not echo.changed
-    assert (await rsvps.load_state(m.id)).status_of(1) is Status.MAYBE
+    assert (await rsvps.rsvps.load_state(m.id)).status_of(1) is Status.MAYBE
 
 
 async def test_waitlist_promotion_is_stored(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     waiting = await rsvps.apply(m.id, React(2, G, 0), NOW)
     assert waiting.waitlisted
     freed = await rsvps.apply(m.id, Unreact(1, G), NOW + timedelta(minutes=5))
     assert freed.promoted == (2,)
-    roster = await rsvps.attendees(m.id)
+    roster = await rsvps.rsvps.attendees(m.id)
     assert roster.going == (2,) and roster.waitlist == ()
     row = await db.fetchone(
         "SELECT status, answered_at, updated_at FROM rsvps WHERE meeting_id = ? AND user_id = 2",
@@ -197,13 +200,13 @@ async def test_waitlist_promotion_is_stored(db: Database) -> None:
 
 
 async def test_concurrent_answers_equal_the_sequential_rule(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=3), NOW)
     events = random_events(seed=7, n=400, users=12)
     events.insert(200, SetCapacity(5))
     outcomes = await asyncio.gather(*(rsvps.apply(m.id, e, NOW) for e in events))
     expected = sequential(events, capacity=3)
-    stored = await rsvps.load_state(m.id)
+    stored = await rsvps.rsvps.load_state(m.id)
     assert stored == expected
     assert outcomes[-1].state == expected  # each caller saw the state after its own event
     assert (await meetings.get(1, m.id)).capacity == 5  # type: ignore[union-attr]
@@ -212,7 +215,7 @@ async def test_concurrent_answers_equal_the_sequential_rule(db: Database) -> Non
 
 
 async def test_one_transaction_per_answer(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(), NOW)
     statements: list[str] = []
     await db.conn.set_trace_callback(statements.append)
@@ -231,7 +234,7 @@ async def test_one_transaction_per_answer(db: Database) -> None:
 
 
 async def test_failing_write_leaves_nothing_half_written(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     await rsvps.apply(m.id, React(2, G, 0), NOW)
@@ -239,11 +242,11 @@ async def test_failing_write_leaves_nothing_half_written(db: Database) -> None:
         "CREATE TEMP TRIGGER refuse_666 BEFORE INSERT ON rsvps WHEN NEW.user_id = 666 "
         "BEGIN SELECT RAISE(ABORT, 'refused'); END"
     )
-    before = await rsvps.load_state(m.id)
+    before = await rsvps.rsvps.load_state(m.id)
     with pytest.raises(sqlite3.IntegrityError):
         # user 1 withdraws (2 would be promoted), then a write that fails
         await rsvps.apply_many(m.id, [Unreact(1, G), React(666, M, 0)], NOW)
-    assert await rsvps.load_state(m.id) == before
+    assert await rsvps.rsvps.load_state(m.id) == before
     assert await RsvpRepository(db).load_state(m.id) == before
     # In a burst, one failing answer does not take the others down.
     results = await asyncio.gather(
@@ -259,7 +262,7 @@ async def test_failing_write_leaves_nothing_half_written(db: Database) -> None:
 
 
 async def test_apply_many_is_one_outcome(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     out = await rsvps.apply_many(
         m.id, [React(1, G, 0), React(2, G, 0), React(1, M, 0), React(1, G, 0)], NOW
@@ -267,12 +270,12 @@ async def test_apply_many_is_one_outcome(db: Database) -> None:
     assert out.state.roster().going == (2,) and out.state.roster().waitlist == (1,)
     assert out.promoted == (2,)
     assert (1, G) not in out.reactions_to_remove
-    assert await rsvps.load_state(m.id) == out.state
-    assert await rsvps.counts(m.id) == out.state.counts()
+    assert await rsvps.rsvps.load_state(m.id) == out.state
+    assert await rsvps.rsvps.counts(m.id) == out.state.counts()
 
 
 async def test_reconcile_brings_the_database_in_line(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=2), NOW)
     for user, choice in ((1, G), (2, G), (3, G), (4, M)):
         await rsvps.apply(m.id, React(user, choice, 0), NOW)
@@ -284,23 +287,21 @@ async def test_reconcile_brings_the_database_in_line(db: Database) -> None:
     assert roster.maybe == ()
     again = await rsvps.reconcile(m.id, {G: [2, 3, 6], N: [5]}, NOW)
     assert not again.changed
-    # replace_state writes a given outcome as it is
-    empty = Outcome(RsvpState())
-    await rsvps.replace_state(m.id, empty, NOW)
-    assert (await rsvps.counts(m.id)).going == 0
 
 
 async def test_notices_are_claimed_once(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings = MeetingRepository(db)
     m = await meetings.create(1, draft(), NOW)
-    assert await rsvps.claim_notice("promoted", m.id, 5, NOW)
-    assert not await rsvps.claim_notice("promoted", m.id, 5, NOW)
-    assert await rsvps.claim_notice("cancelled", m.id, 5, NOW)
-    results = await asyncio.gather(*(rsvps.claim_notice("x", m.id, 9, NOW) for _ in range(5)))
+    assert await NoticeRepository(db).claim_notice("promoted", m.id, 5, NOW)
+    assert not await NoticeRepository(db).claim_notice("promoted", m.id, 5, NOW)
+    assert await NoticeRepository(db).claim_notice("cancelled", m.id, 5, NOW)
+    results = await asyncio.gather(
+        *(NoticeRepository(db).claim_notice("x", m.id, 9, NOW) for _ in range(5))
+    )
     assert sorted(results) == [False] * 4 + [True]
-    assert await rsvps.release_notice("promoted", m.id, 5)
-    assert await rsvps.claim_notice("promoted", m.id, 5, NOW)
-    assert not await rsvps.claim_notice("promoted", 99999, 5, NOW)  # no such meeting
+    assert await NoticeRepository(db).release_notice("promoted", m.id, 5)
+    assert await NoticeRepository(db).claim_notice("promoted", m.id, 5, NOW)
+    assert not await NoticeRepository(db).claim_notice("promoted", 99999, 5, NOW)  # no such meeting
     guild = await db.fetchval("SELECT guild_id FROM notices WHERE kind = 'cancelled'")
     assert guild == 1
 
@@ -332,53 +333,57 @@ async def test_publishing_steps_are_stored(db: Database) -> None:
 async def test_notices_are_owed_with_the_change_that_makes_them(db: Database) -> None:
     """Promotion, edit of time or place and cancellation record who is owed a notice in
     the same transaction; mark_notice_sent makes each one go out once."""
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     await rsvps.apply(m.id, React(2, G, 0), NOW)
     await rsvps.apply(m.id, React(3, Choice.MAYBE, 0), NOW)
     out = await rsvps.apply(m.id, Unreact(1, G), NOW)
     assert out.promoted == (2,)
-    assert await rsvps.owed_notices(m.id) == [("promoted", 2)]
-    assert await rsvps.meetings_owing_notices() == [m.id]
-    assert await rsvps.mark_notice_sent("promoted", m.id, 2, NOW)
-    assert not await rsvps.mark_notice_sent("promoted", m.id, 2, NOW)
+    assert await NoticeRepository(db).owed_notices(m.id) == [("promoted", 2)]
+    assert await NoticeRepository(db).meetings_owing_notices() == [m.id]
+    assert await NoticeRepository(db).mark_notice_sent("promoted", m.id, 2, NOW)
+    assert not await NoticeRepository(db).mark_notice_sent("promoted", m.id, 2, NOW)
     # a title change tells nobody; a new place tells the people going
     await meetings.update(1, m.id, MeetingChanges(title="Nytt"), NOW)
-    assert await rsvps.owed_notices(m.id) == []
+    assert await NoticeRepository(db).owed_notices(m.id) == []
     moved = await meetings.update(1, m.id, MeetingChanges(place="Biblioteket"), NOW)
-    assert await rsvps.owed_notices(m.id) == [(f"changed:{moved.meeting.ical_sequence}", 2)]
-    await rsvps.mark_notice_sent(f"changed:{moved.meeting.ical_sequence}", m.id, 2, NOW)
+    assert await NoticeRepository(db).owed_notices(m.id) == [
+        (f"changed:{moved.meeting.ical_sequence}", 2)
+    ]
+    await NoticeRepository(db).mark_notice_sent(
+        f"changed:{moved.meeting.ical_sequence}", m.id, 2, NOW
+    )
     await meetings.cancel(1, m.id, NOW)
-    assert await rsvps.owed_notices(m.id) == [("cancelled", 2), ("cancelled", 3)]
-    assert await rsvps.meetings_owing_notices() == [m.id]
+    assert await NoticeRepository(db).owed_notices(m.id) == [("cancelled", 2), ("cancelled", 3)]
+    assert await NoticeRepository(db).meetings_owing_notices() == [m.id]
 
 
 async def test_promotion_within_one_batch_is_owed(db: Database) -> None:
     """Waitlisted and promoted inside one transaction (a burst): still owed a notice."""
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(capacity=1), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     out = await rsvps.apply_many(m.id, [React(2, G, 0), Unreact(1, G)], NOW)
     assert out.promoted == (2,)
-    assert await rsvps.owed_notices(m.id) == [("promoted", 2)]
+    assert await NoticeRepository(db).owed_notices(m.id) == [("promoted", 2)]
     # promoted and gone again in the same burst: nobody to tell
     other = await meetings.create(1, draft(capacity=1), NOW)
     await rsvps.apply(other.id, React(1, G, 0), NOW)
     await rsvps.apply_many(other.id, [React(2, G, 0), Unreact(1, G), Unreact(2, G)], NOW)
-    assert await rsvps.owed_notices(other.id) == []
+    assert await NoticeRepository(db).owed_notices(other.id) == []
 
 
 async def test_unknown_meeting(db: Database) -> None:
-    rsvps = RsvpRepository(db)
+    rsvps = AnswerBook(RsvpRepository(db))
     with pytest.raises(NotFound):
         await rsvps.apply(12345, React(1, G, 0), NOW)
     with pytest.raises(NotFound):
-        await rsvps.load_state(12345)
+        await rsvps.rsvps.load_state(12345)
 
 
 async def test_deleting_a_meeting_removes_its_answers(db: Database) -> None:
-    meetings, rsvps = MeetingRepository(db), RsvpRepository(db)
+    meetings, rsvps = MeetingRepository(db), AnswerBook(RsvpRepository(db))
     m = await meetings.create(1, draft(), NOW)
     await rsvps.apply(m.id, React(1, G, 0), NOW)
     async with db.transaction() as conn:
