@@ -139,12 +139,11 @@ def eligible(seeker: Seeker, candidates: Sequence[Candidate]) -> list[Person]:
     found: list[Person] = []
     for c in candidates:
         p = c.person
-        if p.id in seen or not p.sector or p.sector not in seeker.sectors:
-            continue
-        if not c.takes_part or not c.suggestable:
+        if p.id in seen:
             continue
         seen.add(p.id)
-        found.append(p)
+        if p.sector and p.sector in seeker.sectors and c.takes_part and c.suggestable:
+            found.append(p)
     return sorted(found, key=lambda p: p.id)
 
 

@@ -365,7 +365,13 @@ async def test_bad_input_is_refused_with_a_localised_message(
     message = draft_message(res)
     search = await only_search(fast, world)
     res = await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    assert res.followups and res.followups[-1]["content"] == en(catalog, "partner.error.no_sectors")
+    assert res.followups[-1]["content"] == en(catalog, "partner.error.no_sectors")
+    res = await press(world, message, m[1], draft_custom_id(search.id, "post"))
+    assert res.followups[-1]["content"] == en(catalog, "partner.error.not_yours")
+    res = await choose(world, message, m[1], search.id, "sector", ["business"])
+    assert res.followups[-1]["content"] == en(catalog, "partner.error.not_yours")
+    draft = await only_search(fast, world)
+    assert draft.status == "draft" and draft.sectors == ()
 
 
 async def test_settings_opt_out_and_who_is_never_suggested(
