@@ -26,6 +26,7 @@ from bot.services.partners import (
 )
 from bot.storage.partners import PartnerRepository, Search, members_of_interest
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_erasure import erase
 from tests.e2e.test_matching import bot_messages, buttons, mentioned, seed
 from tests.e2e.test_meetings import configure
 from tests.e2e.test_profiles import answered
@@ -391,3 +392,36 @@ async def test_settings_opt_out_and_who_is_never_suggested(
     (suggested,) = posted.primary["embeds"]
     named = [f["value"].split("\n", 1)[0] for f in suggested["fields"]]
     assert named == [f"<@{m[2].id}>"], named
+
+
+async def test_privacy_show_and_delete_cover_partner_searches(
+    fast: BotRunner, world: World, catalog: Catalog
+) -> None:
+    await configure(world)
+    m = await cast(fast, world)
+    message, search = await drafted(fast, world, m[0])
+    await press(world, message, m[0], draft_custom_id(search.id, "post"))
+    search = await only_search(fast, world)
+    card = world.emu.message(world.intro.id, search.message_id)  # type: ignore[arg-type]
+    assert card is not None
+    await press(world, card, m[1], interest_custom_id(search.id))
+    (thread,) = partner_threads(world)
+    shown = await world.emu.invoke(world.guild.id, m[0].id, "privacy show")
+    (embed,) = shown.embeds
+    line = en(
+        catalog, "privacy.show.line", part=en(catalog, "privacy.part.partner_searches"), count=1
+    )
+    assert line in embed["description"]
+    shown = await world.emu.invoke(world.guild.id, m[1].id, "privacy show")
+    line = en(
+        catalog, "privacy.show.line", part=en(catalog, "privacy.part.partner_interests"), count=1
+    )
+    assert line in shown.embeds[0]["description"]
+    await erase(fast, world, "self", m[0])
+    # The card is gone from the channel, the cards from the thread; no rows are left.
+    assert world.emu.message(world.intro.id, search.message_id) is None  # type: ignore[arg-type]
+    assert bot_messages(world, int(thread["id"])) == []
+    async with aiosqlite.connect(fast.db_path) as conn:
+        for table in ("partner_searches", "partner_interests"):
+            row = await (await conn.execute(f"SELECT COUNT(*) FROM {table}")).fetchone()
+            assert row == (0,), table
