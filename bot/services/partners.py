@@ -215,7 +215,6 @@ class PartnerService:
         # Posting, threads, closing and the sweep never interleave in one process.
         self._lock = asyncio.Lock()
         self._ready = asyncio.Event()
-        self._started = False
 
     def now(self) -> datetime:
         return self.bot.clock.now()
@@ -230,7 +229,6 @@ class PartnerService:
     async def start(self) -> None:
         """On every `on_ready`: the sweep (finishes what a restart cut off), and the job."""
         try:
-            self._started = True
             await self.sweep()
             self.schedule()
         except Exception:

@@ -235,6 +235,9 @@ async def test_seek_post_suggest_interested_thread_across_restarts(
     res = await press(world, card, m[2], interest_custom_id(search.id))
     assert res.content == en(catalog, "partner.interest.again", thread=f"<#{thread_id}>")
     assert len(partner_threads(world)) == 1 and len(bot_messages(world, thread_id)) == 1
+    # Someone without an introduction is asked for one first.
+    res = await press(world, card, world.admin, interest_custom_id(search.id))
+    assert res.content == en(catalog, "partner.error.interest_no_profile")
     # The poster cannot be interested in their own search; nobody else can close it.
     own = await press(world, card, m[0], interest_custom_id(search.id))
     assert own.content == en(catalog, "partner.error.own_search")
@@ -286,6 +289,19 @@ async def test_a_crash_between_each_step_and_its_record_doubles_nothing(
         assert interest.thread_id == int(thread["id"]) and interest.opened_at is not None
         assert len(partner_threads(world)) == 1
         assert len(bot_messages(world, int(thread["id"]))) == 1
+    # Closed, the crash before the card was edited: the start edits it.
+    await press(world, card, m[0], close_custom_id(search.id, "withdrawn"))
+    await fast.stop()
+    async with aiosqlite.connect(fast.db_path) as conn:
+        await conn.execute("UPDATE partner_searches SET card_synced = 0")
+        await conn.commit()
+    edits = world.emu.count_requests("PATCH", "/channels/{channel_id}/messages/{message_id}")
+    await fast.start()
+    assert world.emu.count_requests("PATCH", "/channels/{channel_id}/messages/{message_id}") == (
+        edits + 1
+    )
+    closed = await only_search(fast, world)
+    assert closed.status == "withdrawn" and closed.card_synced
 
 
 async def test_expiry_and_the_thirty_day_question_once(
