@@ -9,12 +9,13 @@ clock starts in 2027 (FAST_START) and is moved by the tests, which call the serv
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import aiosqlite
 
 from bot.clock import FakeClock
+from bot.domain.dates import format_date_local
 from bot.i18n import Catalog
 from bot.services.partners import (
     PartnerService,
@@ -199,7 +200,8 @@ async def test_seek_post_suggest_interested_thread_across_restarts(
         close_custom_id(search.id, "found"),
         close_custom_id(search.id, "withdrawn"),
     ]
-    assert "15 March 2027" in status_field(card, catalog) or "March" in status_field(card, catalog)
+    last_day = format_date_local(date(2027, 3, 15), "en")
+    assert status_field(card, catalog) == en(catalog, "partner.card.open_until", date=last_day)
     assert not card.get("mentions")
     assert buttons(posted.primary) == []  # the draft's controls are gone
     # Post again (a second press before the edit arrived, after a restart): no second card.
