@@ -353,8 +353,7 @@ class PartnerService:
         if part not in CHOICE_KINDS:
             raise ValueError(part)
         taxonomy = await guild_taxonomy(self.bot.db, guild_id)
-        kind: Kind = "sector" if part == "sector" else "target_group"
-        kind = "theme" if part == "theme" else kind
+        kind = next(k for k in CHOICE_KINDS if k == part)
         known = [e.key for e in taxonomy.entries(kind)]
         keys = [k for k in known if k in set(values)]  # taxonomy order, each once
         await self.repo.set_choice(guild_id, search_id, part, keys)
