@@ -16,6 +16,7 @@ import aiosqlite
 
 from bot.clock import FakeClock
 from bot.domain.dates import format_date_local
+from bot.domain.partners import FOLLOWUP_DAYS
 from bot.i18n import Catalog
 from bot.services.partners import (
     PartnerService,
@@ -443,3 +444,36 @@ async def test_privacy_show_and_delete_cover_partner_searches(
         for table in ("partner_searches", "partner_interests"):
             row = await (await conn.execute(f"SELECT COUNT(*) FROM {table}")).fetchone()
             assert row == (0,), table
+
+
+async def test_partner_channel_and_the_question_only_while_both_are_members(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world)
+    elsewhere = world.emu.add_channel(world.guild.id, "partnersok")
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "setup configure",
+        options={"partner_channel": elsewhere.id},
+    )
+    assert res.ephemeral and res.embeds, res
+    m = await cast(fast, world)
+    message, search = await drafted(fast, world, m[0])
+    await press(world, message, m[0], draft_custom_id(search.id, "post"))
+    search = await only_search(fast, world)
+    assert search.channel_id == elsewhere.id
+    card = world.emu.message(elsewhere.id, search.message_id)  # type: ignore[arg-type]
+    assert card is not None and bot_messages(world, world.intro.id) == []
+    await press(world, card, m[1], interest_custom_id(search.id))
+    await press(world, card, m[2], interest_custom_id(search.id))
+    first, second = await repo(fast).interests(world.guild.id, search.id)
+    world.emu.remove_member(world.guild.id, m[2].id)
+    clock(fast).set(clock(fast).now() + timedelta(days=FOLLOWUP_DAYS, minutes=1))
+    await service(fast).sweep()
+    asked = await repo(fast).interest(first.id)
+    skipped = await repo(fast).interest(second.id)
+    assert asked is not None and asked.followup_done == 1
+    assert skipped is not None and skipped.followup_done == 2
+    assert skipped.thread_id is not None
+    assert [msg for msg in bot_messages(world, skipped.thread_id) if buttons(msg)] == []
