@@ -20,6 +20,7 @@ from bot.permissions import (
     missing_permissions,
     require_organiser,
 )
+from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
 from bot.storage.guilds import GuildSettings
 from bot.storage.taxonomy import TaxonomyRepository
@@ -86,6 +87,13 @@ def settings_embed(
         value=describe_channel(_, guild, settings.intro_channel_id),
         inline=False,
     )
+    embed.add_field(
+        name=_("setup.field.partner_channel"),
+        value=describe_channel(_, guild, settings.partner_channel_id)
+        if settings.partner_channel_id is not None
+        else _("setup.value.partner_default"),
+        inline=False,
+    )
     role_text = _("setup.value.unset")
     if settings.organiser_role_id is not None:
         role = guild.get_role(settings.organiser_role_id)
@@ -123,6 +131,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
     @app_commands.describe(
         announce_channel="Where meetings are announced",
         intro_channel="Where introductions and matches are posted",
+        partner_channel="Where partner searches are posted (default: the introductions channel)",
         organiser_role="People with this role may run organiser commands",
         language="The language the bot writes in",
         timezone="IANA time zone, e.g. Europe/Oslo",
@@ -134,6 +143,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         interaction: discord.Interaction[MoteplassBot],
         announce_channel: discord.TextChannel | None = None,
         intro_channel: discord.TextChannel | None = None,
+        partner_channel: discord.TextChannel | None = None,
         organiser_role: discord.Role | None = None,
         language: app_commands.Choice[str] | None = None,
         timezone: str | None = None,
@@ -147,6 +157,8 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             _check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
         if intro_channel is not None:
             _check_channel(guild, intro_channel.id, INTRO_NEEDS)
+        if partner_channel is not None:
+            _check_channel(guild, partner_channel.id, THREAD_NEEDS)
         if organiser_role is not None:
             # Without resolved data the option is a bare id: use the server's own role.
             role = guild.get_role(organiser_role.id)
@@ -157,6 +169,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         updated = current.with_changes(
             announce_channel_id=announce_channel.id if announce_channel else None,
             intro_channel_id=intro_channel.id if intro_channel else None,
+            partner_channel_id=partner_channel.id if partner_channel else None,
             organiser_role_id=organiser_role.id if organiser_role else None,
             language=language.value if language else None,
             timezone=zone,

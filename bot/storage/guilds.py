@@ -26,6 +26,8 @@ class GuildSettings:
     # In `python -m bot report --all` (opt-in, `/setup national_report`), under this name.
     national_report: bool = False
     region_name: str | None = None
+    # Where partner-search cards go (`/partner seek`); None: the introductions channel.
+    partner_channel_id: int | None = None
 
     def with_changes(
         self,
@@ -35,6 +37,7 @@ class GuildSettings:
         organiser_role_id: int | None = None,
         language: str | None = None,
         timezone: str | None = None,
+        partner_channel_id: int | None = None,
     ) -> GuildSettings:
         """A copy with every given (non-None) field replaced."""
         return replace(
@@ -44,6 +47,7 @@ class GuildSettings:
             organiser_role_id=organiser_role_id or self.organiser_role_id,
             language=language or self.language,
             timezone=timezone or self.timezone,
+            partner_channel_id=partner_channel_id or self.partner_channel_id,
         )
 
 
@@ -55,8 +59,8 @@ class GuildSettingsRepository:
         """The stored settings, or the defaults (with `stored=False`) for a new server."""
         row = await self.db.fetchone(
             "SELECT guild_id, announce_channel_id, intro_channel_id, organiser_role_id, "
-            "language, timezone, created_at, national_report, region_name "
-            "FROM guild_settings WHERE guild_id = ?",
+            "language, timezone, created_at, national_report, region_name, "
+            "partner_channel_id FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
         if row is None:
@@ -72,6 +76,7 @@ class GuildSettingsRepository:
             created_at=from_stored(row["created_at"]),
             national_report=bool(row["national_report"]),
             region_name=row["region_name"],
+            partner_channel_id=row["partner_channel_id"],
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
@@ -79,14 +84,15 @@ class GuildSettingsRepository:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
-                "organiser_role_id, language, timezone, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "organiser_role_id, language, timezone, created_at, updated_at, "
+                "partner_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (guild_id) DO UPDATE SET "
                 "announce_channel_id = excluded.announce_channel_id, "
                 "intro_channel_id = excluded.intro_channel_id, "
                 "organiser_role_id = excluded.organiser_role_id, "
                 "language = excluded.language, timezone = excluded.timezone, "
-                "updated_at = excluded.updated_at",
+                "updated_at = excluded.updated_at, "
+                "partner_channel_id = excluded.partner_channel_id",
                 (
                     settings.guild_id,
                     settings.announce_channel_id,
@@ -96,6 +102,7 @@ class GuildSettingsRepository:
                     settings.timezone,
                     stamp,
                     stamp,
+                    settings.partner_channel_id,
                 ),
             )
         return replace(settings, stored=True, created_at=settings.created_at or now)

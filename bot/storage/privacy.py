@@ -92,6 +92,9 @@ EXPORT_PARTS: tuple[str, ...] = (
     "checkins",
     "notices",
     "matches",
+    "partner_searches",
+    "partner_interests",
+    "partner_settings",
     "reminder_optout",
     "deliveries",
     "departure",
@@ -134,13 +137,26 @@ async def _delete_rows(
         for r in profile
         if r["card_channel_id"] is not None and r["card_message_id"] is not None
     )
+    # Partner-search cards the member posted, and threads they were in (their cards).
+    cards += tuple(
+        (int(r[0]), int(r[1]))
+        for r in await rows(
+            "SELECT channel_id, message_id FROM partner_searches WHERE guild_id = ? "
+            "AND user_id = ? AND channel_id IS NOT NULL AND message_id IS NOT NULL",
+            (g, u),
+        )
+    )
     threads = tuple(
         int(r[0])
         for r in await rows(
             "SELECT DISTINCT g.thread_id FROM match_members mm "
             "JOIN match_groups g ON g.id = mm.group_id "
-            "WHERE mm.guild_id = ? AND mm.user_id = ? AND g.thread_id IS NOT NULL",
-            (g, u),
+            "WHERE mm.guild_id = ? AND mm.user_id = ? AND g.thread_id IS NOT NULL "
+            "UNION SELECT i.thread_id FROM partner_interests i "
+            "JOIN partner_searches s ON s.id = i.search_id "
+            "WHERE i.guild_id = ? AND (i.user_id = ? OR s.user_id = ?) "
+            "AND i.thread_id IS NOT NULL",
+            (g, u, g, u, u),
         )
     )
     # Anonymous counts first, while the rows still say what they counted.
@@ -170,6 +186,10 @@ async def _delete_rows(
         "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM deliveries WHERE guild_id = ? AND recipient_id = ?",
         "DELETE FROM departures WHERE guild_id = ? AND user_id = ?",
+        # A search goes with its interests (others' too: their thread was with the member).
+        "DELETE FROM partner_interests WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM partner_searches WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM partner_prefs WHERE guild_id = ? AND user_id = ?",
         # The reasons of the member's groups name them (ids, organisation).
         "UPDATE match_groups SET reasons = '[]' WHERE guild_id = ? AND id IN "
         "(SELECT group_id FROM match_members WHERE user_id = ?)",
@@ -264,6 +284,26 @@ class PrivacyRepository:
                     "JOIN match_rounds r ON r.id = g.round_id "
                     "WHERE mm.guild_id = ? AND mm.user_id = ? ORDER BY r.created_at, r.id",
                     (g, u),
+                )
+            ),
+            "partner_searches": _rows(
+                await fetch(
+                    "SELECT id, title, description, brings, sectors, target_groups, themes, "
+                    "deadline, status, created_at, posted_at, expires_at, closed_at "
+                    "FROM partner_searches WHERE guild_id = ? AND user_id = ? ORDER BY id",
+                    (g, u),
+                )
+            ),
+            "partner_interests": _rows(
+                await fetch(
+                    "SELECT search_id, created_at, thread_id, answer, answered_at "
+                    "FROM partner_interests WHERE guild_id = ? AND user_id = ? ORDER BY id",
+                    (g, u),
+                )
+            ),
+            "partner_settings": _rows(
+                await fetch(
+                    "SELECT suggest FROM partner_prefs WHERE guild_id = ? AND user_id = ?", (g, u)
                 )
             ),
             "reminder_optout": _rows(

@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.storage.profiles import ProfileRepository, ProfileText
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure
 
@@ -221,6 +222,13 @@ async def prepare(fuzzer: Fuzzer) -> None:
     await emu.invoke(world.guild.id, world.organiser.id, "meeting create", options=meeting)
     series = {"rule": "første torsdag i måneden 08:30-10:00", "title": "Frokostmøte"}
     await emu.invoke(world.guild.id, world.organiser.id, "series create", options=series)
+    # The organiser is introduced, so /partner seek reaches its parsing.
+    assert fuzzer.runner.db is not None
+    profiles, now = ProfileRepository(fuzzer.runner.db), fuzzer.runner.clock.now()
+    await profiles.save_text(
+        world.guild.id, world.organiser.id, ProfileText("Ola"), now, opt_in=True
+    )
+    await profiles.set_sector(world.guild.id, world.organiser.id, "business", now)
     meeting_id = await _first_choice(fuzzer, "meeting cancel", "meeting")
     series_id = await _first_choice(fuzzer, "series stop", "series")
     fuzzer.valid = {
@@ -230,6 +238,7 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "community add_sector": {"key": "tro"},
         "community add_interest": {"key": "idrett"},
         "setup national_report": {"state": "on"},
+        "partner seek": {"title": "Språkkafé", "description": "Et ukentlig språkkafé"},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}
@@ -260,6 +269,7 @@ PARSED = (
     ("community add_sector", "colour"),
     ("reminders plan", "time"),
     ("report", "from"),
+    ("partner seek", "deadline"),
 )
 
 

@@ -97,6 +97,8 @@ PUBLIC = {
     "match pause",
     "match resume",
     "match leave",
+    "partner seek",
+    "partner settings",
     "reminders on",
     "reminders off",
     "privacy show",
