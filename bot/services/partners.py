@@ -41,8 +41,9 @@ from typing import TYPE_CHECKING
 import discord
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.dates import format_date_local, to_local
+from bot.domain.dates import format_date_local
 from bot.domain.match_model import MatchConfig, Person, Suggestion
+from bot.domain.moments import to_local
 from bot.domain.partners import (
     FOLLOWUP_DAYS,
     SUGGESTIONS,

@@ -10,9 +10,10 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from bot.db import Database
+from bot.domain.moments import from_stored, from_stored_or_none, stored
 
 OPEN = "open"
 CLOSED = ("found", "withdrawn", "expired")
@@ -26,14 +27,6 @@ _INTEREST = (
     "id, search_id, guild_id, user_id, created_at, thread_id, thread_at, opened_at, "
     "followup_claimed_at, followup_done, answer"
 )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +83,10 @@ def _search(r: sqlite3.Row) -> Search:
         themes=tuple(json.loads(r["themes"])),
         deadline=date.fromisoformat(r["deadline"]) if r["deadline"] else None,
         status=r["status"],
-        created_at=datetime.fromisoformat(r["created_at"]),
-        posted_at=_time(r["posted_at"]),
-        expires_at=_time(r["expires_at"]),
-        closed_at=_time(r["closed_at"]),
+        created_at=from_stored(r["created_at"]),
+        posted_at=from_stored_or_none(r["posted_at"]),
+        expires_at=from_stored_or_none(r["expires_at"]),
+        closed_at=from_stored_or_none(r["closed_at"]),
         channel_id=r["channel_id"],
         message_id=r["message_id"],
         card_synced=bool(r["card_synced"]),
@@ -106,11 +99,11 @@ def _interest(r: sqlite3.Row) -> Interest:
         search_id=r["search_id"],
         guild_id=r["guild_id"],
         user_id=r["user_id"],
-        created_at=datetime.fromisoformat(r["created_at"]),
+        created_at=from_stored(r["created_at"]),
         thread_id=r["thread_id"],
-        thread_at=_time(r["thread_at"]),
-        opened_at=_time(r["opened_at"]),
-        followup_claimed_at=_time(r["followup_claimed_at"]),
+        thread_at=from_stored_or_none(r["thread_at"]),
+        opened_at=from_stored_or_none(r["opened_at"]),
+        followup_claimed_at=from_stored_or_none(r["followup_claimed_at"]),
         followup_done=r["followup_done"],
         answer=r["answer"],
     )
@@ -157,7 +150,7 @@ class PartnerRepository:
                     description,
                     brings,
                     deadline.isoformat() if deadline else None,
-                    _iso(now),
+                    stored(now),
                 ),
             )
             search_id = cursor.lastrowid
@@ -193,7 +186,7 @@ class PartnerRepository:
             cursor = await conn.execute(
                 "UPDATE partner_searches SET status = 'open', posted_at = ?, expires_at = ?, "
                 "channel_id = ? WHERE guild_id = ? AND id = ? AND status = 'draft'",
-                (_iso(now), _iso(expires_at), channel_id, guild_id, search_id),
+                (stored(now), stored(expires_at), channel_id, guild_id, search_id),
             )
             return cursor.rowcount == 1
 
@@ -221,13 +214,13 @@ class PartnerRepository:
             cursor = await conn.execute(
                 "UPDATE partner_searches SET status = ?, closed_at = ?, card_synced = 0 "
                 "WHERE guild_id = ? AND id = ? AND status = 'open'",
-                (status, _iso(now), guild_id, search_id),
+                (status, stored(now), guild_id, search_id),
             )
             return cursor.rowcount == 1
 
     async def expire_due(self, now: datetime) -> int:
         """Every open search whose time ran out becomes expired. Returns how many."""
-        stamp = _iso(now)
+        stamp = stored(now)
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE partner_searches SET status = 'expired', closed_at = ?, card_synced = 0 "
@@ -268,7 +261,7 @@ class PartnerRepository:
             cursor = await conn.execute(
                 "INSERT INTO partner_interests (search_id, guild_id, user_id, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (search_id, user_id) DO NOTHING",
-                (search_id, guild_id, user_id, _iso(now)),
+                (search_id, guild_id, user_id, stored(now)),
             )
             new = cursor.rowcount == 1
         row = await self.db.fetchone(
@@ -300,14 +293,14 @@ class PartnerRepository:
             await conn.execute(
                 "UPDATE partner_interests SET thread_id = ?, thread_at = COALESCE(thread_at, ?) "
                 "WHERE id = ?",
-                (thread_id, _iso(now), interest_id),
+                (thread_id, stored(now), interest_id),
             )
 
     async def set_opened(self, interest_id: int, now: datetime) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "UPDATE partner_interests SET opened_at = ? WHERE id = ? AND opened_at IS NULL",
-                (_iso(now), interest_id),
+                (stored(now), interest_id),
             )
 
     async def unopened(self) -> list[Interest]:
@@ -332,7 +325,7 @@ class PartnerRepository:
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE followup_done = 0 AND followup_claimed_at IS NULL AND opened_at IS NOT NULL "
             "AND thread_id IS NOT NULL AND thread_at <= ? ORDER BY id",
-            (_iso(opened_before),),
+            (stored(opened_before),),
         )
         return [_interest(r) for r in rows]
 
@@ -350,7 +343,7 @@ class PartnerRepository:
             cursor = await conn.execute(
                 "UPDATE partner_interests SET followup_claimed_at = ? "
                 "WHERE id = ? AND followup_claimed_at IS NULL AND followup_done = 0",
-                (_iso(now), interest_id),
+                (stored(now), interest_id),
             )
             return cursor.rowcount == 1
 
@@ -369,7 +362,7 @@ class PartnerRepository:
             cursor = await conn.execute(
                 "UPDATE partner_interests SET answer = ?, answered_at = ? WHERE id = ? AND "
                 "(user_id = ? OR search_id IN (SELECT id FROM partner_searches WHERE user_id = ?))",
-                (answer, _iso(now), interest_id, user_id, user_id),
+                (answer, stored(now), interest_id, user_id, user_id),
             )
             changed = cursor.rowcount == 1
         return await self.interest(interest_id) if changed else None
