@@ -187,6 +187,7 @@ async def _delete_rows(
         "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+        "UPDATE match_settings SET rhythm_set_by = NULL WHERE guild_id = ? AND rhythm_set_by = ?",
         "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
     ):
         changed += await run(sql, (g, u))
