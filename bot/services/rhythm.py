@@ -83,6 +83,10 @@ LOOKBACK = timedelta(days=29)
 MEETING_LOOKBACK = timedelta(days=14)
 MEETINGS_AHEAD = timedelta(days=400)
 REPORT_NEEDS = ("view_channel", "send_messages")
+# A report cut off by a crash is looked for among this many messages since its slot (less
+# COPY_LOOKBACK: a host clock ahead of Discord's).
+COPY_SEARCH_LIMIT = 100
+COPY_LOOKBACK = timedelta(hours=1)
 
 
 class RhythmService:
@@ -309,6 +313,10 @@ class RhythmService:
                     return
                 _ = await self.bot.texts(guild.id)
                 lines = await self._summary(_, guild, await self._stored_report(guild, round_))
+                if await self._reported(guild.id, lines[0], claim.due_at):
+                    await self.deliveries.mark_sent(claim, now)
+                    log.info("guild %d: report of %s was sent before a crash", guild.id, claim.key)
+                    return
                 await self._send_report(claim, guild, _, claim.due_at, lines)
                 return
             stored = await self.matches.round_for_slot(guild.id, claim.key)
@@ -425,3 +433,34 @@ class RhythmService:
             return
         await self.deliveries.mark_sent(claim, now)
         log.info("guild %d: match rhythm report of %s sent", guild.id, claim.key)
+
+    async def _reported(self, guild_id: int, title: str, slot: datetime) -> bool:
+        """Whether the report (its first line) is in its channel or DM already: the crash
+        came between posting it and marking it. Read errors count as not found."""
+        settings = await self.matches.settings(guild_id)
+        me = self.bot.user
+        if me is None:
+            return False
+        try:
+            channel: discord.abc.Messageable
+            if settings.report_channel_id is not None:
+                channel = self.bot.get_partial_messageable(
+                    settings.report_channel_id, guild_id=guild_id
+                )
+            elif settings.rhythm_set_by is not None:
+                user = self.bot.get_user(settings.rhythm_set_by) or await self.bot.fetch_user(
+                    settings.rhythm_set_by
+                )
+                channel = user.dm_channel or await user.create_dm()
+            else:
+                return False
+            async for message in channel.history(
+                limit=COPY_SEARCH_LIMIT, after=slot - COPY_LOOKBACK, oldest_first=True
+            ):
+                if message.author.id == me.id and message.content.startswith(title):
+                    return True
+        except discord.HTTPException as exc:
+            log.warning(
+                "guild %d: could not look for a report copy (status %s)", guild_id, exc.status
+            )
+        return False
