@@ -231,8 +231,9 @@ class RhythmService:
         at: str | None = None,
         report_channel_id: int | None = None,
     ) -> MatchSettings:
-        """Change the rhythm (counted again from now, reported to `user_id`) and/or the
-        report channel. BadInput with a `match.error.*` key for a bad weekday or time."""
+        """Change the rhythm (counted again from now, reported to `user_id`; the same values
+        again change nothing) and/or the report channel. BadInput with a `match.error.*`
+        key for a bad rhythm, weekday or time."""
         if rhythm is not None and rhythm not in RHYTHMS:
             raise BadInput("match.error.rhythm")
         day = parse_weekday(weekday) if weekday is not None else None
@@ -240,16 +241,15 @@ class RhythmService:
         if report_channel_id is not None:
             usable_channel(guild, report_channel_id, REPORT_NEEDS)
         current = await self.matches.settings(guild.id)
-        updated = current
-        if (rhythm, day, local) != (None, None, None):
-            updated = dataclasses.replace(
-                updated,
-                rhythm=rhythm or current.rhythm,
-                rhythm_weekday=current.rhythm_weekday if day is None else day,
-                rhythm_time=local or current.rhythm_time,
-                rhythm_anchor=self.now(),
-                rhythm_set_by=user_id,
-            )
+        updated = dataclasses.replace(
+            current,
+            rhythm=rhythm or current.rhythm,
+            rhythm_weekday=current.rhythm_weekday if day is None else day,
+            rhythm_time=local or current.rhythm_time,
+        )
+        if updated != current or (rhythm not in (None, OFF) and current.rhythm_anchor is None):
+            # a new rhythm counts from now; the same one given again keeps its cadence
+            updated = dataclasses.replace(updated, rhythm_anchor=self.now(), rhythm_set_by=user_id)
         if report_channel_id is not None:
             updated = dataclasses.replace(updated, report_channel_id=report_channel_id)
         if updated != current:

@@ -198,3 +198,13 @@ async def test_the_week_after_each_meeting_and_bad_input(
         assert res.ephemeral and catalog.text("en", key) in res.content, (options, res.content)
     stored = await matches(fast).settings(world.guild.id)
     assert stored.rhythm == "after_meeting" and stored.rhythm_weekday == 1
+    # the same rhythm given again (by someone else, later) keeps its anchor and recipient
+    clock(fast).advance(timedelta(days=3))
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "match settings",
+        options={"rhythm": "after_meeting", "weekday": "tuesday", "time": "10:00"},
+    )
+    assert catalog.text("en", "match.settings.saved") in res.content, res.content
+    assert await matches(fast).settings(world.guild.id) == stored
