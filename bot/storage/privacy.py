@@ -106,6 +106,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "meetings_created",
     "series_created",
     "match_rounds_created",
+    "match_rhythm_set",
     "checkins_recorded",
     "privacy_actions",
 )
@@ -301,6 +302,11 @@ class PrivacyRepository:
             ),
             "match_rounds_created": await self._ids(
                 "SELECT id FROM match_rounds WHERE guild_id = ? AND created_by = ? ORDER BY id",
+                g,
+                u,
+            ),
+            "match_rhythm_set": await self._ids(
+                "SELECT guild_id FROM match_settings WHERE guild_id = ? AND rhythm_set_by = ?",
                 g,
                 u,
             ),
