@@ -286,6 +286,8 @@ class RhythmService:
         if slot is None:
             return
         key = slot_key(guild.id, slot)
+        if await self.deliveries.get(guild.id, key) is not None:
+            return  # run, skipped or in hand already (a read: the safety tick comes often)
         if late_rule(slot, now, self.grace) is Decision.SKIP_TOO_LATE:
             if await self.deliveries.record_skipped(
                 guild.id, key, ROUND_KIND, due_at=slot, now=now
