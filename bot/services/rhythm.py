@@ -319,7 +319,7 @@ class RhythmService:
                     await self.deliveries.mark_sent(claim, now)
                     log.info("guild %d: report of %s was sent before a crash", guild.id, claim.key)
                     return
-                await self._send_report(claim, guild, _, claim.due_at, lines)
+                await self._send_report(claim, guild, lines)
                 return
             stored = await self.matches.round_for_slot(guild.id, claim.key)
             if stored is None and late_rule(claim.due_at, now, self.grace) is (
@@ -352,15 +352,11 @@ class RhythmService:
                 "guild %d: match round of slot %s not made (%s)", guild.id, claim.key, exc.key
             )
             reason = _(exc.key, **exc.params)
-            await self._report(
-                guild,
-                _,
-                slot,
-                [_("match.rhythm.report.not_run", when=timestamps(slot), reason=reason)],
-            )
+            line = _("match.rhythm.report.not_run", when=timestamps(slot), reason=reason)
+            await self._report(guild, slot, [line])
             return
         await self.deliveries.mark_sent(claim, self.now())
-        await self._report(guild, _, slot, await self._summary(_, guild, report))
+        await self._report(guild, slot, await self._summary(_, guild, report))
 
     async def _summary(self, _: Text, guild: discord.Guild, report: RoundReport) -> list[str]:
         taxonomy = await guild_taxonomy(self.bot.db, guild.id)
@@ -387,17 +383,13 @@ class RhythmService:
 
     # ----- the report ------------------------------------------------------------------
 
-    async def _report(
-        self, guild: discord.Guild, _: Text, slot: datetime, lines: list[str]
-    ) -> None:
+    async def _report(self, guild: discord.Guild, slot: datetime, lines: list[str]) -> None:
         key = report_key(guild.id, slot)
         claim = await self.deliveries.claim(guild.id, key, REPORT_KIND, due_at=slot, now=self.now())
         if claim is not None:
-            await self._send_report(claim, guild, _, slot, lines)
+            await self._send_report(claim, guild, lines)
 
-    async def _send_report(
-        self, claim: Claim, guild: discord.Guild, _: Text, slot: datetime, lines: list[str]
-    ) -> None:
+    async def _send_report(self, claim: Claim, guild: discord.Guild, lines: list[str]) -> None:
         """To the report channel if set, else by DM to whoever set the rhythm. Display names
         only, no mentions (the bot's default allowed_mentions is none)."""
         settings = await self.matches.settings(guild.id)

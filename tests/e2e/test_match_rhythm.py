@@ -208,3 +208,14 @@ async def test_the_week_after_each_meeting_and_bad_input(
     )
     assert catalog.text("en", "match.settings.saved") in res.content, res.content
     assert await matches(fast).settings(world.guild.id) == stored
+    # the slot comes with nobody taking part: no round; the report says why, once
+    clock(fast).set(tuesday + timedelta(minutes=1))
+    await rhythm(fast).tick()
+    await rhythm(fast).tick()
+    assert await rounds(fast, world) == []
+    row = await ledger(fast).get(world.guild.id, slot_key(world.guild.id, tuesday))
+    assert row is not None and row.status == "skipped"
+    assert row.last_error_code == "match.error.too_few"
+    head = catalog.text("en", "match.rhythm.report.not_run").split("{")[0]
+    told = [m for m in world.emu.dm_messages(world.organiser.id) if m["content"].startswith(head)]
+    assert len(told) == 1
