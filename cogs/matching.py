@@ -229,6 +229,9 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         changed = (delivery, window, followup_days, rhythm, weekday, time, report_channel) != (
             (None,) * 7
         )
+        report_channel_id = report_channel.id if report_channel is not None else None
+        # every option checked before any is saved
+        self.rhythm.validate(interaction.guild, rhythm, weekday, time, report_channel_id)
         saved = await self.service.update_settings(
             interaction.guild.id, delivery=delivery, window=window, followup_days=followup_days
         )
@@ -238,7 +241,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
             rhythm=rhythm,
             weekday=weekday,
             at=time,
-            report_channel_id=report_channel.id if report_channel is not None else None,
+            report_channel_id=report_channel_id,
         )
         text = _(
             "match.settings.show",

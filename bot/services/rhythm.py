@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -221,6 +221,24 @@ class RhythmService:
 
     # ----- settings ------------------------------------------------------------------
 
+    @staticmethod
+    def validate(
+        guild: discord.Guild,
+        rhythm: str | None,
+        weekday: str | None,
+        at: str | None,
+        report_channel_id: int | None,
+    ) -> tuple[int | None, time | None]:
+        """The weekday and time read; BadInput (`match.error.*`) or ChannelUnavailable
+        before anything is saved."""
+        if rhythm is not None and rhythm not in RHYTHMS:
+            raise BadInput("match.error.rhythm")
+        day = parse_weekday(weekday) if weekday is not None else None
+        local = parse_time(at) if at is not None else None
+        if report_channel_id is not None:
+            usable_channel(guild, report_channel_id, REPORT_NEEDS)
+        return day, local
+
     async def update(
         self,
         guild: discord.Guild,
@@ -234,12 +252,7 @@ class RhythmService:
         """Change the rhythm (counted again from now, reported to `user_id`; the same values
         again change nothing) and/or the report channel. BadInput with a `match.error.*`
         key for a bad rhythm, weekday or time."""
-        if rhythm is not None and rhythm not in RHYTHMS:
-            raise BadInput("match.error.rhythm")
-        day = parse_weekday(weekday) if weekday is not None else None
-        local = parse_time(at) if at is not None else None
-        if report_channel_id is not None:
-            usable_channel(guild, report_channel_id, REPORT_NEEDS)
+        day, local = self.validate(guild, rhythm, weekday, at, report_channel_id)
         current = await self.matches.settings(guild.id)
         updated = dataclasses.replace(
             current,

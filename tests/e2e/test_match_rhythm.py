@@ -193,11 +193,13 @@ async def test_the_week_after_each_meeting_and_bad_input(
         ({"time": "nine"}, "match.error.rhythm_time"),
         ({"weekday": "someday"}, "match.error.rhythm_weekday"),
         ({"rhythm": "hourly"}, "match.error.rhythm"),
+        ({"window": 3, "time": "7:75"}, "match.error.rhythm_time"),  # nothing saved
     ]:
         res = await settings(world, **options)
         assert res.ephemeral and catalog.text("en", key) in res.content, (options, res.content)
     stored = await matches(fast).settings(world.guild.id)
     assert stored.rhythm == "after_meeting" and stored.rhythm_weekday == 1
+    assert stored.window_rounds == 6
     # the same rhythm given again (by someone else, later) keeps its anchor and recipient
     clock(fast).advance(timedelta(days=3))
     res = await world.emu.invoke(
