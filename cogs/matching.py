@@ -125,8 +125,10 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         # Fires after every new gateway session; start() is idempotent (job ids from rows).
-        await self.service.start()
-        await self.rhythm.start()
+        try:
+            await self.service.start()
+        finally:
+            await self.rhythm.start()  # its settled() must not wait forever
 
     # ----- shared ------------------------------------------------------------------
 
