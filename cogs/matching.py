@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.autocomplete import meeting_choices
 from bot.bot import MoteplassBot
+from bot.domain.rhythm import OFF, WEEKDAYS
 from bot.errors import NotFound
 from bot.i18n import Text
 from bot.services.matching import (
@@ -26,7 +27,10 @@ from bot.services.matching import (
     round_summary,
     tables_text,
 )
+from bot.services.meetings import timestamps
 from bot.services.profiles import guild_taxonomy
+from bot.services.rhythm import RhythmService
+from bot.storage.matches import MatchSettings
 from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
 
 log = logging.getLogger(__name__)
@@ -101,7 +105,9 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = MatchingService(bot, followup_view)
+        self.rhythm = RhythmService(bot, self.service)
         bot.services["matching"] = self.service
+        bot.services["rhythm"] = self.rhythm
         super().__init__()
 
     async def cog_load(self) -> None:
@@ -110,11 +116,15 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(MetButton)
         await self.service.close()
+        await self.rhythm.close()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         # Fires after every new gateway session; start() is idempotent (job ids from rows).
-        await self.service.start()
+        try:
+            await self.service.start()
+        finally:
+            await self.rhythm.start()  # its settled() must not wait forever
 
     # ----- shared ------------------------------------------------------------------
 
@@ -166,12 +176,40 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         delivery="A private thread per pair, or a DM to each",
         window="Rounds in which the same pair is avoided (1-24)",
         followup_days="Days until “did you meet?” (1-60)",
+        rhythm="Make rounds by themselves: off, every 2 or 4 weeks, or the week after each meeting",
+        weekday="The weekday of the automatic rounds",
+        time="The local time of the automatic rounds (HH:MM)",
+        report_channel="Where the report after an automatic round goes (else a DM to you)",
     )
     @app_commands.choices(
         delivery=[
             app_commands.Choice(name="Private thread", value="thread"),
             app_commands.Choice(name="Direct message", value="dm"),
-        ]
+        ],
+        rhythm=[
+            app_commands.Choice(name="Off", value="off"),
+            app_commands.Choice(
+                name=app_commands.locale_str("Every 2 weeks", key="match.choice.every_2_weeks"),
+                value="every_2_weeks",
+            ),
+            app_commands.Choice(
+                name=app_commands.locale_str("Every 4 weeks", key="match.choice.every_4_weeks"),
+                value="every_4_weeks",
+            ),
+            app_commands.Choice(
+                name=app_commands.locale_str(
+                    "The week after each meeting", key="match.choice.after_meeting"
+                ),
+                value="after_meeting",
+            ),
+        ],
+        weekday=[
+            app_commands.Choice(
+                name=app_commands.locale_str(day.capitalize(), key=f"match.choice.{day}"),
+                value=day,
+            )
+            for day in WEEKDAYS
+        ],
     )
     async def settings(
         self,
@@ -179,12 +217,29 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         delivery: str | None = None,
         window: int | None = None,
         followup_days: int | None = None,
+        rhythm: str | None = None,
+        weekday: str | None = None,
+        time: app_commands.Range[str, 1, 10] | None = None,
+        report_channel: discord.TextChannel | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
+        assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        changed = (delivery, window, followup_days) != (None, None, None)
+        changed = (delivery, window, followup_days, rhythm, weekday, time, report_channel) != (
+            (None,) * 7
+        )
+        report_channel_id = report_channel.id if report_channel is not None else None
+        # every option checked before any is saved
+        self.rhythm.validate(interaction.guild, rhythm, weekday, time, report_channel_id)
         saved = await self.service.update_settings(
-            interaction.guild_id, delivery=delivery, window=window, followup_days=followup_days
+            interaction.guild.id, delivery=delivery, window=window, followup_days=followup_days
+        )
+        saved = await self.rhythm.update(
+            interaction.guild,
+            interaction.user.id,
+            rhythm=rhythm,
+            weekday=weekday,
+            at=time,
+            report_channel_id=report_channel_id,
         )
         text = _(
             "match.settings.show",
@@ -192,9 +247,36 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
             window=saved.window_rounds,
             days=saved.followup_days,
         )
+        text += "\n" + await self._rhythm_text(_, saved)
         if changed:
             text = _("match.settings.saved") + "\n" + text
         await answer(interaction, text, ephemeral=True)
+
+    async def _rhythm_text(self, _: Text, saved: MatchSettings) -> str:
+        if saved.rhythm == OFF:
+            line = _("match.settings.rhythm_off")
+        else:
+            upcoming = await self.rhythm.upcoming(saved, self.bot.clock.now())
+            zone = (await self.bot.settings_for(saved.guild_id)).timezone
+            line = _(
+                "match.settings.rhythm",
+                rhythm=_(f"match.rhythm.{saved.rhythm}"),
+                weekday=_(f"match.weekday.{WEEKDAYS[saved.rhythm_weekday]}"),
+                time=saved.rhythm_time.strftime("%H:%M"),
+                zone=zone,
+                next=_("match.settings.rhythm_no_slot")
+                if upcoming is None
+                else timestamps(upcoming),
+            )
+        if saved.report_channel_id is not None:
+            return (
+                line
+                + "\n"
+                + _("match.settings.report_channel", channel=f"<#{saved.report_channel_id}>")
+            )
+        if saved.rhythm_set_by is not None and saved.rhythm != OFF:
+            return line + "\n" + _("match.settings.report_dm", user=f"<@{saved.rhythm_set_by}>")
+        return line
 
     @round_.autocomplete("meeting")
     @tables.autocomplete("meeting")

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import secrets
@@ -275,6 +276,14 @@ class TablePlan:
     people: Mapping[str, Profile]
 
 
+class RoundExists(Exception):
+    """The rhythm slot has its round already (made before a crash, or by a racing caller)."""
+
+    def __init__(self, round_: MatchRound) -> None:
+        super().__init__(round_.id)
+        self.round = round_
+
+
 class AnswerStatus(Enum):
     SAVED = "saved"
     NOT_MEMBER = "not_member"
@@ -483,11 +492,22 @@ class MatchingService:
     # ----- a round -------------------------------------------------------------------
 
     async def make_round(
-        self, guild: discord.Guild, *, meeting_id: int | None, created_by: int | None
+        self,
+        guild: discord.Guild,
+        *,
+        meeting_id: int | None,
+        created_by: int | None,
+        rhythm_slot: str | None = None,
     ) -> RoundReport:
-        """Pair, store and deliver one round. BadInput (nothing stored) with fewer than two."""
+        """Pair, store and deliver one round. BadInput (nothing stored) with fewer than two.
+        `rhythm_slot`: the ledger key of the rhythm slot the round is for (bot.services.rhythm);
+        RoundExists if that slot has its round already."""
         channel = await self.delivery_channel(guild)
         async with self._lock:
+            if rhythm_slot is not None:
+                existing = await self.matches.round_for_slot(guild.id, rhythm_slot)
+                if existing is not None:
+                    raise RoundExists(existing)
             settings = await self.matches.settings(guild.id)
             first = await self._participants(guild.id, meeting_id)
             if len(first) < 2:
@@ -529,6 +549,7 @@ class MatchingService:
                 meeting_id=meeting_id,
                 created_by=created_by,
                 followup_due=now + timedelta(days=settings.followup_days),
+                rhythm_slot=rhythm_slot,
             )
             log.info(
                 "match round %d in guild %d: %d people, %d groups",
@@ -1117,8 +1138,8 @@ class MatchingService:
             check_range(window, WINDOW_ROUNDS, "match.error.window")
         if followup_days is not None:
             check_range(followup_days, FOLLOWUP_DAYS, "match.error.followup_days")
-        updated = MatchSettings(
-            guild_id,
+        updated = dataclasses.replace(
+            current,
             delivery=delivery or current.delivery,
             window_rounds=window if window is not None else current.window_rounds,
             followup_days=followup_days if followup_days is not None else current.followup_days,

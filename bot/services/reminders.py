@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERIES_MEETING = "series_meeting"
+# Claims of bot.services.rhythm (kept apart so this module does not import it).
+RHYTHM_KINDS = frozenset({"match_rhythm", "match_rhythm_report"})
 JOB_PREFIX = "reminder:"
 SAFETY_JOB = "reminders-safety"
 SAFETY_INTERVAL = timedelta(minutes=5)
@@ -464,6 +466,14 @@ class ReminderService:
             await self._resend(claim, now, interrupted=True)
 
     async def _resend(self, claim: Claim, now: datetime, *, interrupted: bool = False) -> None:
+        if claim.kind in RHYTHM_KINDS:
+            # The ledger is shared: a rhythm round's claim is finished by its own service.
+            rhythm = self.bot.services.get("rhythm")
+            if rhythm is None:
+                await self.deliveries.mark_skipped(claim, now, "no_service")
+            else:
+                await rhythm.resume_claim(claim, now)
+            return
         if claim.kind == MONTHLY_POST:
             if interrupted and await self._monthly_posted(claim):
                 await self._found_copy(claim, now)

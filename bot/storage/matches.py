@@ -6,10 +6,10 @@ import itertools
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from bot.db import Database
-from bot.domain.moments import from_stored, stored
+from bot.domain.moments import from_stored, stored, stored_clock, stored_or_none
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +18,14 @@ class MatchSettings:
     delivery: str = "thread"  # or "dm"
     window_rounds: int = 6
     followup_days: int = 14
+    # Matching on a rhythm (bot.domain.rhythm): the kind, weekday (0 Monday), local time,
+    # when it was set (slots are counted from then) and by whom (the report's DM).
+    rhythm: str = "off"
+    rhythm_weekday: int = 0
+    rhythm_time: time = time(9, 0)
+    rhythm_anchor: datetime | None = None
+    rhythm_set_by: int | None = None
+    report_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,28 @@ def _round(row: sqlite3.Row) -> MatchRound:
     )
 
 
+_SETTINGS_SELECT = (
+    "SELECT guild_id, delivery, window_rounds, followup_days, rhythm, rhythm_weekday, "
+    "rhythm_time, rhythm_anchor, rhythm_set_by, report_channel_id FROM match_settings "
+)
+
+
+def _settings(row: sqlite3.Row) -> MatchSettings:
+    anchor = row["rhythm_anchor"]
+    return MatchSettings(
+        row["guild_id"],
+        delivery=row["delivery"],
+        window_rounds=row["window_rounds"],
+        followup_days=row["followup_days"],
+        rhythm=row["rhythm"],
+        rhythm_weekday=row["rhythm_weekday"],
+        rhythm_time=time.fromisoformat(row["rhythm_time"]),
+        rhythm_anchor=from_stored(anchor) if anchor else None,
+        rhythm_set_by=row["rhythm_set_by"],
+        report_channel_id=row["report_channel_id"],
+    )
+
+
 _ROUND_COLUMNS = (
     "id, guild_id, meeting_id, kind, seed, people, groups, cross_sector, score, created_at, "
     "followup_due_at, followup_done"
@@ -109,27 +139,55 @@ class MatchRepository:
 
     async def settings(self, guild_id: int) -> MatchSettings:
         row = await self.db.fetchone(
-            "SELECT delivery, window_rounds, followup_days FROM match_settings WHERE guild_id = ?",
+            _SETTINGS_SELECT + "WHERE guild_id = ?",
             (guild_id,),
         )
-        if row is None:
-            return MatchSettings(guild_id)
-        return MatchSettings(guild_id, row[0], row[1], row[2])
+        return MatchSettings(guild_id) if row is None else _settings(row)
+
+    async def rhythm_settings(self) -> list[MatchSettings]:
+        """Every server's settings with a rhythm on, by guild id."""
+        rows = await self.db.fetchall(
+            _SETTINGS_SELECT + "WHERE rhythm != 'off' AND rhythm_anchor IS NOT NULL "
+            "ORDER BY guild_id"
+        )
+        return [_settings(row) for row in rows]
 
     async def save_settings(self, settings: MatchSettings) -> None:
+        anchor = settings.rhythm_anchor
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+                "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days, "
+                "rhythm, rhythm_weekday, rhythm_time, rhythm_anchor, rhythm_set_by, "
+                "report_channel_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
                 "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
-                "followup_days = excluded.followup_days",
+                "followup_days = excluded.followup_days, rhythm = excluded.rhythm, "
+                "rhythm_weekday = excluded.rhythm_weekday, rhythm_time = excluded.rhythm_time, "
+                "rhythm_anchor = excluded.rhythm_anchor, "
+                "rhythm_set_by = excluded.rhythm_set_by, "
+                "report_channel_id = excluded.report_channel_id",
                 (
                     settings.guild_id,
                     settings.delivery,
                     settings.window_rounds,
                     settings.followup_days,
+                    settings.rhythm,
+                    settings.rhythm_weekday,
+                    stored_clock(settings.rhythm_time),
+                    stored_or_none(anchor),
+                    settings.rhythm_set_by,
+                    settings.report_channel_id,
                 ),
             )
+
+    async def round_for_slot(self, guild_id: int, slot_key: str) -> MatchRound | None:
+        """The round made for a rhythm slot (its ledger key), if one was saved."""
+        row = await self.db.fetchone(
+            f"SELECT {_ROUND_COLUMNS} FROM match_rounds "  # noqa: S608
+            "WHERE guild_id = ? AND rhythm_slot = ?",
+            (guild_id, slot_key),
+        )
+        return None if row is None else _round(row)
 
     async def save_round(
         self,
@@ -142,16 +200,18 @@ class MatchRepository:
         meeting_id: int | None = None,
         created_by: int | None = None,
         followup_due: datetime | None = None,
+        rhythm_slot: str | None = None,
     ) -> tuple[MatchRound, list[SavedGroup]]:
-        """The round and all its groups in one transaction."""
+        """The round and all its groups in one transaction. `rhythm_slot`: the ledger key of
+        the rhythm slot it is made for (unique per server: a second one is refused)."""
         people = sum(len(g.members) for g in groups)
         cross = sum(1 for g in groups if not g.same_sector)
         score = sum(g.score for g in groups)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO match_rounds (guild_id, meeting_id, kind, seed, people, groups, "
-                "cross_sector, score, created_by, created_at, followup_due_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "cross_sector, score, created_by, created_at, followup_due_at, rhythm_slot) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     meeting_id,
@@ -164,6 +224,7 @@ class MatchRepository:
                     created_by,
                     stored(now),
                     stored(followup_due) if followup_due else None,
+                    rhythm_slot,
                 ),
             )
             round_id = cur.lastrowid

@@ -248,6 +248,16 @@ class MeetingRepository:
         )
         return [_meeting(r) for r in rows]
 
+    async def starts_between(self, guild_id: int, start: datetime, end: datetime) -> list[datetime]:
+        """Start times of the meetings (not cancelled) starting in [start, end), in order
+        (matching on a rhythm: the week after each meeting)."""
+        rows = await self.db.fetchall(
+            "SELECT starts_at FROM meetings WHERE guild_id = ? AND status = 'scheduled' "
+            "AND starts_at >= ? AND starts_at < ? ORDER BY starts_at",
+            (guild_id, stored(start), stored(end)),
+        )
+        return [from_stored(row["starts_at"]) for row in rows]
+
     async def list_open_announcements(self, now: datetime) -> list[Meeting]:
         """Every server's announced meetings that still take answers (for reconciliation)."""
         current = stored(now)

@@ -101,6 +101,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "meetings_created",
     "series_created",
     "match_rounds_created",
+    "match_rhythm_set",
     "checkins_recorded",
     "privacy_actions",
 )
@@ -199,6 +200,7 @@ async def _delete_rows(
         "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
+        "UPDATE match_settings SET rhythm_set_by = NULL WHERE guild_id = ? AND rhythm_set_by = ?",
         "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
     ):
         changed += await run(sql, (g, u))
@@ -332,6 +334,11 @@ class PrivacyRepository:
             ),
             "match_rounds_created": await self._ids(
                 "SELECT id FROM match_rounds WHERE guild_id = ? AND created_by = ? ORDER BY id",
+                g,
+                u,
+            ),
+            "match_rhythm_set": await self._ids(
+                "SELECT guild_id FROM match_settings WHERE guild_id = ? AND rhythm_set_by = ?",
                 g,
                 u,
             ),

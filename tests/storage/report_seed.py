@@ -199,4 +199,9 @@ async def seed(db: Database) -> dict[str, int]:
             "'Europe/Oslo', 'Frokost', ?, ?, ?)",
             (G, A, iso("2026-01-01T00:00:00"), iso("2026-01-01T00:00:00")),
         )
+        await insert(
+            "INSERT INTO match_settings (guild_id, rhythm, rhythm_anchor, rhythm_set_by) "
+            "VALUES (?, 'every_2_weeks', ?, ?)",
+            (G, iso("2026-01-01T00:00:00"), A),
+        )
     return ids

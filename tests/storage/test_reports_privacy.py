@@ -114,6 +114,7 @@ EXPORT_PART = {
     ("meetings", "created_by"): "meetings_created",
     ("series", "created_by"): "series_created",
     ("match_rounds", "created_by"): "match_rounds_created",
+    ("match_settings", "rhythm_set_by"): "match_rhythm_set",
     ("privacy_log", "actor_id"): "privacy_actions",
 }
 
