@@ -30,7 +30,7 @@ from bot.services.meetings import MeetingService, counts_line
 from bot.services.names import NameResolver
 from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import RsvpRepository
-from bot.tree import ReportingView, answer
+from bot.tree import OrganiserView, answer
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +456,7 @@ class _CheckinButton(discord.ui.Button["CheckinView"]):
         await interaction.response.edit_message(content=view.text(), view=view)
 
 
-class CheckinView(ReportingView):
+class CheckinView(OrganiserView):
     """Who came: selects of the people going (25 each, three per page) and a user select for
     anyone else. Every choice is saved at once, so nothing is lost if the view expires."""
 

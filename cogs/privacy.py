@@ -37,7 +37,12 @@ class ConfirmDelete(ReportingView):
         self.cancel.label = _("privacy.delete.cancel")
 
     async def interaction_check(self, interaction: discord.Interaction[MoteplassBot]) -> bool:  # type: ignore[override]
-        return interaction.user.id == self.actor_id
+        if interaction.user.id != self.actor_id:
+            return False
+        if self.user_id != self.actor_id:
+            # Someone else's data: still an organiser when pressing (the one check).
+            await interaction.client.organiser_texts(interaction)
+        return True
 
     @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(
@@ -120,7 +125,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         target = interaction.user.id
         key = "privacy.delete.ask"
         if member is not None and member.id != interaction.user.id:
-            require_organiser(interaction.user, settings)
+            await require_organiser(self.bot.db, interaction.user, settings)
             target = member.id
             key = "privacy.delete.ask_member"
         view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
@@ -143,7 +148,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
     ) -> None:
         assert interaction.guild_id is not None
         guild = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, guild)
+        await require_organiser(self.bot.db, interaction.user, guild)
         _ = self.bot.catalog.translator(guild.language)
         checks = (
             (retention_months, RETENTION_MONTHS, "privacy.error.retention_range"),

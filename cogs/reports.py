@@ -37,7 +37,7 @@ class ReportCog(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None
         settings = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
+        await require_organiser(self.bot.db, interaction.user, settings)
         now = self.bot.clock.now()
         today = to_local(now, settings.timezone).date()
         request = request_for(
