@@ -102,6 +102,10 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
             for part in EXPORT_PARTS
             if counts[part]
         ]
+        roles = export["data"]["team_roles"]
+        if roles:
+            names = [_(f"team.role.{r['role']}") for r in roles]
+            lines.append(_("privacy.show.team_roles", roles=", ".join(names)))
         embed = discord.Embed(
             title=_("privacy.show.title"),
             description="\n".join(lines) if lines else _("privacy.show.nothing"),

@@ -12,7 +12,14 @@ from discord.ext import commands
 from bot.bot import MoteplassBot
 from bot.domain.dates import parse_date, to_local
 from bot.permissions import require_organiser
-from bot.services.reports import build, range_text, render, request_for, summary_lines
+from bot.services.reports import (
+    build,
+    build_team_lines,
+    range_text,
+    render,
+    request_for,
+    summary_lines,
+)
 
 
 class ReportCog(commands.Cog):
@@ -49,9 +56,11 @@ class ReportCog(commands.Cog):
         _ = self.bot.catalog.translator(settings.language)
         report = await build(self.bot.db, interaction.guild_id, request)
         rendered = await asyncio.to_thread(render, report, _)
+        lines = summary_lines(report, _)
+        lines += await build_team_lines(self.bot.db, interaction.guild_id, request, _)
         embed = discord.Embed(
             title=_("report.title"),
-            description="\n".join(summary_lines(report, _)),
+            description="\n".join(lines)[:4096],
             colour=discord.Colour.blurple(),
         )
         embed.add_field(name=range_text(request, _), value=_("report.attachments"), inline=False)

@@ -42,6 +42,14 @@ def tidy_organisation(text: str | None) -> str:
     return " ".join((text or "").split())[:ORGANISATION_LIMIT]
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_~`|>#[]"})
+
+
+def plain(text: str) -> str:
+    """User text shown in Discord markdown as typed (no bold, links or headings)."""
+    return text.translate(_MARKDOWN)
+
+
 def organisation_key(text: str) -> str:
     """What makes two spellings the same organisation ("NAV  oslo" is "NAV Oslo")."""
     return tidy_organisation(text).casefold()

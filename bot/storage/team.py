@@ -23,6 +23,10 @@ def _holding(row: aiosqlite.Row) -> Holding:
     return Holding(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 
+# In the transaction that changes the team: the card is out of date until edited.
+_STALE = "UPDATE team_cards SET stale = 1 WHERE guild_id = ?"
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
@@ -56,6 +60,7 @@ class TeamRepository:
                     organisation,
                 ),
             )
+            await conn.execute(_STALE, (guild_id,))
         row = await self.db.fetchone(
             "SELECT guild_id, user_id, role, organisation FROM team_roles "
             "WHERE guild_id = ? AND user_id = ? AND role = ?",
@@ -65,14 +70,15 @@ class TeamRepository:
         return _holding(row)
 
     async def remove_role(self, guild_id: int, user_id: int, role: str) -> bool:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
+        async with self.db.transaction() as conn:
+            async with conn.execute(
                 "DELETE FROM team_roles WHERE guild_id = ? AND user_id = ? AND role = ?",
                 (guild_id, user_id, role),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+            ) as cur:
+                removed = cur.rowcount > 0
+            if removed:
+                await conn.execute(_STALE, (guild_id,))
+        return removed
 
     async def holdings(self, guild_id: int, before: datetime | None = None) -> list[Holding]:
         """The server's team in the order roles were given (optionally: given before)."""
@@ -144,7 +150,8 @@ class TeamRepository:
             await conn.execute("DELETE FROM team_cards WHERE guild_id = ?", (guild_id,))
 
     async def stale_cards(self) -> list[TeamCard]:
-        """Cards a deletion left showing someone (edited at the next start)."""
+        """Cards not edited since the team changed (a crash, a Discord error): edited at
+        the next start."""
         rows = await self.db.fetchall(
             "SELECT guild_id, channel_id, message_id, stale FROM team_cards WHERE stale = 1 "
             "ORDER BY guild_id"
