@@ -33,6 +33,8 @@ CARD_NEEDS = ("view_channel", "send_messages", "embed_links", "read_message_hist
 TITLE_LIMIT = 256
 SEARCH_DEPTH = 50
 
+OLD_MESSAGE_EDIT_CAP = 30046  # Discord: too many edits of a message older than an hour
+
 Outcome = Literal["posted", "edited"]
 
 
@@ -137,24 +139,38 @@ class TeamService:
         embed: discord.Embed,
     ) -> Outcome:
         now = self.bot.clock.now()
-        if (
-            stored is not None
-            and stored.channel_id == channel.id
-            and await self._edit(channel.id, stored.message_id, embed)
-        ):
-            await self.repo.save_card(guild.id, channel.id, stored.message_id, now)
-            return "edited"
-        found = await self._find(channel)
-        if found is not None and await self._edit(channel.id, found, embed):
-            await self.repo.save_card(guild.id, channel.id, found, now)
-            log.info("team card of guild %s found in the channel and adopted", guild.id)
+        old = stored.message_id if stored is not None and stored.channel_id == channel.id else None
+        edit = await self._try_edit(channel.id, old, embed)
+        if edit == "gone":
+            old = await self._find(channel)
+            edit = await self._try_edit(channel.id, old, embed)
+            if edit == "edited":
+                log.info("team card of guild %s found in the channel and adopted", guild.id)
+        if edit == "edited" and old is not None:
+            await self.repo.save_card(guild.id, channel.id, old, now)
             return "edited"
         message = await channel.send(embed=embed)
         await self.repo.save_card(guild.id, channel.id, message.id, now)
+        if edit == "capped" and old is not None:
+            await self._delete(channel.id, old)
         if stored is not None and stored.channel_id != channel.id:
             # The announcement channel changed: one card, in the new one.
             await self._delete(stored.channel_id, stored.message_id)
         return "posted"
+
+    async def _try_edit(
+        self, channel_id: int, message_id: int | None, embed: discord.Embed
+    ) -> Literal["edited", "gone", "capped"]:
+        """For `/team show`: "capped" when Discord refuses more edits of an old message for
+        now (the card is then posted afresh and the old one deleted)."""
+        if message_id is None:
+            return "gone"
+        try:
+            return "edited" if await self._edit(channel_id, message_id, embed) else "gone"
+        except discord.HTTPException as exc:
+            if exc.code != OLD_MESSAGE_EDIT_CAP:
+                raise
+            return "capped"
 
     async def _edit(self, channel_id: int, message_id: int, embed: discord.Embed) -> bool:
         """True if edited; False if the message (or its channel) is gone."""

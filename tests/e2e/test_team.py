@@ -169,7 +169,12 @@ async def test_team_card_is_posted_once_and_edited_in_place(
     emu.delete_message(world.announce.id, int(new_card["id"]))
     posted = await team(world, world.organiser.id, "show")
     assert posted.content == text("en", "team.show.posted", channel=f"<#{world.announce.id}>")
-    assert len(cards(runner, world)) == 1
+    (old_card,) = cards(runner, world)
+    # Discord refusing more edits of an old message: a fresh card, the old one deleted.
+    emu.inject("PATCH", "/channels/{channel_id}/messages/{message_id}", status=400, code=30046)
+    fresh = await team(world, world.organiser.id, "show")
+    assert fresh.content == text("en", "team.show.posted", channel=f"<#{world.announce.id}>")
+    assert [c["id"] != old_card["id"] for c in cards(runner, world)] == [True]
 
     # Bots hold no roles.
     bot_user = runner.bot.user if runner.bot else None
