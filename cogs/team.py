@@ -15,7 +15,7 @@ from bot.bot import MoteplassBot
 from bot.domain.team import ORGANISATION_LIMIT, ROLES, suggest_organisations, tidy_organisation
 from bot.errors import BadInput
 from bot.i18n import Text
-from bot.permissions import require_manage_server
+from bot.permissions import manages_server, require_manage_server
 from bot.services.team import TeamService
 from bot.tree import answer
 
@@ -96,8 +96,8 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
     async def _organisation_autocomplete(
         self, interaction: discord.Interaction[MoteplassBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
+        if interaction.guild_id is None or not manages_server(interaction.user):
+            return []  # only those who may set roles see the server's organisations here
         known = await self.service.repo.organisations(interaction.guild_id)
         return [app_commands.Choice(name=n, value=n) for n in suggest_organisations(known, current)]
 

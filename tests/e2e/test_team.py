@@ -71,6 +71,10 @@ async def test_team_card_is_posted_once_and_edited_in_place(
         world.guild.id, world.admin.id, "team set", focused="organisation", value="nav"
     )
     assert [c["value"] for c in offered] == ["NAV Oslo"]
+    hidden = await emu.autocomplete(
+        world.guild.id, world.organiser.id, "team set", focused="organisation", value="nav"
+    )
+    assert hidden == []
 
     empty = await team(world, world.organiser.id, "show")
     assert empty.content == text("en", "team.error.empty") and not cards(runner, world)
