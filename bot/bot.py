@@ -47,6 +47,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.matching",
     "cogs.profiles",
     "cogs.partners",
+    "cogs.team",
 )
 
 
@@ -223,7 +224,7 @@ class MoteplassBot(commands.AutoShardedBot):
         """Refuse anyone but an organiser (BadInput-style error); else the server's catalogue."""
         assert interaction.guild_id is not None
         settings = await self.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
+        await require_organiser(self.db, interaction.user, settings)
         return self.catalog.translator(settings.language)
 
     async def settings_for(self, guild_id: int | None) -> GuildSettings:

@@ -6,25 +6,46 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.errors import ChannelUnavailable, NotOrganiser, NotSetUp
+from bot.db import Database
+from bot.errors import ChannelUnavailable, MissingManageServer, NotOrganiser, NotSetUp
 from bot.i18n import Localised, Text
 from bot.services.channel_health import ChannelHealth
 from bot.storage.guilds import GuildSettings
+from bot.storage.team import TeamRepository
 
 
-def is_organiser(member: discord.Member | discord.User, settings: GuildSettings) -> bool:
-    """Manage Server, or the server's organiser role."""
+def manages_server(member: discord.Member | discord.User) -> bool:
     if not isinstance(member, discord.Member):
         return False
-    if member.guild_permissions.manage_guild or member.guild_permissions.administrator:
+    return member.guild_permissions.manage_guild or member.guild_permissions.administrator
+
+
+async def is_organiser(
+    db: Database, member: discord.Member | discord.User, settings: GuildSettings
+) -> bool:
+    """Manage Server, the server's organiser role, or a team role (`/team set`). The one
+    organiser check: every organiser command and component goes through it (through
+    `require_organiser` or `MoteplassBot.organiser_texts`)."""
+    if not isinstance(member, discord.Member):
+        return False
+    if manages_server(member):
         return True
     role_id = settings.organiser_role_id
-    return role_id is not None and any(role.id == role_id for role in member.roles)
+    if role_id is not None and any(role.id == role_id for role in member.roles):
+        return True
+    return await TeamRepository(db).holds_any(settings.guild_id, member.id)
 
 
-def require_organiser(member: discord.Member | discord.User, settings: GuildSettings) -> None:
-    if not is_organiser(member, settings):
+async def require_organiser(
+    db: Database, member: discord.Member | discord.User, settings: GuildSettings
+) -> None:
+    if not await is_organiser(db, member, settings):
         raise NotOrganiser()
+
+
+def require_manage_server(member: discord.Member | discord.User) -> None:
+    if not manages_server(member):
+        raise MissingManageServer()
 
 
 # What the bot needs in each configured channel.

@@ -320,6 +320,16 @@ class ReportingView(discord.ui.View):
         await report(interaction, error)
 
 
+class OrganiserView(ReportingView):
+    """A view for organisers only: every press is checked again with the one organiser
+    check (`MoteplassBot.organiser_texts`), so someone whose organiser role or team role
+    was taken away meanwhile is refused with the localised error."""
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        await interaction.client.organiser_texts(interaction)
+        return True
+
+
 class ReportingModal(discord.ui.Modal):
     """A modal whose on_submit errors get the same localised reply as commands."""
 

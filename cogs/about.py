@@ -45,7 +45,7 @@ class AboutCog(commands.Cog):
         embed.add_field(name=_("about.upcoming"), value=str(upcoming))
         if interaction.guild is not None and healthy:
             settings = await self.bot.guild_settings.get(interaction.guild.id)
-            if is_organiser(interaction.user, settings):
+            if await is_organiser(self.bot.db, interaction.user, settings):
                 problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
                 if problems:
                     value = "\n".join(problems)[:1024]

@@ -23,7 +23,7 @@ from bot.i18n import Text
 from bot.reports.csv_export import roster_csv
 from bot.services.meetings import MeetingService, counts_line
 from bot.services.names import NameResolver
-from bot.tree import ReportingView, answer
+from bot.tree import OrganiserView, answer
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,7 @@ class _CheckinButton(discord.ui.Button["CheckinView"]):
         await interaction.response.edit_message(content=view.text(), view=view)
 
 
-class CheckinView(ReportingView):
+class CheckinView(OrganiserView):
     """Who came: selects of the people going (25 each, three per page) and a user select for
     anyone else. Every choice is saved at once, so nothing is lost if the view expires."""
 

@@ -37,7 +37,12 @@ class ConfirmDelete(ReportingView):
         self.cancel.label = _("privacy.delete.cancel")
 
     async def interaction_check(self, interaction: discord.Interaction[MoteplassBot]) -> bool:  # type: ignore[override]
-        return interaction.user.id == self.actor_id
+        if interaction.user.id != self.actor_id:
+            return False
+        if self.user_id != self.actor_id:
+            # Someone else's data: still an organiser when pressing (the one check).
+            await interaction.client.organiser_texts(interaction)
+        return True
 
     @discord.ui.button(style=discord.ButtonStyle.danger)
     async def confirm(
@@ -97,6 +102,10 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
             for part in EXPORT_PARTS
             if counts[part]
         ]
+        roles = export["data"]["team_roles"]
+        if roles:
+            names = [_(f"team.role.{r['role']}") for r in roles]
+            lines.append(_("privacy.show.team_roles", roles=", ".join(names)))
         embed = discord.Embed(
             title=_("privacy.show.title"),
             description="\n".join(lines) if lines else _("privacy.show.nothing"),
@@ -120,7 +129,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         target = interaction.user.id
         key = "privacy.delete.ask"
         if member is not None and member.id != interaction.user.id:
-            require_organiser(interaction.user, settings)
+            await require_organiser(self.bot.db, interaction.user, settings)
             target = member.id
             key = "privacy.delete.ask_member"
         view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
@@ -143,7 +152,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
     ) -> None:
         assert interaction.guild_id is not None
         guild = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, guild)
+        await require_organiser(self.bot.db, interaction.user, guild)
         _ = self.bot.catalog.translator(guild.language)
         checks = (
             (retention_months, RETENTION_MONTHS, "privacy.error.retention_range"),

@@ -116,7 +116,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
     ) -> None:
         assert interaction.guild_id is not None
         settings = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
+        await require_organiser(self.bot.db, interaction.user, settings)
         _ = self.bot.catalog.translator(settings.language)
         plan = await self.service.plans.get(interaction.guild_id)
         changes: dict[str, object] = {}

@@ -13,7 +13,14 @@ from bot.bot import MoteplassBot
 from bot.domain.dates import parse_date
 from bot.domain.moments import to_local
 from bot.permissions import require_organiser
-from bot.services.reports import build, range_text, render, request_for, summary_lines
+from bot.services.reports import (
+    build,
+    build_team_lines,
+    range_text,
+    render,
+    request_for,
+    summary_lines,
+)
 
 
 class ReportCog(commands.Cog):
@@ -38,7 +45,7 @@ class ReportCog(commands.Cog):
     ) -> None:
         assert interaction.guild_id is not None
         settings = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
+        await require_organiser(self.bot.db, interaction.user, settings)
         now = self.bot.clock.now()
         today = to_local(now, settings.timezone).date()
         request = request_for(
@@ -50,9 +57,11 @@ class ReportCog(commands.Cog):
         _ = self.bot.catalog.translator(settings.language)
         report = await build(self.bot.db, interaction.guild_id, request)
         rendered = await asyncio.to_thread(render, report, _)
+        lines = summary_lines(report, _)
+        lines += await build_team_lines(self.bot.db, interaction.guild_id, request, _)
         embed = discord.Embed(
             title=_("report.title"),
-            description="\n".join(summary_lines(report, _)),
+            description="\n".join(lines)[:4096],
             colour=discord.Colour.blurple(),
         )
         embed.add_field(name=range_text(request, _), value=_("report.attachments"), inline=False)

@@ -294,7 +294,7 @@ class CommunityCog(
     ) -> None:
         assert interaction.guild_id is not None
         settings = await self.bot.guild_settings.get(interaction.guild_id)
-        require_organiser(interaction.user, settings)
+        await require_organiser(self.bot.db, interaction.user, settings)
         _ = self.bot.catalog.translator(settings.language)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         entry, new = server_entry(taxonomy, kind, key, labels, colour)

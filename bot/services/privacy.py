@@ -99,6 +99,10 @@ class PrivacyService:
                     await self.repo.step_done(step.id)
             if not await self.repo.finish_erasure(job.id):
                 log.warning("privacy: deletion %d left unfinished; retried later", job.id)
+            team = self.bot.services.get("team")
+            if team is not None:
+                # The team card no longer names them (stale until edited: the next start).
+                await team.refresh_stale(done.guild_id)
             return done
 
     async def _forget_in_memory(self, guild_id: int, user_id: int) -> None:

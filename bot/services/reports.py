@@ -5,6 +5,7 @@ No discord here: the cog turns `summary_lines` into an embed and the bytes into 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,11 +17,13 @@ from bot.domain.dates import format_date_local
 from bot.domain.national import NationalView, national_view
 from bot.domain.stats import UNKNOWN_SECTOR, Report, ReportRequest, default_range
 from bot.domain.taxonomy import Taxonomy, load_taxonomy
+from bot.domain.team import Holding, organisations_by_role, plain
 from bot.errors import BadInput
 from bot.i18n import BABEL_LOCALES, Text
 from bot.reports.csv_export import csv_labels, national_csv, report_csv
 from bot.storage.guilds import DEFAULT_TIMEZONE, GuildSettingsRepository
 from bot.storage.reports import ReportRepository
+from bot.storage.team import TeamRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,3 +206,27 @@ def render_national(
     )
     stem = f"moteplass-national-{national.first}-{national.last}"
     return RenderedNational(national, csv_bytes, png, stem)
+
+
+TEAM_LINES = 15  # organisations named in the summary, then "and N more"
+
+
+def team_lines(holdings: Sequence[Holding], _: Text) -> list[str]:
+    """The organisations that carried the region (team roles given before the range's end)
+    with their roles, for the summary: organisation names only, never people."""
+    organisations = organisations_by_role(holdings)
+    if not organisations:
+        return []
+    lines = [_("team.report.header")]
+    for name, roles in organisations[:TEAM_LINES]:
+        role_names = ", ".join(_(f"team.role.{role}") for role in roles)
+        lines.append(_("team.report.organisation", organisation=plain(name), roles=role_names))
+    if len(organisations) > TEAM_LINES:
+        lines.append(_("team.report.more", count=len(organisations) - TEAM_LINES))
+    return lines
+
+
+async def build_team_lines(
+    db: Database, guild_id: int, request: ReportRequest, _: Text
+) -> list[str]:
+    return team_lines(await TeamRepository(db).holdings(guild_id, before=request.end), _)

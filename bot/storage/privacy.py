@@ -96,6 +96,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "partner_interests",
     "partner_settings",
     "reminder_optout",
+    "team_roles",
     "deliveries",
     "departure",
     "meetings_created",
@@ -178,9 +179,17 @@ async def _delete_rows(
             "INSERT INTO anonymous_introductions (guild_id, created_at) VALUES (?, ?)",
             (g, profile[0]["created_at"]),
         )
+    # The team card still shows the member's roles: edited once the rows are gone (at once,
+    # or at the next start after a crash).
+    await run(
+        "UPDATE team_cards SET stale = 1 WHERE guild_id = ? AND EXISTS (SELECT 1 FROM "
+        "team_roles WHERE team_roles.guild_id = team_cards.guild_id AND user_id = ?)",
+        (g, u),
+    )
     changed = 0
     for sql in (
         "DELETE FROM profiles WHERE guild_id = ? AND user_id = ?",
+        "DELETE FROM team_roles WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM rsvps WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM checkins WHERE guild_id = ? AND user_id = ?",
         "DELETE FROM notices WHERE guild_id = ? AND user_id = ?",
@@ -314,6 +323,13 @@ class PrivacyRepository:
                     (g, u),
                 )
             ),
+            "team_roles": _rows(
+                await fetch(
+                    "SELECT role, organisation, created_at, updated_at FROM team_roles "
+                    "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
+                    (g, u),
+                )
+            ),
             "deliveries": _rows(
                 await fetch(
                     "SELECT kind, meeting_id, offset_key, due_at, status, done_at FROM deliveries "
@@ -440,8 +456,9 @@ class PrivacyRepository:
             "UNION SELECT user_id FROM checkins WHERE guild_id = ? "
             "UNION SELECT user_id FROM reminder_optouts WHERE guild_id = ? "
             "UNION SELECT user_id FROM match_members WHERE guild_id = ? AND user_id IS NOT NULL "
+            "UNION SELECT user_id FROM team_roles WHERE guild_id = ? "
             "UNION SELECT user_id FROM departures WHERE guild_id = ? ORDER BY 1",
-            (guild_id,) * 6,
+            (guild_id,) * 7,
         )
         return [int(r[0]) for r in rows]
 
@@ -450,7 +467,8 @@ class PrivacyRepository:
         rows = await self.db.fetchall(
             "SELECT guild_id FROM profiles UNION SELECT guild_id FROM rsvps "
             "UNION SELECT guild_id FROM checkins UNION SELECT guild_id FROM reminder_optouts "
-            "UNION SELECT guild_id FROM departures ORDER BY 1"
+            "UNION SELECT guild_id FROM team_roles UNION SELECT guild_id FROM departures "
+            "ORDER BY 1"
         )
         return [int(r[0]) for r in rows]
 

@@ -239,6 +239,8 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "community add_interest": {"key": "idrett"},
         "setup national_report": {"state": "on"},
         "partner seek": {"title": "Språkkafé", "description": "Et ukentlig språkkafé"},
+        "team set": {"role": "project_lead", "member": world.members[0].id},
+        "team remove": {"role": "project_lead", "member": world.members[0].id},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

@@ -1,7 +1,9 @@
 """Every organiser command, found by walking the command tree, through the emulator: a plain
 member is refused with the localised error, a member with the organiser role from
-/setup is let through (whatever the command then says), with no admin editing Server
-Settings → Integrations (only /setup has default permissions: tests/unit/test_commands.py)."""
+/setup and a member with only a team role (`/team set`) are let through (whatever the
+command then says), with no admin editing Server Settings → Integrations (only /setup has
+default permissions: tests/unit/test_commands.py). The commands that give organiser rights
+(`/team set|remove`) need Manage Server."""
 
 from __future__ import annotations
 
@@ -34,15 +36,21 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "match settings": {},
     "reminders plan": {},
     "privacy settings": {},
+    "team show": {},
+}
+# Commands checked for Manage Server on the server (a team role makes an organiser).
+MANAGE_SERVER: dict[str, dict[str, Any]] = {
+    "team set": {"role": "funding_partner", "member": 0},
+    "team remove": {"role": "funding_partner", "member": 0},
 }
 
 
-def organiser_commands(runner: BotRunner) -> set[str]:
+def organiser_commands(runner: BotRunner, mark: str = "organiser") -> set[str]:
     assert runner.bot is not None
     return {
         command.qualified_name
         for command in runner.bot.tree.walk_commands()
-        if not isinstance(command, app_commands.Group) and command.extras.get("organiser")
+        if not isinstance(command, app_commands.Group) and command.extras.get(mark)
     }
 
 
@@ -63,14 +71,42 @@ async def test_every_organiser_command_refuses_members_and_accepts_the_role(
     )
     assert res.embeds, res
     assert organiser_commands(runner) == set(OPTIONS)
+    assert organiser_commands(runner, "manage_server") == set(MANAGE_SERVER)
+    # A member whose only organiser right is a team role.
+    team_member = world.members[3].id
+    given = await emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "team set",
+        {"role": "working_group", "member": team_member, "organisation": "Frivilligsentralen"},
+    )
+    assert given.content.startswith(
+        runner.catalog.text(
+            "sv",
+            "team.set.done_org",
+            member=f"<@{team_member}>",
+            role=runner.catalog.text("sv", "team.role.working_group"),
+            organisation="Frivilligsentralen",
+        )
+    ), given.content
     refused = runner.catalog.text("sv", "error.not_organiser")
     member = world.members[0].id
     for name, options in sorted(OPTIONS.items()):
         plain = await emu.invoke(world.guild.id, member, name, options, timeout=10)
         assert plain.ephemeral and plain.content == refused, (name, plain.content)
-        allowed = await emu.invoke(world.guild.id, world.organiser.id, name, options, timeout=15)
-        assert allowed.error is None and allowed.content != refused, (name, allowed.content)
-        assert "error id" not in allowed.content, (name, allowed.content)
+        for organiser in (world.organiser.id, team_member):
+            allowed = await emu.invoke(world.guild.id, organiser, name, options, timeout=15)
+            assert allowed.error is None and allowed.content != refused, (name, allowed.content)
+            assert "error id" not in allowed.content, (name, allowed.content)
+    # Giving or taking away organiser rights needs Manage Server, not an organiser.
+    needs = runner.catalog.text("sv", "error.missing_manage_server")
+    for name, options in sorted(MANAGE_SERVER.items()):
+        options = {**options, "member": world.members[1].id}
+        for organiser in (world.organiser.id, team_member, member):
+            plain = await emu.invoke(world.guild.id, organiser, name, options, timeout=10)
+            assert plain.ephemeral and plain.content == needs, (name, plain.content)
+    assert runner.db is not None
+    assert await runner.db.fetchval("SELECT COUNT(*) FROM team_roles") == 1
 
 
 async def test_privacy_delete_of_another_member_is_for_organisers(
