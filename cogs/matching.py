@@ -28,6 +28,7 @@ from bot.services.matching import (
 )
 from bot.services.profiles import guild_taxonomy
 from bot.tree import DEFER, NO_DEFER, answer, reports_errors
+from cogs.collaborations import open_form
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ _STYLES = {
     "yes": discord.ButtonStyle.success,
     "planned": discord.ButtonStyle.primary,
     "no": discord.ButtonStyle.secondary,
+    "collab": discord.ButtonStyle.success,
 }
 _ANSWERED = {
     AnswerStatus.SAVED: "match.followup.thanks",
@@ -77,11 +79,19 @@ class MetButton(
     @reports_errors
     async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
         bot = interaction.client
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         service: MatchingService = bot.services["matching"]
-        outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
+        if self.answer == "collab":
+            # Working together: stored as met, then the collaboration form (a modal must
+            # be the first answer, so no defer; the answer is one quick write).
+            outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
+            if outcome.status is AnswerStatus.SAVED:
+                await open_form(interaction, "match", self.group_id)
+                return
+        else:
+            await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+            outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
         _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
+        await answer(interaction, _(_ANSWERED[outcome.status]), ephemeral=True)
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:
