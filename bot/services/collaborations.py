@@ -37,11 +37,12 @@ from bot.domain.collaborations import (
     involved_sectors,
     list_month,
 )
+from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
 from bot.i18n import BABEL_LOCALES, Text
 from bot.services.notify import DmResult, only_user, send_dm
 from bot.services.profiles import guild_taxonomy
-from bot.storage.collaborations import UNKNOWN, Collaboration, CollaborationRepository
+from bot.storage.collaborations import Collaboration, CollaborationRepository
 from bot.storage.matches import MatchRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import ProfileRepository
@@ -438,7 +439,7 @@ class CollaborationService:
         settings = await self.bot.guild_settings.get(guild_id)
         taxonomy = await guild_taxonomy(self.bot.db, guild_id)
         labels = {entry.key: entry.label(_.lang) for entry in taxonomy.sectors}
-        labels[UNKNOWN] = _("report.sector.unknown")
+        labels[UNKNOWN_SECTOR] = _("report.sector.unknown")
         found: list[Listed] = []
         for collab, members in await self.repo.in_guild(guild_id, LIST_LIMIT):
             facts = [m.fact() for m in members]

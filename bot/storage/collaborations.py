@@ -11,9 +11,7 @@ from typing import Any, cast
 
 from bot.db import Database
 from bot.domain.collaborations import CollabFact, CollabMemberFact, Origin
-
-# The sector key of a member without one (the reports' `UNKNOWN_SECTOR`).
-UNKNOWN = "unknown"
+from bot.domain.stats import UNKNOWN_SECTOR as UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

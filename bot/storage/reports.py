@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from bot.db import Database
+from bot.domain.collaborations import CollabFact
 from bot.domain.stats import (
     AnswerFact,
     AnswerStatus,
@@ -29,6 +30,7 @@ from bot.domain.stats import (
     ReportRequest,
     build_report,
 )
+from bot.storage.collaborations import CollaborationRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class ReportFacts:
     checkins: tuple[CheckinFact, ...]
     groups: tuple[MatchGroupFact, ...]
     intros: tuple[IntroFact, ...]
+    collaborations: tuple[CollabFact, ...] = ()
 
 
 def _iso(moment: datetime) -> str:
@@ -112,6 +115,7 @@ class ReportRepository:
             checkins=tuple(checkins),
             groups=await self._groups(guild_id, until),
             intros=await self._intros(guild_id, until),
+            collaborations=await CollaborationRepository(self.db).facts(guild_id),
         )
 
     async def _groups(self, guild_id: int, until: str) -> tuple[MatchGroupFact, ...]:
@@ -151,5 +155,11 @@ class ReportRepository:
         """The report of `guild_id` for `request`."""
         facts = await self.facts(guild_id, request.end)
         return build_report(
-            request, facts.meetings, facts.answers, facts.checkins, facts.groups, facts.intros
+            request,
+            facts.meetings,
+            facts.answers,
+            facts.checkins,
+            facts.groups,
+            facts.intros,
+            facts.collaborations,
         )
