@@ -21,6 +21,7 @@ Definitions (decided here, once)
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +64,12 @@ MAX_MEMBERS = 10  # a user select holds at most 25; ten people is already a cons
 
 
 def check_title(text: str) -> str:
-    """One line of at most `TITLE_MAX` characters (surrounding space dropped)."""
-    title = " ".join(text.split())
-    if not title:
+    """One line of at most `TITLE_MAX` characters: control characters dropped, spaces and
+    line breaks collapsed; something visible must be left."""
+    title = " ".join(
+        "".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()).split()
+    )
+    if not "".join(c for c in title if unicodedata.category(c) != "Cf").strip():
         raise BadInput("collab.error.title_empty")
     if len(title) > TITLE_MAX:
         raise BadInput("collab.error.title_long", max=TITLE_MAX, length=len(title))

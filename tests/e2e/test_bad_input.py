@@ -230,6 +230,7 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "community add_sector": {"key": "tro"},
         "community add_interest": {"key": "idrett"},
         "setup national_report": {"state": "on"},
+        "collaboration add": {"title": "Felles søknad", "member": world.members[0].id},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

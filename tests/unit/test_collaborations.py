@@ -55,6 +55,9 @@ def test_title_is_one_line_of_at_most_100() -> None:
     assert check_title("x" * 100) == "x" * 100
     assert key_of(check_title, "x" * 101) == "collab.error.title_long"
     assert key_of(check_title, " \n ") == "collab.error.title_empty"
+    assert key_of(check_title, "\u200b\u200c\u2060") == "collab.error.title_empty"
+    assert key_of(check_title, "\x00\x01\x07") == "collab.error.title_empty"
+    assert check_title("a\x00b") == "ab"
 
 
 @pytest.mark.parametrize(
