@@ -141,19 +141,22 @@ class CollabModal(ReportingModal):
 async def draft_message(
     service: CollaborationService, _: Text, collab_id: int, user_id: int
 ) -> tuple[str, discord.ui.View]:
-    """The recorder's choice of members: a select of the group (all ticked) and Send."""
+    """The recorder's choice of members: a select of the rest of the group (all ticked at
+    first; the recorder is always in it) and Send."""
     offered = await service.draft(collab_id, user_id)
+    others = [(uid, name, ticked) for uid, name, ticked in offered if uid != user_id]
     view = discord.ui.View(timeout=None)
-    select = discord.ui.Select[discord.ui.View](
-        placeholder=_("collab.form.members"),
-        min_values=0,
-        max_values=len(offered),
-        options=[
-            discord.SelectOption(label=name[:100], value=str(uid), default=ticked)
-            for uid, name, ticked in offered
-        ],
-    )
-    view.add_item(MembersSelect(collab_id, select))
+    if others:
+        select = discord.ui.Select[discord.ui.View](
+            placeholder=_("collab.form.members"),
+            min_values=0,
+            max_values=len(others),
+            options=[
+                discord.SelectOption(label=name[:100], value=str(uid), default=ticked)
+                for uid, name, ticked in others
+            ],
+        )
+        view.add_item(MembersSelect(collab_id, select))
     send = discord.ui.Button[discord.ui.View](
         label=_("collab.form.send"), style=discord.ButtonStyle.success
     )

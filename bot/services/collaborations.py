@@ -36,6 +36,7 @@ from bot.domain.collaborations import (
     check_title,
     involved_sectors,
     list_month,
+    started_at,
 )
 from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
@@ -216,7 +217,7 @@ class CollaborationService:
         return collab
 
     async def choose_members(self, collab_id: int, user_id: int, chosen: Sequence[int]) -> None:
-        """The recorder's ticks on a draft (members of the group only)."""
+        """The recorder's ticks on a draft (members of the group only; the recorder stays)."""
         collab = await self._own_draft(collab_id, user_id)
         if collab.state != "draft":
             raise BadInput("collab.error.already_sent")
@@ -420,12 +421,12 @@ class CollaborationService:
             return ConfirmOutcome(ConfirmStatus.UNKNOWN, None)
         if user_id != for_user:
             return ConfirmOutcome(ConfirmStatus.NOT_YOURS, collab.guild_id)
-        before = list_month([m.fact() for m in await self.repo.members(collab_id)], "UTC")
+        before = started_at(m.fact() for m in await self.repo.members(collab_id))
         if not await self.repo.answer(collab_id, user_id, yes, self.now()):
             return ConfirmOutcome(ConfirmStatus.UNKNOWN, collab.guild_id)
         if not yes:
             return ConfirmOutcome(ConfirmStatus.DECLINED, collab.guild_id)
-        after = list_month([m.fact() for m in await self.repo.members(collab_id)], "UTC")
+        after = started_at(m.fact() for m in await self.repo.members(collab_id))
         started = before is None and after is not None
         if started:
             log.info("guild %d: collaboration %d counts now", collab.guild_id, collab_id)
