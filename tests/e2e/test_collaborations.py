@@ -13,11 +13,14 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
+import discord
+
 from bot.i18n import Catalog
 from bot.services.collaborations import CONFIRM_PREFIX, CollaborationService
 from bot.services.reports import request_for
 from bot.storage.collaborations import CollaborationRepository
 from bot.storage.reports import ReportRepository
+from cogs.collaborations import CollabStart, start_custom_id
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_matching import (
     bot_messages,
@@ -347,3 +350,30 @@ async def test_the_form_registry_offers_the_group_of_an_origin(
 
     service(fast).origins["partner"] = partner_members
     assert await service(fast).group_members(world.guild.id, "partner", 7, b.id) == [a.id, b.id]
+
+    # The button partner search posts in its threads opens the same form.
+    assert fast.bot is not None
+    channel = fast.bot.get_channel(world.intro.id)
+    assert isinstance(channel, discord.TextChannel)
+    view = discord.ui.View(timeout=None)
+    view.add_item(CollabStart("partner", 7, "start"))
+    posted = await channel.send("30 days", view=view)
+    assert start_custom_id("partner", 7) == "collab:start:partner:7"
+    emu = world.emu
+    outsider = world.members[3]
+    refused = await emu.press_button(channel.id, posted.id, outsider.id, "collab:start:partner:7")
+    assert refused.modal is None and refused.ephemeral
+    asked = await emu.press_button(channel.id, posted.id, b.id, "collab:start:partner:7")
+    assert asked.modal is not None
+    form = await emu.submit_modal(asked, b.id, {"title": "Felles søknad", "link": ""})
+    assert form.primary is not None
+    assert await repo(fast).in_guild(world.guild.id) == []  # a draft is not listed yet
+    (collab_id,) = {int(c.split(":")[2]) for c in component_ids(form.primary)}
+    draft = await repo(fast).get(collab_id)
+    assert draft is not None and (draft.origin, draft.origin_ref, draft.state) == (
+        "partner",
+        7,
+        "draft",
+    )
+    assert draft.fallback_channel_id == channel.id
+    assert sorted(m.user_id for m in await repo(fast).members(collab_id)) == sorted([a.id, b.id])
