@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import meeting_choices, meeting_option
 from bot.bot import MoteplassBot
 from bot.domain.collaborations import LINK_MAX, ORIGINS, TITLE_MAX, Origin
 from bot.errors import NotFound
@@ -286,15 +286,6 @@ def confirm_view(_: Text, collab_id: int, user_id: int) -> discord.ui.View:
 # ----- commands ----------------------------------------------------------------------------
 
 
-def _meeting_id(value: str | None) -> int | None:
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
-    return int(text)
-
-
 @app_commands.guild_only()
 class CollaborationsCog(
     commands.GroupCog, group_name="collaboration", group_description="Collaborations"
@@ -348,7 +339,7 @@ class CollaborationsCog(
             link,
             named,
             include_me=include_me,
-            meeting_id=_meeting_id(meeting),
+            meeting_id=meeting_option(meeting),
             channel_id=interaction.channel_id,
         )
         await answer(interaction, _("collab.recorded", title=collab.title, count=asked))

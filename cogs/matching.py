@@ -11,9 +11,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import meeting_choices, meeting_option
 from bot.bot import MoteplassBot
-from bot.errors import NotFound
 from bot.i18n import Text
 from bot.services.matching import (
     ANSWERS,
@@ -101,15 +100,6 @@ def followup_view(_: Text, group_id: int) -> discord.ui.View:
     return view
 
 
-def _meeting_id(value: str | None) -> int | None:
-    if value is None:
-        return None
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
-    return int(text)
-
-
 @app_commands.guild_only()
 class MatchingCog(commands.GroupCog, group_name="match", group_description="Matchmaking"):
     def __init__(self, bot: MoteplassBot) -> None:
@@ -141,7 +131,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        meeting_id = _meeting_id(meeting)
+        meeting_id = meeting_option(meeting)
         await self.service.delivery_channel(interaction.guild)  # fail before storing
         report = await self.service.make_round(
             interaction.guild, meeting_id=meeting_id, created_by=interaction.user.id
@@ -166,7 +156,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        meeting_id = _meeting_id(meeting)
+        meeting_id = meeting_option(meeting)
         await interaction.response.defer(thinking=True)  # seating a big meeting takes a while
         plan = await self.service.tables(interaction.guild.id, size, meeting_id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
