@@ -124,7 +124,7 @@ class CollabModal(ReportingModal):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = _service(interaction)
-        collab, _members = await service.record_from_group(
+        collab = await service.record_from_group(
             self.guild_id,
             self.origin,
             self.ref,

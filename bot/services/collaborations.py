@@ -185,14 +185,14 @@ class CollaborationService:
         title: str,
         link: str | None,
         channel_id: int | None,
-    ) -> tuple[Collaboration, list[int]]:
+    ) -> Collaboration:
         """The form's text: a draft with the whole group ticked (the same recorder and
         title again: the one stored before)."""
         clean_title, clean_link = check_title(title), check_link(link)
         members = await self.group_members(guild_id, origin, ref, user_id)
         existing = await self.repo.find(guild_id, origin, ref, user_id, clean_title)
         if existing is not None:
-            return existing, members
+            return existing
         collab = await self.repo.create(
             guild_id,
             title=clean_title,
@@ -206,7 +206,7 @@ class CollaborationService:
             state="draft",
         )
         log.info("guild %d: collaboration %d drafted from %s", guild_id, collab.id, origin)
-        return collab, members
+        return collab
 
     async def _own_draft(self, collab_id: int, user_id: int) -> Collaboration:
         collab = await self.repo.get(collab_id)
