@@ -51,8 +51,8 @@ _ANSWERED = {
 class MetButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=CUSTOM_ID_TEMPLATE
 ):
-    """ "Did you meet?": yes / not yet / no. The custom id carries the group and the answer,
-    so the buttons work after any restart."""
+    """ "Did you meet?": yes / not yet / no / we started working together. The custom id
+    carries the group and the answer, so the buttons work after any restart."""
 
     def __init__(self, group_id: int, answer: str, label: str = "") -> None:
         super().__init__(
@@ -77,20 +77,17 @@ class MetButton(
 
     @reports_errors
     async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
-        bot = interaction.client
-        service: MatchingService = bot.services["matching"]
         if self.answer == "collab":
-            # Working together: stored as met, then the collaboration form (a modal must
-            # be the first answer, so no defer; the answer is one quick write).
-            outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
-            if outcome.status is AnswerStatus.SAVED:
-                await open_form(interaction, "match", self.group_id)
-                return
-        else:
-            await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
-            outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
+            # Working together: the collaboration form (a modal must be the first answer,
+            # so only reads before it); sending the form stores "yes, we met".
+            await open_form(interaction, "match", self.group_id)
+            return
+        bot = interaction.client
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+        service: MatchingService = bot.services["matching"]
+        outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
         _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-        await answer(interaction, _(_ANSWERED[outcome.status]), ephemeral=True)
+        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:

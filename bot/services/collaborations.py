@@ -190,6 +190,8 @@ class CollaborationService:
         title again: the one stored before)."""
         clean_title, clean_link = check_title(title), check_link(link)
         members = await self.group_members(guild_id, origin, ref, user_id)
+        if origin == "match":  # the follow-up's answer: working together counts as met
+            await self.bot.services["matching"].answer(ref, user_id, "collab")
         existing = await self.repo.find(guild_id, origin, ref, user_id, clean_title)
         if existing is not None:
             return existing

@@ -106,7 +106,7 @@ async def test_followup_working_together_to_the_report_across_restarts(
         group.thread_id, int(question["id"]), outsider.id, collab_button
     )
     assert refused.modal is None
-    assert catalog.text(LANG, "match.followup.not_member") in refused.content
+    assert catalog.text(LANG, "collab.error.not_in_group") in refused.content
 
     # The form refuses a title over 100 characters, then takes a good one.
     asked = await emu.press_button(group.thread_id, int(question["id"]), a.id, collab_button)
@@ -116,6 +116,7 @@ async def test_followup_working_together_to_the_report_across_restarts(
     bad_link = await emu.submit_modal(asked, a.id, {"title": "Mentorordning", "link": "ftp://x.no"})
     assert catalog.text(LANG, "collab.error.link", max=500) in bad_link.content
     assert await repo(fast).in_guild(world.guild.id) == []
+    assert (await matches(fast).answers(group.round_id))[a.id] is None  # nothing stored
     form = await emu.submit_modal(
         asked, a.id, {"title": "Mentorordning for nyankomne", "link": "https://example.no/m"}
     )
