@@ -22,6 +22,7 @@ from bot.storage.collaborations import CollaborationRepository
 from bot.storage.reports import ReportRepository
 from cogs.collaborations import CollabStart, start_custom_id
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_interactions import hold_database
 from tests.e2e.test_matching import (
     bot_messages,
     buttons,
@@ -378,3 +379,16 @@ async def test_the_form_registry_offers_the_group_of_an_origin(
     )
     assert draft.fallback_channel_id == channel.id
     assert sorted(m.user_id for m in await repo(fast).members(collab_id)) == sorted([a.id, b.id])
+
+    # The form of a match group (read from the database) is answered within Discord's 3 s
+    # even while another write holds the database.
+    match_view = discord.ui.View(timeout=None)
+    match_view.add_item(CollabStart("match", group.id, "start"))
+    match_post = await channel.send("match", view=match_view)
+    busy = asyncio.create_task(hold_database(fast, 3.5))
+    await asyncio.sleep(0.05)
+    locked = await emu.press_button(
+        channel.id, match_post.id, a.id, start_custom_id("match", group.id)
+    )
+    assert locked.modal is not None and locked.latency < emu.interaction_deadline
+    await busy
