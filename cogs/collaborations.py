@@ -26,6 +26,7 @@ from bot.tree import DEFER, NO_DEFER, ReportingModal, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
+EMBED_BUDGET = 5800  # characters of the list's embed, under Discord's 6,000 with the footer
 START_TEMPLATE = r"collab:start:(?P<origin>[a-z]+):(?P<ref>[0-9]{1,19})"
 _CONFIRMED = {
     ConfirmStatus.CONFIRMED: "collab.confirm.thanks",
@@ -359,10 +360,11 @@ class CollaborationsCog(
         assert interaction.guild_id is not None
         await interaction.response.defer(thinking=True)
         _ = await self.bot.texts(interaction.guild_id)
-        found = await self.service.listing(interaction.guild_id, _)
+        found, total = await self.service.listing(interaction.guild_id, _)
         embed = discord.Embed(title=_("collab.list.title"), colour=discord.Colour.green())
         if not found:
             embed.description = _("collab.list.none")
+        shown = 0
         for item in found:
             month = (
                 month_text(item.month, _.lang)
@@ -372,7 +374,13 @@ class CollaborationsCog(
             lines = [_("collab.list.line", sectors=", ".join(item.sectors) or "—", month=month)]
             if item.link:
                 lines.append(item.link)
-            embed.add_field(name=item.title[:256], value="\n".join(lines)[:1024], inline=False)
+            name, value = item.title[:256], "\n".join(lines)[:1024]
+            if len(embed) + len(name) + len(value) > EMBED_BUDGET:  # Discord's 6,000 in all
+                break
+            embed.add_field(name=name, value=value, inline=False)
+            shown += 1
+        if total > shown and found:
+            embed.set_footer(text=_("collab.list.more", count=total - shown))
         await interaction.followup.send(embed=embed)
 
 

@@ -437,8 +437,9 @@ class CollaborationService:
 
     # ----- reading -------------------------------------------------------------------
 
-    async def listing(self, guild_id: int, _: Text) -> list[Listed]:
-        """The server's collaborations for `/collaboration list` (newest first)."""
+    async def listing(self, guild_id: int, _: Text) -> tuple[list[Listed], int]:
+        """The server's newest collaborations for `/collaboration list`, and how many it
+        has in all."""
         settings = await self.bot.guild_settings.get(guild_id)
         taxonomy = await guild_taxonomy(self.bot.db, guild_id)
         labels = {entry.key: entry.label(_.lang) for entry in taxonomy.sectors}
@@ -455,7 +456,7 @@ class CollaborationService:
                     month=list_month(facts, settings.timezone),
                 )
             )
-        return found
+        return found, await self.repo.count(guild_id)
 
     async def draft(self, collab_id: int, user_id: int) -> list[tuple[int, str, bool]]:
         """A draft's offered members: (id, display name, ticked), for the recorder."""

@@ -285,6 +285,15 @@ class CollaborationRepository:
             by_id[key] = [_member(r) for r in block]
         return [(c, by_id[c.id]) for c in collabs]
 
+    async def count(self, guild_id: int) -> int:
+        """How many open collaborations the server has."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM collaborations WHERE guild_id = ? AND state = 'open'",
+                (guild_id,),
+            )
+        )
+
     async def facts(self, guild_id: int) -> tuple[CollabFact, ...]:
         """Every open collaboration of the server as report facts (anonymised included)."""
         return tuple(

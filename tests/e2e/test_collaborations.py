@@ -272,6 +272,29 @@ async def test_collaboration_add_refuses_bad_input_then_asks_with_a_fallback(
     assert catalog.text(LANG, "report.sector.unknown") in field["value"]
     assert not listed.primary or not listed.primary.get("mentions")
 
+    # Many long entries: the embed stays within Discord's 6,000 characters and says how
+    # many more there are.
+    for n in range(29):
+        await repo(fast).create(
+            world.guild.id,
+            title=f"{n:02d} " + "t" * 97,
+            link="https://example.no/" + "l" * 480,
+            origin="other",
+            origin_ref=None,
+            created_by=kari.id,
+            fallback_channel_id=None,
+            members=[(kari.id, "business"), (ola.id, "voluntary")],
+            now=fast.clock.now(),
+        )
+    many = await emu.invoke(world.guild.id, ola.id, "collaboration list")
+    (embed,) = many.embeds
+    size = len(embed["title"]) + len(embed.get("footer", {}).get("text", ""))
+    size += sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    assert size <= 6000
+    hidden = 30 - len(embed["fields"])
+    assert hidden > 0
+    assert embed["footer"]["text"] == catalog.text(LANG, "collab.list.more", count=hidden)
+
 
 async def test_privacy_show_lists_and_delete_keeps_the_count_anonymously(
     fast: BotRunner, world: World, catalog: Catalog
