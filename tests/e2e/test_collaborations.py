@@ -415,3 +415,35 @@ async def test_the_form_registry_offers_the_group_of_an_origin(
     )
     assert locked.modal is not None and locked.latency < emu.interaction_deadline
     await busy
+
+
+async def test_working_together_from_a_followup_by_dm(
+    fast: BotRunner, world: World, catalog: Catalog
+) -> None:
+    """Matches delivered by DM: the form opens in the DM (the server is found from the
+    group) and the other member is asked by DM."""
+    await configure(world)
+    emu = world.emu
+    a, b = world.members[:2]
+    await seed(fast, world, a, "Kari", "business")
+    await seed(fast, world, b, "Ola", "public_sector")
+    await emu.invoke(
+        world.guild.id, world.organiser.id, "match settings", options={"delivery": "dm"}
+    )
+    await make_round(world)
+    (group,) = await last_groups(fast, world)
+    assert await follow_up(fast) == 1
+    dm = emu.dm_channel(a.id)
+    (question,) = [m for m in emu.dm_messages(a.id) if any(":collab" in c for c in buttons(m))]
+    asked = await emu.press_button(dm, int(question["id"]), a.id, buttons(question)[3])
+    assert asked.modal is not None
+    form = await emu.submit_modal(asked, a.id, {"title": "Praksisplasser", "link": ""})
+    assert form.primary is not None
+    (collab_id,) = {int(c.split(":")[2]) for c in component_ids(form.primary)}
+    collab = await repo(fast).get(collab_id)
+    assert collab is not None and collab.guild_id == world.guild.id
+    send_id = next(c for c in component_ids(form.primary) if c.startswith("collab:send:"))
+    sent = await emu.press_button(dm, int(form.primary["id"]), a.id, send_id)
+    assert catalog.text(LANG, "collab.sent", count=1) in sent.content
+    assert len(requests_to(world, b.id, collab_id)) == 1
+    assert (await matches(fast).answers(group.round_id))[a.id] == "yes"
