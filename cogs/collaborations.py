@@ -3,7 +3,6 @@ buttons), the member choice, and the Confirm / Not me buttons. Drives Collaborat
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any, cast
 
@@ -23,8 +22,6 @@ from bot.services.collaborations import (
     month_text,
 )
 from bot.tree import DEFER, NO_DEFER, ReportingModal, answer, reports_errors
-
-log = logging.getLogger(__name__)
 
 EMBED_BUDGET = 5800  # characters of the list's embed, under Discord's 6,000 with the footer
 START_TEMPLATE = r"collab:start:(?P<origin>[a-z]+):(?P<ref>[0-9]{1,19})"
