@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.domain.dates import format_date_local
 from bot.domain.moments import to_local
+from bot.errors import NotFound
 from bot.storage.meetings import MeetingRepository
 
 if TYPE_CHECKING:
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
 
 
 RECENT = timedelta(days=60)
+
+
+def meeting_option(value: str | None) -> int | None:
+    """An optional meeting option's value (a chosen id), or NotFound for anything typed."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound("meeting.error.not_found")
+    return int(text)
 
 
 async def meeting_choices(

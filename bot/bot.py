@@ -45,6 +45,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.reminders",
     "cogs.series",
     "cogs.matching",
+    "cogs.collaborations",
     "cogs.profiles",
     "cogs.partners",
     "cogs.team",

@@ -11,10 +11,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import meeting_choices, meeting_option
 from bot.bot import MoteplassBot
 from bot.domain.rhythm import OFF, WEEKDAYS
-from bot.errors import NotFound
 from bot.i18n import Text
 from bot.services.matching import (
     ANSWERS,
@@ -32,6 +31,7 @@ from bot.services.profiles import guild_taxonomy
 from bot.services.rhythm import RhythmService
 from bot.storage.matches import MatchSettings
 from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
+from cogs.collaborations import open_form
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ _STYLES = {
     "yes": discord.ButtonStyle.success,
     "planned": discord.ButtonStyle.primary,
     "no": discord.ButtonStyle.secondary,
+    "collab": discord.ButtonStyle.success,
 }
 _ANSWERED = {
     AnswerStatus.SAVED: "match.followup.thanks",
@@ -56,8 +57,8 @@ class MetButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=CUSTOM_ID_TEMPLATE,
 ):
-    """ "Did you meet?": yes / not yet / no. The custom id carries the group and the answer,
-    so the buttons work after any restart."""
+    """ "Did you meet?": yes / not yet / no / we started working together. The custom id
+    carries the group and the answer, so the buttons work after any restart."""
 
     def __init__(self, group_id: int, answer: str, label: str = "") -> None:
         super().__init__(
@@ -76,6 +77,11 @@ class MetButton(
 
     @reports_errors
     async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+        if self.answer == "collab":
+            # Working together: the collaboration form (a modal must be the first answer,
+            # so only reads before it); sending the form stores "yes, we met".
+            await open_form(interaction, "match", self.group_id)
+            return
         bot = interaction.client
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         service: MatchingService = bot.services["matching"]
@@ -89,15 +95,6 @@ def followup_view(_: Text, group_id: int) -> discord.ui.View:
     for choice in ANSWERS:
         view.add_item(MetButton(group_id, choice, _(f"match.followup.{choice}")))
     return view
-
-
-def _meeting_id(value: str | None) -> int | None:
-    if value is None:
-        return None
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
-    return int(text)
 
 
 @app_commands.guild_only()
@@ -137,7 +134,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        meeting_id = _meeting_id(meeting)
+        meeting_id = meeting_option(meeting)
         await self.service.delivery_channel(interaction.guild)  # fail before storing
         report = await self.service.make_round(
             interaction.guild, meeting_id=meeting_id, created_by=interaction.user.id
@@ -162,7 +159,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
     ) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
-        meeting_id = _meeting_id(meeting)
+        meeting_id = meeting_option(meeting)
         await interaction.response.defer(thinking=True)  # seating a big meeting takes a while
         plan = await self.service.tables(interaction.guild.id, size, meeting_id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)

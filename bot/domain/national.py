@@ -11,8 +11,8 @@ Per region:
 * `new_participants`: people whose first meeting ever was in the range.
 * `new_contacts`: unique cross-sector contacts made in match rounds in the range.
 * `rounds`, `introductions`: match rounds and introductions in the range.
-
-Collaborations are not recorded by the bot yet; when they are, they become a column here.
+* `collaborations`: collaborations started in the range (confirmed by two members; see
+  `bot.domain.collaborations`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class NationalRow:
     new_contacts: int
     rounds: int
     introductions: int
+    collaborations: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ def _row(region: str, report: Report) -> NationalRow:
         new_contacts=t.unique_cross_sector_contacts,
         rounds=t.rounds,
         introductions=t.introductions_in_range,
+        collaborations=report.collaborations.started,
     )
 
 
@@ -75,5 +77,6 @@ def national_view(regions: Iterable[tuple[str, Report]]) -> NationalView:
         new_contacts=sum(r.new_contacts for r in rows),
         rounds=sum(r.rounds for r in rows),
         introductions=sum(r.introductions for r in rows),
+        collaborations=sum(r.collaborations for r in rows),
     )
     return NationalView(tuple(rows), total, tuple(sorted(s for s, n in sectors.items() if n)))

@@ -43,6 +43,10 @@ Definitions (decided here, once)
   at least one meeting was held, these add up to `unique_cross_sector_contacts`.
 * **Introductions growth**: per local calendar month of the range, the introductions made
   that month and the running total including those before the range.
+* **Collaborations**: counted by `bot.domain.collaborations` (started = confirmed by two,
+  in range, by origin, pair of sectors and local month). `MeetingRow.collaborations` (the
+  chart's second line) gives each started collaboration to the held meeting in range
+  nearest in time, as for contacts.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ from typing import Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
+
+from bot.domain.collaborations import CollabCounts, CollabFact, collaboration_counts
 
 __all__ = [
     "ANSWER_STATUSES",
@@ -240,6 +246,7 @@ class MeetingRow:
     returning_participants: int
     participants: int = 0  # sum of by_sector; 0 for a cancelled meeting
     cross_sector_contacts: int = 0  # see the module docstring (the chart's line)
+    collaborations: int = 0  # started, nearest to this meeting (the chart's second line)
 
     @property
     def answers(self) -> int:
@@ -314,10 +321,11 @@ class Report:
     rounds: tuple[RoundRow, ...]
     totals: Totals
     sectors: tuple[str, ...] = field(default=())  # every sector key in `by_sector`, sorted
+    collaborations: CollabCounts = field(default_factory=CollabCounts)
 
     @property
     def is_empty(self) -> bool:
-        return not self.meetings and not self.rounds
+        return not self.meetings and not self.rounds and not self.collaborations.started
 
 
 def share(part: int, whole: int) -> float | None:
@@ -440,6 +448,7 @@ def build_report(
     checkins: Iterable[CheckinFact],
     groups: Iterable[MatchGroupFact],
     intros: Iterable[IntroFact],
+    collaborations: Iterable[CollabFact] = (),
 ) -> Report:
     """The report for `request`; facts outside the range are allowed (see the module doc)."""
     tz = request.tz
@@ -490,6 +499,13 @@ def build_report(
                 if nearest is not None:
                     contacts_by_meeting[held[nearest].meeting_id] += 1
 
+    collab_counts = collaboration_counts(collaborations, request.start, request.end, request.zone)
+    collabs_by_meeting: Counter[int] = Counter()
+    for moment in collab_counts.started_moments:
+        nearest = _nearest(held, moment)
+        if nearest is not None:
+            collabs_by_meeting[held[nearest].meeting_id] += 1
+
     meeting_rows: list[MeetingRow] = []
     sectors: set[str] = set()
     for meeting in in_range:
@@ -517,6 +533,7 @@ def build_report(
                 returning_participants=len(known) - new,
                 participants=len(people),
                 cross_sector_contacts=contacts_by_meeting[meeting.meeting_id],
+                collaborations=collabs_by_meeting[meeting.meeting_id],
             )
         )
 
@@ -580,4 +597,5 @@ def build_report(
         rounds=round_rows,
         totals=totals,
         sectors=tuple(sorted(sectors)),
+        collaborations=collab_counts,
     )

@@ -11,7 +11,9 @@ What it shows
   check-in, otherwise answered *going*; see `bot.domain.stats`). Bars of meetings without a
   check-in are hatched, so "said they would come" is told apart from "came".
 * A line on the secondary (right) axis: the unique cross-sector contacts first made in the
-  match rounds nearest in time to each meeting (`MeetingRow.cross_sector_contacts`).
+  match rounds nearest in time to each meeting (`MeetingRow.cross_sector_contacts`); and,
+  when any collaboration started in the range, a dashed line on the same axis: the
+  collaborations started nearest in time to each meeting (`MeetingRow.collaborations`).
 * With no held meeting in the range, a card with the title and `labels.empty`.
 
 Light and dark Discord themes
@@ -90,6 +92,7 @@ class ChartLabels:
     participants: str  # left axis and the bars
     contacts: str  # right axis and the line
     empty: str  # shown instead of bars when no meeting was held in the range
+    collaborations: str = ""  # the dashed line (collaborations started); empty: no line
     no_checkin: str = ""  # legend entry for hatched bars; empty leaves it out
     subtitle: str = ""  # e.g. the date range, under the title
     date_format: str = "%d.%m.%y"  # strftime for the dates under the bars
@@ -286,9 +289,24 @@ def report_chart(
         markeredgewidth=1.5,
         label=labels.contacts,
     )
-    line_axis.set_ylim(0, max(1.0, max(contacts) * 1.15))
-    line_axis.set_ylabel(labels.contacts, fontsize=14)
     handles.append(line)
+    collaborations = [row.collaborations for row in held]
+    if labels.collaborations and any(collaborations):
+        (dashed,) = line_axis.plot(
+            positions,
+            collaborations,
+            color=_MUTED,
+            linewidth=2.5,
+            linestyle="--",
+            marker="s",
+            markersize=7,
+            markerfacecolor=_MUTED,
+            markeredgecolor=BACKGROUND,
+            label=labels.collaborations,
+        )
+        handles.append(dashed)
+    line_axis.set_ylim(0, max(1.0, max(contacts + collaborations) * 1.15))
+    line_axis.set_ylabel(labels.contacts, fontsize=14)
 
     if labels.no_checkin and any(hatches):
         handles.append(

@@ -13,8 +13,10 @@ Format, decided once:
   (`2026-12-03`) in the server's zone. An empty cell means "no data" (a share with nothing
   to divide by; attendance of a meeting without a check-in).
 * Sections follow each other, separated by an empty row; each starts with a one-cell row
-  naming it (`meetings`, `rounds`, `introductions_by_month`, `totals`), then a header row,
-  then the data. `totals` has `key,value` rows.
+  naming it (`meetings`, `rounds`, `introductions_by_month`, `collaborations_by_month`,
+  `collaborations_by_sectors`, `totals`), then a header row, then the data. `totals` has
+  `key,value` rows. A pair of sectors is written as the sectors' names with `lang_labels`,
+  else as their keys.
 * Header keys are stable English snake_case (`CSV_COLUMNS`; sector columns are
   `sector_<key>`). With `lang_labels` (key → text), headers and total keys are shown as
   those labels instead, for people; without it, the file is for machines. `csv_labels`
@@ -34,6 +36,8 @@ from bot.domain.national import NationalView
 from bot.domain.stats import Report
 
 __all__ = [
+    "COLLAB_MONTH_COLUMNS",
+    "COLLAB_PAIR_COLUMNS",
     "CSV_COLUMNS",
     "MEETING_COLUMNS",
     "MONTH_COLUMNS",
@@ -48,7 +52,14 @@ __all__ = [
     "sector_column",
 ]
 
-SECTIONS: tuple[str, ...] = ("meetings", "rounds", "introductions_by_month", "totals")
+SECTIONS: tuple[str, ...] = (
+    "meetings",
+    "rounds",
+    "introductions_by_month",
+    "collaborations_by_month",
+    "collaborations_by_sectors",
+    "totals",
+)
 
 MEETING_COLUMNS: tuple[str, ...] = (
     "meeting_id",
@@ -64,6 +75,7 @@ MEETING_COLUMNS: tuple[str, ...] = (
     "new_participants",
     "returning_participants",
     "cross_sector_contacts",
+    "collaborations",
 )
 ROUND_COLUMNS: tuple[str, ...] = (
     "round_id",
@@ -78,6 +90,8 @@ ROUND_COLUMNS: tuple[str, ...] = (
     "met_share",
 )
 MONTH_COLUMNS: tuple[str, ...] = ("month", "introductions", "cumulative")
+COLLAB_MONTH_COLUMNS: tuple[str, ...] = ("month", "collaborations")
+COLLAB_PAIR_COLUMNS: tuple[str, ...] = ("sector_a", "sector_b", "collaborations")
 TOTAL_KEYS: tuple[str, ...] = (
     "range_start",
     "range_end",
@@ -101,6 +115,11 @@ TOTAL_KEYS: tuple[str, ...] = (
     "contacts_per_participant",
     "introductions_in_range",
     "introductions_before",
+    "collaborations_started",
+    "collaborations_from_match",
+    "collaborations_from_partner",
+    "collaborations_from_meeting",
+    "collaborations_other",
 )
 # `python -m bot report --all`: one row per region, then the sector columns, then `total`.
 NATIONAL_COLUMNS: tuple[str, ...] = (
@@ -111,6 +130,7 @@ NATIONAL_COLUMNS: tuple[str, ...] = (
     "unique_cross_sector_contacts",
     "rounds",
     "introductions_in_range",
+    "collaborations_started",
 )
 # Every fixed key that may appear in a header or as a total key (sector columns aside).
 CSV_COLUMNS: tuple[str, ...] = tuple(
@@ -119,6 +139,8 @@ CSV_COLUMNS: tuple[str, ...] = tuple(
         + MEETING_COLUMNS
         + ROUND_COLUMNS
         + MONTH_COLUMNS
+        + COLLAB_MONTH_COLUMNS
+        + COLLAB_PAIR_COLUMNS
         + ("key", "value")
         + TOTAL_KEYS
         + NATIONAL_COLUMNS
@@ -196,6 +218,7 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
                 row.new_participants,
                 row.returning_participants,
                 row.cross_sector_contacts,
+                row.collaborations,
                 *(row.by_sector.get(sector, 0) for sector in report.sectors),
             ]
         )
@@ -227,6 +250,19 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
         writer.writerow([month.month.strftime("%Y-%m"), month.introductions, month.cumulative])
     writer.writerow([])
 
+    collabs = report.collaborations
+    writer.writerow(header(["collaborations_by_month"]))
+    writer.writerow(header(COLLAB_MONTH_COLUMNS))
+    for started_month, count in collabs.by_month.items():
+        writer.writerow([started_month.strftime("%Y-%m"), count])
+    writer.writerow([])
+
+    writer.writerow(header(["collaborations_by_sectors"]))
+    writer.writerow(header(COLLAB_PAIR_COLUMNS))
+    for (a, b), count in collabs.by_pair.items():
+        writer.writerow([labels.get(sector_column(a), a), labels.get(sector_column(b), b), count])
+    writer.writerow([])
+
     request = report.request
     values: dict[str, object] = {
         "range_start": request.start.isoformat(),
@@ -251,6 +287,11 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
         "contacts_per_participant": _number(totals.contacts_per_participant),
         "introductions_in_range": totals.introductions_in_range,
         "introductions_before": totals.introductions_before,
+        "collaborations_started": collabs.started,
+        "collaborations_from_match": collabs.by_origin["match"],
+        "collaborations_from_partner": collabs.by_origin["partner"],
+        "collaborations_from_meeting": collabs.by_origin["meeting"],
+        "collaborations_other": collabs.by_origin["other"],
     }
     writer.writerow(header(["totals"]))
     writer.writerow(header(["key", "value"]))
@@ -282,6 +323,7 @@ def national_csv(view: NationalView, lang_labels: Mapping[str, str] | None = Non
                 row.new_contacts,
                 row.rounds,
                 row.introductions,
+                row.collaborations,
                 *(row.by_sector.get(sector, 0) for sector in view.sectors),
             ]
         )

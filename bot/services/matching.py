@@ -18,7 +18,7 @@ The database is the source of truth; Discord shows it.
 * **Follow-up**: one APScheduler job per pending round (`match-followup:<round id>`),
   derived from the database at start and whenever a round is made; jobs only wake
   `run_followups`, which claims each due round (`claim_followup`) and each group
-  (`claim_group_followup`) exactly once and asks "did you meet?" with three buttons whose
+  (`claim_group_followup`) exactly once and asks "did you meet?" with four buttons whose
   custom ids carry the group and the answer (`CUSTOM_ID_TEMPLATE`, handled by a
   `DynamicItem` in `cogs.matching`, so they work after a restart).
 * **Silence**: when a round is made or a follow-up runs, every earlier round whose
@@ -82,8 +82,9 @@ EVER_ROUNDS = 1000  # "never met" looks this many rounds back
 THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080  # a week
 # A sent DM is looked for since the round's creation less this (host clock vs Discord's).
 DM_CLOCK_SKEW = timedelta(minutes=1)
-CUSTOM_ID_TEMPLATE = r"match:met:(?P<group>[0-9]{1,19}):(?P<answer>yes|planned|no)"
-ANSWERS = ("yes", "planned", "no")
+CUSTOM_ID_TEMPLATE = r"match:met:(?P<group>[0-9]{1,19}):(?P<answer>yes|planned|no|collab)"
+# "collab" (we started working together) is stored as "yes" and opens the collaboration form.
+ANSWERS = ("yes", "planned", "no", "collab")
 
 PAUSE_WEEKS = (1, 52)
 TABLE_SIZE = (2, 12)
@@ -1050,7 +1051,8 @@ class MatchingService:
         round_ = await self.matches.round_of_group(group_id)
         if round_ is None:
             return AnswerOutcome(AnswerStatus.UNKNOWN, None)
-        if not await self.matches.record_answer(group_id, user_id, met, self.now()):
+        stored = "yes" if met == "collab" else met  # working together: they met
+        if not await self.matches.record_answer(group_id, user_id, stored, self.now()):
             return AnswerOutcome(AnswerStatus.NOT_MEMBER, round_.guild_id)
         # Answering ends a silent streak.
         await self.profiles.record_ignored(round_.guild_id, [], [user_id], limit=IGNORED_LIMIT)

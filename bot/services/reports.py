@@ -5,7 +5,7 @@ No discord here: the cog turns `summary_lines` into an embed and the bytes into 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -80,7 +80,21 @@ def _share(value: float | None, _: Text) -> str:
     return format_percent(value, locale=BABEL_LOCALES.get(_.lang, "nb_NO"))
 
 
-def summary_lines(report: Report, _: Text) -> list[str]:
+def collaboration_lines(report: Report, _: Text, sectors: Mapping[str, str]) -> list[str]:
+    """Collaborations started, by origin and by pair of sectors (`sectors`: key → name)."""
+    counts = report.collaborations
+    lines = [_("collab.report.started", count=counts.started)]
+    if counts.started:
+        lines.append(_("collab.report.origins", **counts.by_origin))
+        pairs = ", ".join(
+            f"{sectors.get(a, a)}–{sectors.get(b, b)} {n}"
+            for (a, b), n in sorted(counts.by_pair.items(), key=lambda item: -item[1])
+        )
+        lines.append(_("collab.report.pairs", pairs=pairs))
+    return lines
+
+
+def summary_lines(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> list[str]:
     """The embed's lines: counts only, never names."""
     t = report.totals
     locale = BABEL_LOCALES.get(_.lang, "nb_NO")
@@ -109,6 +123,7 @@ def summary_lines(report: Report, _: Text) -> list[str]:
             total=t.introductions_in_range + t.introductions_before,
         ),
     ]
+    lines += collaboration_lines(report, _, _sector_labels(taxonomy or load_taxonomy(), _))
     return lines
 
 
@@ -133,6 +148,7 @@ def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> Rendere
         labels=ChartLabels(
             participants=_("report.chart.participants"),
             contacts=_("report.chart.contacts"),
+            collaborations=_("collab.report.chart"),
             empty=_("report.chart.empty"),
             no_checkin=_("report.chart.no_checkin"),
             subtitle=range_text(report.request, _),

@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from bot.db import Database
 from bot.domain.moments import from_stored, stored
+from bot.storage.collaborations import CollaborationRepository
 
 DEFAULT_RETENTION_MONTHS = 24
 DEFAULT_LEAVE_GRACE_DAYS = 30
@@ -95,6 +96,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "partner_searches",
     "partner_interests",
     "partner_settings",
+    "collaborations",
     "reminder_optout",
     "team_roles",
     "deliveries",
@@ -205,6 +207,9 @@ async def _delete_rows(
         "(SELECT group_id FROM match_members WHERE user_id = ?)",
         "UPDATE match_members SET user_id = NULL, answered_at = NULL "
         "WHERE guild_id = ? AND user_id = ?",
+        # A confirmed collaboration keeps counting: its sector and confirmation stay.
+        "UPDATE collaboration_members SET user_id = NULL WHERE guild_id = ? AND user_id = ?",
+        "UPDATE collaborations SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE checkins SET checked_by = NULL WHERE guild_id = ? AND checked_by = ?",
         "UPDATE meetings SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
@@ -317,6 +322,7 @@ class PrivacyRepository:
                     "SELECT suggest FROM partner_prefs WHERE guild_id = ? AND user_id = ?", (g, u)
                 )
             ),
+            "collaborations": await CollaborationRepository(self.db).export(g, u),
             "reminder_optout": _rows(
                 await fetch(
                     "SELECT created_at FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
@@ -457,8 +463,10 @@ class PrivacyRepository:
             "UNION SELECT user_id FROM reminder_optouts WHERE guild_id = ? "
             "UNION SELECT user_id FROM match_members WHERE guild_id = ? AND user_id IS NOT NULL "
             "UNION SELECT user_id FROM team_roles WHERE guild_id = ? "
+            "UNION SELECT user_id FROM collaboration_members WHERE guild_id = ? "
+            "AND user_id IS NOT NULL "
             "UNION SELECT user_id FROM departures WHERE guild_id = ? ORDER BY 1",
-            (guild_id,) * 7,
+            (guild_id,) * 8,
         )
         return [int(r[0]) for r in rows]
 
@@ -467,8 +475,9 @@ class PrivacyRepository:
         rows = await self.db.fetchall(
             "SELECT guild_id FROM profiles UNION SELECT guild_id FROM rsvps "
             "UNION SELECT guild_id FROM checkins UNION SELECT guild_id FROM reminder_optouts "
-            "UNION SELECT guild_id FROM team_roles UNION SELECT guild_id FROM departures "
-            "ORDER BY 1"
+            "UNION SELECT guild_id FROM team_roles "
+            "UNION SELECT guild_id FROM collaboration_members WHERE user_id IS NOT NULL "
+            "UNION SELECT guild_id FROM departures ORDER BY 1"
         )
         return [int(r[0]) for r in rows]
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import cast
 
 from bot.db import Database
+from bot.domain.collaborations import CollabFact
 from bot.domain.moments import from_stored, stored
 from bot.domain.stats import (
     AnswerFact,
@@ -30,6 +31,7 @@ from bot.domain.stats import (
     ReportRequest,
     build_report,
 )
+from bot.storage.collaborations import CollaborationRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class ReportFacts:
     checkins: tuple[CheckinFact, ...]
     groups: tuple[MatchGroupFact, ...]
     intros: tuple[IntroFact, ...]
+    collaborations: tuple[CollabFact, ...] = ()
 
 
 class ReportRepository:
@@ -104,6 +107,7 @@ class ReportRepository:
             checkins=tuple(checkins),
             groups=await self._groups(guild_id, until),
             intros=await self._intros(guild_id, until),
+            collaborations=await CollaborationRepository(self.db).facts(guild_id),
         )
 
     async def _groups(self, guild_id: int, until: str) -> tuple[MatchGroupFact, ...]:
@@ -144,5 +148,11 @@ class ReportRepository:
         """The report of `guild_id` for `request`."""
         facts = await self.facts(guild_id, request.end)
         return build_report(
-            request, facts.meetings, facts.answers, facts.checkins, facts.groups, facts.intros
+            request,
+            facts.meetings,
+            facts.answers,
+            facts.checkins,
+            facts.groups,
+            facts.intros,
+            facts.collaborations,
         )

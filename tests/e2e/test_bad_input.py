@@ -241,6 +241,7 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "partner seek": {"title": "Språkkafé", "description": "Et ukentlig språkkafé"},
         "team set": {"role": "project_lead", "member": world.members[0].id},
         "team remove": {"role": "project_lead", "member": world.members[0].id},
+        "collaboration add": {"title": "Felles søknad", "member": world.members[0].id},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

@@ -297,9 +297,9 @@ async def test_dm_delivery_with_closed_dms_falls_back_to_a_thread(
     # the follow-up goes the same ways, and the DM's buttons work
     assert await follow_up(fast) == 1
     question = world.emu.dm_messages(open_.id)[-1]
-    assert len(buttons(question)) == 3
+    assert len(buttons(question)) == 4
     asked = bot_messages(world, int(thread["id"]))[-1]
-    assert mentioned(asked) == {closed.id} and len(buttons(asked)) == 3
+    assert mentioned(asked) == {closed.id} and len(buttons(asked)) == 4
     yes = next(b for b in buttons(question) if b.endswith(":yes"))
     pressed = await world.emu.press_button(
         world.emu.dm_channel(open_.id), int(question["id"]), open_.id, yes
@@ -337,7 +337,7 @@ async def test_followup_buttons_work_after_a_restart_and_refuse_outsiders(
     question = questions[0]
     assert mentioned(question) == {a.id, b.id}
     custom_ids = buttons(question)
-    assert [c.rsplit(":", 1)[1] for c in custom_ids] == ["yes", "planned", "no"]
+    assert [c.rsplit(":", 1)[1] for c in custom_ids] == ["yes", "planned", "no", "collab"]
     planned = next(c for c in custom_ids if c.endswith(":planned"))
     res = await world.emu.press_button(group.thread_id, int(question["id"]), a.id, planned)
     assert res.ephemeral and says("match.followup.thanks", res.content), res.content
@@ -607,7 +607,7 @@ async def test_dm_followup_sent_but_not_marked_is_not_sent_twice(
     await make_round(world)
     (group,) = await last_groups(fast, world)
     assert await follow_up(fast) == 1
-    assert [len(buttons(world.emu.dm_messages(p.id)[-1])) for p in (a, b)] == [3, 3]
+    assert [len(buttons(world.emu.dm_messages(p.id)[-1])) for p in (a, b)] == [4, 4]
     # The crash came after Kari's question and before Ola's.
     ola_question = world.emu.dm_messages(b.id)[-1]
     world.emu.remove_message(int(ola_question["channel_id"]), int(ola_question["id"]))

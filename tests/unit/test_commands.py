@@ -103,6 +103,8 @@ PUBLIC = {
     "reminders off",
     "privacy show",
     "privacy delete",  # organisers only with `member:` (checked on the server, e2e)
+    "collaboration add",
+    "collaboration list",
 }
 
 
@@ -129,8 +131,9 @@ def test_languages_are_the_three_shipped() -> None:
 
 
 # Commands that answer before any other work, so the tree does not defer them: a modal
-# cannot follow a defer; /match tables answers publicly after an ephemeral-only refusal.
-ANSWER_THEMSELVES = {"introduce", "match tables"}
+# cannot follow a defer; /match tables answers publicly after an ephemeral-only refusal;
+# /collaboration list answers publicly.
+ANSWER_THEMSELVES = {"introduce", "match tables", "collaboration list"}
 
 
 async def test_every_command_is_acknowledged_before_its_work(bot: MoteplassBot) -> None:

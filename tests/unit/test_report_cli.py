@@ -133,7 +133,7 @@ def test_report_all_with_no_server_opted_in_writes_the_empty_files(
     assert main(["report", "--all", "--to", "2026-11-30", "--out", str(out)]) == 0
     (csv_file,) = out.glob("moteplass-national-*.csv")
     rows = [r for r in csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8-sig"))) if r]
-    assert len(rows) == 2 and rows[1][1:] == ["0"] * 6  # header and the zero total
+    assert len(rows) == 2 and rows[1][1:] == ["0"] * 7  # header and the zero total
     assert next(out.glob("moteplass-national-*.png")).stat().st_size > 0
 
 
