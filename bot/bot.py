@@ -46,6 +46,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.series",
     "cogs.matching",
     "cogs.profiles",
+    "cogs.programme",
 )
 
 

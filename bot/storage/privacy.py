@@ -100,6 +100,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "checkins",
     "notices",
     "matches",
+    "proposals",
     "reminder_optout",
     "deliveries",
     "departure",
@@ -188,6 +189,15 @@ async def _delete_rows(
         "UPDATE series SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
+        # Proposals stay as anonymous rows for the report's counts; an accepted one keeps
+        # its place in the programme, shown as deleted (bot/domain/programme.py).
+        "UPDATE proposals SET user_id = NULL, title = '', summary = '', co_presenter_1 = NULL, "
+        "co_presenter_2 = NULL, notice = NULL, notice_sent_at = NULL "
+        "WHERE guild_id = ? AND user_id = ?",
+        "UPDATE proposals SET co_presenter_1 = co_presenter_2, co_presenter_2 = NULL "
+        "WHERE guild_id = ? AND co_presenter_1 = ?",
+        "UPDATE proposals SET co_presenter_2 = NULL WHERE guild_id = ? AND co_presenter_2 = ?",
+        "UPDATE proposals SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
     ):
         changed += await run(sql, (g, u))
     await run(
@@ -271,6 +281,15 @@ class PrivacyRepository:
                     "FROM match_members mm JOIN match_groups g ON g.id = mm.group_id "
                     "JOIN match_rounds r ON r.id = g.round_id "
                     "WHERE mm.guild_id = ? AND mm.user_id = ? ORDER BY r.created_at, r.id",
+                    (g, u),
+                )
+            ),
+            "proposals": _rows(
+                await fetch(
+                    "SELECT p.id, p.meeting_id, m.title AS meeting_title, p.title, p.summary, "
+                    "p.kind, p.sector, p.status, p.slot, p.created_at, p.updated_at "
+                    "FROM proposals p JOIN meetings m ON m.id = p.meeting_id "
+                    "WHERE p.guild_id = ? AND p.user_id = ? ORDER BY p.id",
                     (g, u),
                 )
             ),
