@@ -4,7 +4,7 @@ through the real client against the emulator, with restarts between the steps.""
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import FakeClock
@@ -403,3 +403,41 @@ async def test_the_notice_is_sent_once_across_crashes(
     await fast.restart()
     assert len(mentions()) == 1
     assert dms(world, siri) == []
+
+
+async def test_the_programme_is_in_the_reminders_and_the_monthly_post(
+    fast: BotRunner, world: World, catalog: Catalog
+) -> None:
+    await configure(world)
+    await create(world)
+    (meeting,) = await meetings(fast, world)
+    kari = world.members[0]
+    await introduce(fast, world, kari, "Kari", "business")
+    await world.emu.react(world.announce.id, meeting.message_id, kari.id, "✅")
+    await propose(world, kari, meeting)
+    (proposal,) = await repo(fast).for_meeting(meeting.id)
+    assert fast.bot is not None
+    await fast.bot.services["programme"].decide(
+        world.guild.id, proposal.id, Decision.ACCEPTED, world.organiser.id
+    )
+    reminders = fast.bot.services["reminders"]
+    clock = fast.clock
+    assert isinstance(clock, FakeClock)
+    heading = catalog.text(EN, "programme.text.heading")
+    line = f"{TALK['title']} — Kari ({sector('business')})"
+
+    clock.set(datetime(2027, 2, 25, 9, 1, tzinfo=UTC))  # the channel reminder, 7 days before
+    await reminders.tick()
+    (reminder,) = [m for m in world.emu.messages(world.announce.id) if m.get("message_reference")]
+    assert heading in reminder["content"] and line in reminder["content"]
+
+    clock.set(datetime(2027, 3, 1, 8, 5, tzinfo=UTC))  # the monthly post on the 1st
+    await reminders.tick()
+    title = catalog.text(EN, "reminders.monthly.title")
+    (post,) = [m for m in world.emu.messages(world.announce.id) if title in m["content"]]
+    assert line in post["content"]
+
+    clock.set(datetime(2027, 3, 3, 9, 5, tzinfo=UTC))  # the DM, 1 day before
+    await reminders.tick()
+    reminder_dms = [text for text in dms(world, kari) if heading in text]
+    assert len(reminder_dms) == 1 and line in reminder_dms[0]
