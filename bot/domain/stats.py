@@ -58,6 +58,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
+from bot.domain.programme import ProgrammeCounts
+
 __all__ = [
     "ANSWER_STATUSES",
     "UNKNOWN_SECTOR",
@@ -314,6 +316,8 @@ class Report:
     rounds: tuple[RoundRow, ...]
     totals: Totals
     sectors: tuple[str, ...] = field(default=())  # every sector key in `by_sector`, sorted
+    # meeting id → proposals, accepted items, presenters by sector (bot/domain/programme.py)
+    programme: Mapping[int, ProgrammeCounts] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_empty(self) -> bool:

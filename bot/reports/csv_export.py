@@ -13,7 +13,8 @@ Format, decided once:
   (`2026-12-03`) in the server's zone. An empty cell means "no data" (a share with nothing
   to divide by; attendance of a meeting without a check-in).
 * Sections follow each other, separated by an empty row; each starts with a one-cell row
-  naming it (`meetings`, `rounds`, `introductions_by_month`, `totals`), then a header row,
+  naming it (`meetings`, `rounds`, `introductions_by_month`, `totals`, `programme`), then a
+  header row,
   then the data. `totals` has `key,value` rows.
 * Header keys are stable English snake_case (`CSV_COLUMNS`; sector columns are
   `sector_<key>`). With `lang_labels` (key → text), headers and total keys are shown as
@@ -38,6 +39,7 @@ __all__ = [
     "MEETING_COLUMNS",
     "MONTH_COLUMNS",
     "NATIONAL_COLUMNS",
+    "PROGRAMME_COLUMNS",
     "ROUND_COLUMNS",
     "SECTIONS",
     "TOTAL_KEYS",
@@ -47,7 +49,13 @@ __all__ = [
     "sector_column",
 ]
 
-SECTIONS: tuple[str, ...] = ("meetings", "rounds", "introductions_by_month", "totals")
+SECTIONS: tuple[str, ...] = (
+    "meetings",
+    "rounds",
+    "introductions_by_month",
+    "totals",
+    "programme",
+)
 
 MEETING_COLUMNS: tuple[str, ...] = (
     "meeting_id",
@@ -77,6 +85,9 @@ ROUND_COLUMNS: tuple[str, ...] = (
     "met_share",
 )
 MONTH_COLUMNS: tuple[str, ...] = ("month", "introductions", "cumulative")
+# Per meeting with proposals: how many, how many accepted, then the accepted presenters
+# by sector (`sector_<key>` columns, as in `meetings`).
+PROGRAMME_COLUMNS: tuple[str, ...] = ("meeting_id", "date", "title", "proposals", "accepted")
 TOTAL_KEYS: tuple[str, ...] = (
     "range_start",
     "range_end",
@@ -118,6 +129,7 @@ CSV_COLUMNS: tuple[str, ...] = tuple(
         + MEETING_COLUMNS
         + ROUND_COLUMNS
         + MONTH_COLUMNS
+        + PROGRAMME_COLUMNS
         + ("key", "value")
         + TOTAL_KEYS
         + NATIONAL_COLUMNS
@@ -244,6 +256,27 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
     writer.writerow(header(["key", "value"]))
     for key in TOTAL_KEYS:
         writer.writerow([labels.get(key, key), values[key]])
+    writer.writerow([])
+
+    presenter_sectors = sorted(
+        {s for counts in report.programme.values() for s in counts.presenters_by_sector}
+    )
+    writer.writerow(header(["programme"]))
+    writer.writerow(header([*PROGRAMME_COLUMNS, *(sector_column(s) for s in presenter_sectors)]))
+    for row in report.meetings:
+        counts = report.programme.get(row.meeting_id)
+        if counts is None:
+            continue
+        writer.writerow(
+            [
+                row.meeting_id,
+                row.date_local.isoformat(),
+                _safe_text(row.title),
+                counts.proposals,
+                counts.accepted,
+                *(counts.presenters_by_sector.get(s, 0) for s in presenter_sectors),
+            ]
+        )
 
     return (BOM + buffer.getvalue()).encode("utf-8")
 

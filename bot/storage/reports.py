@@ -9,11 +9,13 @@ Anonymous rows (left after a member deleted their data) become facts with `perso
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import cast
 
 from bot.db import Database
+from bot.domain.programme import programme_counts
 from bot.domain.stats import (
     AnswerFact,
     AnswerStatus,
@@ -29,6 +31,7 @@ from bot.domain.stats import (
     ReportRequest,
     build_report,
 )
+from bot.storage.programme import ProposalRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,11 @@ class ReportRepository:
     async def report(self, guild_id: int, request: ReportRequest) -> Report:
         """The report of `guild_id` for `request`."""
         facts = await self.facts(guild_id, request.end)
-        return build_report(
+        report = build_report(
             request, facts.meetings, facts.answers, facts.checkins, facts.groups, facts.intros
         )
+        listed = {row.meeting_id for row in report.meetings}
+        programme = programme_counts(
+            f for f in await ProposalRepository(self.db).facts(guild_id) if f.meeting_id in listed
+        )
+        return replace(report, programme=MappingProxyType(programme))

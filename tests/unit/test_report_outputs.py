@@ -90,7 +90,7 @@ def _table(rows: list[list[str]]) -> list[dict[str, str]]:
 
 def test_csv_has_the_report_numbers(report: Report) -> None:
     sections = _sections(report_csv(report))
-    assert list(sections) == ["meetings", "rounds", "introductions_by_month", "totals"]
+    assert list(sections) == ["meetings", "rounds", "introductions_by_month", "totals", "programme"]
 
     meetings = _table(sections["meetings"])
     assert list(meetings[0])[: len(MEETING_COLUMNS)] == list(MEETING_COLUMNS)
