@@ -12,9 +12,11 @@ from bot.db import Database
 from bot.domain.programme import Decision, Status
 from bot.i18n import Catalog
 from bot.services.profiles import shipped_taxonomy
+from bot.services.reports import request_for
 from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import ProfileRepository, ProfileText
 from bot.storage.programme import ProposalRepository
+from bot.storage.reports import ReportRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import configure, create
 
@@ -441,3 +443,69 @@ async def test_the_programme_is_in_the_reminders_and_the_monthly_post(
     await reminders.tick()
     reminder_dms = [text for text in dms(world, kari) if heading in text]
     assert len(reminder_dms) == 1 and line in reminder_dms[0]
+
+
+async def test_privacy_show_lists_proposals_and_delete_leaves_an_anonymous_item(
+    fast: BotRunner, world: World, catalog: Catalog
+) -> None:
+    await configure(world)
+    await create(world)
+    (meeting,) = await meetings(fast, world)
+    kari, ola = world.members[0], world.members[1]
+    await introduce(fast, world, kari, "Kari", "business")
+    await introduce(fast, world, ola, "Ola", "public_sector")
+    await propose(world, kari, meeting)
+    await propose(world, kari, meeting, title="Et spørsmål")
+    await propose(world, ola, meeting, title="Kommunens tilskudd", co_presenter=kari.id)
+    accepted, still_open, olas = sorted(
+        await repo(fast).for_meeting(meeting.id), key=lambda p: p.id
+    )
+    assert fast.bot is not None
+    service = fast.bot.services["programme"]
+    for pid in (accepted.id, olas.id):
+        await service.decide(world.guild.id, pid, Decision.ACCEPTED, world.organiser.id)
+
+    shown = await world.emu.invoke(world.guild.id, kari.id, "privacy show")
+    embed = shown.embeds[0]
+    assert (
+        catalog.text(
+            EN, "privacy.show.line", part=catalog.text(EN, "privacy.part.proposals"), count=2
+        )
+        in embed["description"]
+    )
+    listed = next(
+        f["value"]
+        for f in embed["fields"]
+        if f["name"] == catalog.text(EN, "privacy.part.proposals")
+    )
+    assert TALK["title"] in listed and "Et spørsmål" in listed
+
+    asked = await world.emu.invoke(world.guild.id, kari.id, "privacy delete")
+    confirm = next(b for row in asked.components for b in row["components"] if b["style"] == 4)
+    assert asked.primary is not None
+    done = await world.emu.press_button(
+        asked.primary["channel_id"], asked.primary["id"], kari.id, confirm["custom_id"]
+    )
+    finished = catalog.text(EN, "privacy.delete.done")
+    await world.emu.wait_until(lambda: (done.message or {}).get("content") == finished, timeout=10)
+    await settle(fast)
+
+    rows = {p.id: p for p in await repo(fast).for_meeting(meeting.id)}
+    gone = rows[accepted.id]
+    assert (gone.user_id, gone.title, gone.summary, gone.sector) == (None, "", "", "business")
+    assert rows[still_open.id].user_id is None
+    assert rows[olas.id].co_presenters == ()  # no longer named beside Ola
+    assert await repo(fast).of_user(world.guild.id, kari.id) == []
+    field = programme_field(world, meeting)
+    assert field is not None
+    deleted = catalog.text(EN, "programme.deleted")
+    assert f"{deleted} — {deleted} ({sector('business')})" in field
+    assert "Kari" not in field and TALK["title"] not in field
+    # The report still counts them: 3 proposals, 2 accepted, one presenter per sector.
+    assert fast.db is not None
+    report = await ReportRepository(fast.db).report(
+        world.guild.id, request_for(fast.clock.now() + timedelta(days=60), "Europe/Oslo")
+    )
+    counts = report.programme[meeting.id]
+    assert (counts.proposals, counts.accepted) == (3, 2)
+    assert dict(counts.presenters_by_sector) == {"business": 1, "public_sector": 1}
