@@ -395,6 +395,12 @@ class PrivacyRepository:
                     "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
                     "DELETE FROM match_rounds WHERE guild_id = ? AND created_at < ?",
                     "DELETE FROM deliveries WHERE guild_id = ? AND due_at < ?",
+                    # Proposals of old meetings stay as counts only (as after a deletion).
+                    "UPDATE proposals SET user_id = NULL, title = '', summary = '', "
+                    "co_presenter_1 = NULL, co_presenter_2 = NULL, decided_by = NULL "
+                    "WHERE meeting_id IN (SELECT id FROM meetings WHERE guild_id = ? "
+                    "AND starts_at < ?) AND (user_id IS NOT NULL OR decided_by IS NOT NULL "
+                    "OR co_presenter_1 IS NOT NULL)",
                 ):
                     async with conn.execute(sql, (guild_id, cutoff)) as cur:
                         counts.append(cur.rowcount)

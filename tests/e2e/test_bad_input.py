@@ -230,6 +230,16 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "community add_sector": {"key": "tro"},
         "community add_interest": {"key": "idrett"},
         "setup national_report": {"state": "on"},
+        "programme propose": {
+            "meeting": meeting_id,
+            "title": "Jobb for alle",
+            "summary": "Hva vi lærte",
+            "kind": "case",
+        },
+        "programme edit": {"proposal": "1"},
+        "programme withdraw": {"proposal": "1"},
+        "programme arrange": {"item": "1", "slot": "09:15"},
+        "programme review": {"meeting": meeting_id},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

@@ -13,6 +13,7 @@ from bot.domain.meeting import MeetingDraft
 from bot.domain.programme import Decision, ProposalText, Status
 from bot.errors import BadInput
 from bot.storage.meetings import MeetingRepository
+from bot.storage.privacy import PrivacyRepository
 from bot.storage.programme import ProposalRepository
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -143,3 +144,16 @@ async def test_facts_carry_no_ids(db: Database, status: str) -> None:
     (fact,) = await repo.facts(GUILD)
     assert (fact.meeting_id, fact.status.value, fact.sector) == (first, status, "civil_society")
     assert await repo.facts(OTHER_GUILD) == []
+
+
+async def test_retention_leaves_old_proposals_as_counts(db: Database) -> None:
+    repo = ProposalRepository(db)
+    old, new = await meeting(db, days=-800), await meeting(db, days=30)
+    for meeting_id in (old, new):
+        item = await repo.create(GUILD, meeting_id, 7, TEXT, (8,), "business", NOW)
+        await repo.decide(GUILD, item.id, Decision.ACCEPTED, 1, NOW)
+    await PrivacyRepository(db).retention_sweep(NOW)
+    kept = {p.meeting_id: p for p in await repo.for_meeting(old) + await repo.for_meeting(new)}
+    assert (kept[old].user_id, kept[old].title, kept[old].co_presenters) == (None, "", ())
+    assert kept[old].sector == "business" and kept[old].status is Status.ACCEPTED
+    assert kept[new].user_id == 7 and kept[new].title == TEXT.title
