@@ -109,16 +109,12 @@ async def programme_lines(bot: MoteplassBot, meeting: Meeting, _: Text) -> list[
 
 async def _names(bot: MoteplassBot, guild_id: int, people: set[int]) -> dict[int, str]:
     """Introductions' names, else the names the bot saw or fetches (see NameResolver)."""
+    guild = bot.get_guild(guild_id)
+    if guild is None:
+        return await ProfileRepository(bot.db).display_names(guild_id, people)
     service = bot.services.get("programme")
     resolver: NameResolver = service.names if service is not None else NameResolver(bot.db)
-    found = await ProfileRepository(bot.db).display_names(guild_id, people)
-    missing = [u for u in people if u not in found]
-    guild = bot.get_guild(guild_id)
-    if missing and guild is not None:
-        for user_id, name in (await resolver.names(guild, missing)).items():
-            if name:
-                found[user_id] = name
-    return found
+    return {u: name for u, name in (await resolver.names(guild, people)).items() if name}
 
 
 def programme_text(_: Text, lines: Sequence[str]) -> str:
