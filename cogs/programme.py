@@ -18,7 +18,15 @@ from discord.ext import commands
 from bot.autocomplete import meeting_choices
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local, to_local
-from bot.domain.programme import KINDS, Decision, Proposal, ProposalText, Status, ordered
+from bot.domain.programme import (
+    KINDS,
+    Decision,
+    Proposal,
+    ProposalText,
+    Status,
+    fit_lines,
+    ordered,
+)
 from bot.errors import NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
@@ -226,15 +234,12 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
     ) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
-        others = [m for m in (co_presenter, co_presenter_2) if m is not None]
-        for member in others:
-            self.service.names.remember(member)
         proposal, current = await self.service.propose(
             interaction.guild_id,
             interaction.user.id,
             _id(meeting, "meeting.error.not_found"),
             ProposalText(title=title, summary=summary, kind=kind),
-            [m.id for m in others if not m.bot],
+            self._co_presenters(co_presenter, co_presenter_2),
         )
         await answer(
             interaction,
@@ -248,6 +253,8 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         title="New title",
         summary="New text",
         kind="New kind",
+        co_presenter="New co-presenter (replaces the ones given before)",
+        co_presenter_2="A second new co-presenter",
     )
     @app_commands.choices(kind=KIND_CHOICES)
     async def edit(
@@ -257,9 +264,12 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         title: app_commands.Range[str, 1, 100] | None = None,
         summary: app_commands.Range[str, 1, 500] | None = None,
         kind: str | None = None,
+        co_presenter: discord.Member | None = None,
+        co_presenter_2: discord.Member | None = None,
     ) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
+        others = self._co_presenters(co_presenter, co_presenter_2)
         edited = await self.service.edit(
             interaction.guild_id,
             interaction.user.id,
@@ -267,6 +277,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             title=title,
             summary=summary,
             kind=kind,
+            co_presenters=others or None,
         )
         await answer(interaction, _("programme.edited", title=edited.title), ephemeral=True)
 
@@ -279,6 +290,13 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             interaction.guild_id, interaction.user.id, _id(proposal, "programme.error.not_found")
         )
         await answer(interaction, _("programme.withdrawn", title=taken.title), ephemeral=True)
+
+    def _co_presenters(self, *members: discord.Member | None) -> list[int]:
+        """The people given (bots left out), their names kept for the programme."""
+        chosen = [m for m in members if m is not None and not m.bot]
+        for member in chosen:
+            self.service.names.remember(member)
+        return [m.id for m in chosen]
 
     # ----- organisers --------------------------------------------------------------
 
@@ -308,7 +326,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         ]
         lines = await programme_lines(self.bot, current, _)
         if lines:
-            head.append("\n".join(lines)[:1500])
+            head.append(fit_lines(lines, 1500, lambda n: _("programme.embed.more", count=n)))
         if not waiting:
             head.append(_("programme.review.nothing_open"))
         await interaction.followup.send("\n".join(head), ephemeral=True)
@@ -357,8 +375,8 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         )
         meeting = await self.service.meetings.require(interaction.guild_id, arranged.meeting_id)
         lines = await programme_lines(self.bot, meeting, _)
-        text = _("programme.arranged", title=arranged.title) + "\n" + "\n".join(lines)
-        await answer(interaction, text[:2000], ephemeral=True)
+        shown = fit_lines(lines, 1800, lambda n: _("programme.embed.more", count=n))
+        await answer(interaction, _("programme.arranged", title=arranged.title) + "\n" + shown)
 
     # ----- autocomplete ------------------------------------------------------------
 

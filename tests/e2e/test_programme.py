@@ -224,6 +224,20 @@ async def test_bad_input_is_refused_with_a_message(
         "programme.edited",
         title="Case A",
     )
+    siri = world.members[3]
+    edit = {"proposal": target, "co_presenter": siri.id}
+    said(
+        await world.emu.invoke(world.guild.id, kari.id, "programme edit", options=edit),
+        "programme.edited",
+        title="Case A",
+    )
+    edit["co_presenter"] = kari.id
+    said(
+        await world.emu.invoke(world.guild.id, kari.id, "programme edit", options=edit),
+        "programme.error.co_presenter_self",
+    )
+    edited = await repo(fast).get(world.guild.id, own[0].id)
+    assert edited is not None and edited.co_presenters == (siri.id,)
     said(
         await world.emu.invoke(
             world.guild.id, kari.id, "programme withdraw", options={"proposal": str(own[1].id)}
