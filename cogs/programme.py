@@ -331,18 +331,23 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             head.append(_("programme.review.nothing_open"))
         await interaction.followup.send("\n".join(head), ephemeral=True)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
-        names = await self.service.profiles.display_names(
-            interaction.guild.id, {p.user_id for p in waiting if p.user_id is not None}
-        )
         shown = waiting[: PER_MESSAGE * MESSAGES]
+        profiles = {
+            p.user_id: await self.service.profiles.get(interaction.guild.id, p.user_id)
+            for p in shown
+            if p.user_id is not None
+        }
         for start in range(0, len(shown), PER_MESSAGE):
             chunk = shown[start : start + PER_MESSAGE]
-            embeds = [
-                proposal_embed(
-                    _, p, names.get(p.user_id or 0, ""), taxonomy.label(p.sector or "", _.lang)
-                )
-                for p in chunk
-            ]
+            embeds = []
+            for p in chunk:
+                profile = profiles.get(p.user_id) if p.user_id is not None else None
+                who = profile.display_name if profile else _("meeting.name.left")
+                if p.sector:
+                    who += f" ({taxonomy.label(p.sector, _.lang)})"
+                if profile and profile.organisation:
+                    who += f" · {profile.organisation}"
+                embeds.append(proposal_embed(_, p, who))
             await interaction.followup.send(
                 embeds=embeds, view=review_view(_, chunk), ephemeral=True
             )
@@ -445,9 +450,9 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         return choices
 
 
-def proposal_embed(_: Text, proposal: Proposal, name: str, sector: str) -> discord.Embed:
+def proposal_embed(_: Text, proposal: Proposal, who: str) -> discord.Embed:
+    """One proposal in the review: title, text, who (name, sector, organisation), kind."""
     embed = discord.Embed(title=proposal.title[:256], description=proposal.summary[:4096])
-    who = f"{name} ({sector})" if sector else name
     if proposal.co_presenters:
         who += ", " + ", ".join(f"<@{u}>" for u in proposal.co_presenters)
     embed.add_field(name=_("programme.review.presenter"), value=who[:1024] or "—")

@@ -127,6 +127,8 @@ async def test_propose_review_accept_shows_the_programme_across_restarts(
         in head["content"]
     )
     assert cards["embeds"][0]["title"] == TALK["title"]
+    who = cards["embeds"][0]["fields"][0]["value"]
+    assert who.startswith(f"Kari ({sector('business')}) · Kari AS")  # from the introduction
     assert buttons(cards) == [f"programme:{a}:{proposal.id}" for a in ("accept", "decline", "move")]
 
     await fast.restart()  # the buttons are persistent: they work after a restart
