@@ -27,7 +27,7 @@ from bot.domain.programme import (
     fit_lines,
     ordered,
 )
-from bot.errors import NotFound
+from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
 from bot.services.programme import ProgrammeService, programme_lines
@@ -168,6 +168,8 @@ async def move_view(
     proposal = await service.proposals.get(interaction.guild_id, proposal_id)
     if proposal is None:
         raise NotFound("programme.error.not_found")
+    if not proposal.is_open:
+        raise BadInput("programme.error.already_decided")
     choices = [
         c for c in await meeting_choices(interaction, "") if c.value != str(proposal.meeting_id)
     ]

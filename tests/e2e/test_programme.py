@@ -132,6 +132,8 @@ async def test_propose_review_accept_shows_the_programme_across_restarts(
     assert buttons(cards) == [f"programme:{a}:{proposal.id}" for a in ("accept", "decline", "move")]
 
     await fast.restart()  # the buttons are persistent: they work after a restart
+    refused = await press(world, cards, f"programme:accept:{proposal.id}", user=kari)
+    assert refused.content == catalog.text(EN, "error.not_organiser")
     done = await press(world, cards, f"programme:accept:{proposal.id}")
     assert done.content == catalog.text(EN, "programme.review.accepted", title=TALK["title"])
     await settle(fast)
@@ -146,8 +148,9 @@ async def test_propose_review_accept_shows_the_programme_across_restarts(
 
     # Restart again, press again: nothing is told or shown twice.
     await fast.restart()
-    again = await press(world, cards, f"programme:accept:{proposal.id}")
-    assert again.content == catalog.text(EN, "programme.error.already_decided")
+    for action in ("accept", "decline", "move"):
+        again = await press(world, cards, f"programme:{action}:{proposal.id}")
+        assert again.content == catalog.text(EN, "programme.error.already_decided")
     await settle(fast)
     assert len(dms(world, kari)) == 1
     assert programme_field(world, meeting) == field
