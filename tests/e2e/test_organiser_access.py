@@ -34,6 +34,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "match settings": {},
     "reminders plan": {},
     "privacy settings": {},
+    "programme review": {},
+    "programme arrange": {"item": "999", "slot": "09:15"},
 }
 
 
