@@ -15,6 +15,10 @@ Decisions (written down once, here):
 * Counts per meeting: proposals are every proposal for the meeting that was not
   withdrawn; accepted and the presenters' sectors count the accepted items (the proposer's
   sector when they proposed; a deleted member's item keeps its sector, not their id).
+* A member's data deleted (`/privacy delete`, the leave sweep, retention): their proposals
+  stay as rows without id, title or text, for the counts; an accepted one keeps its place
+  in the programme and is shown as "(deleted)" in place of title and name, so the slots
+  of the others do not shift. Their name also goes from items where they co-present.
 """
 
 from __future__ import annotations
