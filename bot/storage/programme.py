@@ -101,37 +101,44 @@ class ProposalRepository:
         sector: str | None,
         now: datetime,
     ) -> Proposal:
-        """A new open proposal; BadInput when the person has three open ones already."""
+        """A new open proposal; BadInput when the person has three open ones already.
+
+        Sending the same title again for the same meeting (a retry after the bot did not
+        answer, e.g. it restarted) returns the open proposal already stored: never two."""
         stamp = _iso(now)
         first, second = _pair(co_presenters)
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT count(*) FROM proposals WHERE guild_id = ? AND meeting_id = ? "
+                "SELECT id, title FROM proposals WHERE guild_id = ? AND meeting_id = ? "
                 "AND user_id = ? AND status = 'open'",
                 (guild_id, meeting_id, user_id),
             ) as cur:
-                row = await cur.fetchone()
-            if row is not None and row[0] >= MAX_OPEN_PER_MEETING:
+                open_ones = list(await cur.fetchall())
+            same = [int(r[0]) for r in open_ones if r[1] == text.title]
+            if same:
+                new_id: int | None = same[0]
+            elif len(open_ones) >= MAX_OPEN_PER_MEETING:
                 raise BadInput("programme.error.too_many", limit=MAX_OPEN_PER_MEETING)
-            async with conn.execute(
-                "INSERT INTO proposals (guild_id, meeting_id, user_id, title, summary, kind, "
-                "co_presenter_1, co_presenter_2, sector, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    guild_id,
-                    meeting_id,
-                    user_id,
-                    text.title,
-                    text.summary,
-                    text.kind,
-                    first,
-                    second,
-                    sector,
-                    stamp,
-                    stamp,
-                ),
-            ) as cur:
-                new_id = cur.lastrowid
+            else:
+                async with conn.execute(
+                    "INSERT INTO proposals (guild_id, meeting_id, user_id, title, summary, "
+                    "kind, co_presenter_1, co_presenter_2, sector, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        guild_id,
+                        meeting_id,
+                        user_id,
+                        text.title,
+                        text.summary,
+                        text.kind,
+                        first,
+                        second,
+                        sector,
+                        stamp,
+                        stamp,
+                    ),
+                ) as cur:
+                    new_id = cur.lastrowid
         assert new_id is not None
         found = await self.get(guild_id, new_id)
         assert found is not None

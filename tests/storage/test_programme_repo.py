@@ -50,8 +50,9 @@ async def test_migration_0011_is_applied(db: Database) -> None:
 async def test_three_open_per_person_and_meeting_even_when_sent_at_once(db: Database) -> None:
     repo = ProposalRepository(db)
     first, second = await meeting(db), await meeting(db, days=30)
+    texts = [ProposalText(f"Innlegg {n}", "", "talk") for n in range(6)]
     results = await asyncio.gather(
-        *(repo.create(GUILD, first, 7, TEXT, (), "business", NOW) for _ in range(6)),
+        *(repo.create(GUILD, first, 7, text, (), "business", NOW) for text in texts),
         return_exceptions=True,
     )
     refused = [r for r in results if isinstance(r, BadInput)]
@@ -64,6 +65,22 @@ async def test_three_open_per_person_and_meeting_even_when_sent_at_once(db: Data
     assert await repo.withdraw(GUILD, own[0].id, 7, NOW)
     await repo.create(GUILD, first, 7, TEXT, (), "business", NOW)
     assert len(await repo.of_user(GUILD, 7, (Status.OPEN,))) == 4  # three here, one there
+
+
+async def test_the_same_proposal_sent_twice_is_stored_once(db: Database) -> None:
+    """A retry after the bot did not answer (it restarted mid-command) doubles nothing."""
+    repo = ProposalRepository(db)
+    first = await meeting(db)
+    once, twice = await asyncio.gather(
+        repo.create(GUILD, first, 7, TEXT, (), "business", NOW),
+        repo.create(GUILD, first, 7, TEXT, (), "business", NOW),
+    )
+    assert once.id == twice.id
+    assert len(await repo.for_meeting(first)) == 1
+    # Once decided, the same title may be proposed again (e.g. after a decline).
+    await repo.decide(GUILD, once.id, Decision.DECLINED, 1, NOW)
+    again = await repo.create(GUILD, first, 7, TEXT, (), "business", NOW)
+    assert again.id != once.id
 
 
 async def test_one_decision_wins_and_owes_one_notice(db: Database) -> None:
