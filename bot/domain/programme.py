@@ -190,18 +190,19 @@ def line_text(line: ProgrammeLine) -> str:
     return text if len(text) <= LINE_LIMIT else text[: LINE_LIMIT - 1] + "…"
 
 
-def fit_lines(lines: Sequence[str], limit: int, more: Callable[[int], str]) -> str:
-    """The lines joined one per row, as many as fit in `limit` characters; when some are
-    left out the last row is `more(n)` ("… and N more"). Never longer than `limit`
-    (an empty string when not even the first row and the remark fit)."""
+def fit_lines(
+    lines: Sequence[str], limit: int, more: Callable[[int], str], *, max_lines: int | None = None
+) -> str:
+    """The lines joined one per row, as many as fit in `limit` characters (and at most
+    `max_lines`); when some are left out the last row is `more(n)` ("… and N more"). Never
+    longer than `limit` (an empty string when not even the remark fits)."""
     if limit <= 0:
         return ""
-    whole = "\n".join(lines)
-    if len(whole) <= limit:
-        return whole
-    for shown in range(len(lines) - 1, -1, -1):
-        rest = more(len(lines) - shown)
-        text = "\n".join([*lines[:shown], rest])
+    most = len(lines) if max_lines is None else min(len(lines), max_lines)
+    for shown in range(most, -1, -1):
+        hidden = len(lines) - shown
+        rows = [*lines[:shown], more(hidden)] if hidden else list(lines)
+        text = "\n".join(rows)
         if len(text) <= limit:
             return text
     return ""

@@ -122,10 +122,9 @@ def programme_text(_: Text, lines: Sequence[str]) -> str:
     lines, then "and N more"; empty when nothing is accepted."""
     if not lines:
         return ""
-    shown = list(lines[:TEXT_LINES])
-    if len(lines) > TEXT_LINES:
-        shown.append(_("programme.embed.more", count=len(lines) - TEXT_LINES))
-    body = fit_lines(shown, TEXT_BUDGET, lambda n: _("programme.embed.more", count=n))
+    body = fit_lines(
+        lines, TEXT_BUDGET, lambda n: _("programme.embed.more", count=n), max_lines=TEXT_LINES
+    )
     return _("programme.text.heading") + "\n" + body
 
 

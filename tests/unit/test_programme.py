@@ -182,16 +182,17 @@ def test_line_text() -> None:
 
 
 @given(
-    lines=st.lists(st.text(min_size=1, max_size=LINE_LIMIT), max_size=80),
+    lines=st.lists(st.text(alphabet="abc ·—", min_size=1, max_size=LINE_LIMIT), max_size=80),
     limit=st.integers(min_value=0, max_value=FIELD_LIMIT),
+    max_lines=st.none() | st.integers(min_value=0, max_value=10),
 )
 def test_fit_lines_never_exceeds_the_limit_and_counts_what_is_left_out(
-    lines: list[str], limit: int
+    lines: list[str], limit: int, max_lines: int | None
 ) -> None:
-    text = fit_lines(lines, limit, more)
+    text = fit_lines(lines, limit, more, max_lines=max_lines)
     assert len(text) <= limit
     whole = "\n".join(lines)
-    if len(whole) <= limit:
+    if len(whole) <= limit and (max_lines is None or len(lines) <= max_lines):
         assert text == whole
     elif text:
         *shown, last = text.split("\n")
@@ -253,6 +254,10 @@ def test_programme_text_in_messages(catalog: Catalog) -> None:
     text = programme_text(_, [f"line {n}" for n in range(8)])
     assert text.splitlines()[0] == _("programme.text.heading")
     assert text.splitlines()[-1] == _("programme.embed.more", count=3)
+    long = programme_text(_, ["x" * LINE_LIMIT] * 5)  # five lines do not fit in the budget
+    assert long.splitlines()[1:] == ["x" * LINE_LIMIT, _("programme.embed.more", count=4)]
+    longer = programme_text(_, ["x" * LINE_LIMIT] * 8)  # beyond both the lines and the budget
+    assert longer.splitlines()[1:] == ["x" * LINE_LIMIT, _("programme.embed.more", count=7)]
 
 
 # ----- counts ------------------------------------------------------------------------
