@@ -49,6 +49,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.profiles",
     "cogs.partners",
     "cogs.team",
+    "cogs.programme",
 )
 
 

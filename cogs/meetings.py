@@ -18,11 +18,13 @@ from bot.domain.dates import (
 )
 from bot.domain.meeting import EditRequest, Meeting, parse_draft
 from bot.domain.moments import to_local
+from bot.domain.programme import EMBED_LIMIT, fit_lines
 from bot.errors import NotFound
 from bot.i18n import Text
 from bot.reports.csv_export import roster_csv
 from bot.services.meetings import MeetingService, counts_line
 from bot.services.names import NameResolver
+from bot.services.programme import programme_lines
 from bot.tree import OrganiserView, answer
 
 log = logging.getLogger(__name__)
@@ -247,12 +249,22 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             await answer(interaction, _("meeting.list.empty"), ephemeral=True)
             return
         embed = discord.Embed(title=_("meeting.list.title"))
+        fields: list[tuple[str, str, list[str]]] = []
         for item in meetings:
             counts = await self.service.rsvps.counts(item.id)
             value = f"<t:{int(item.starts_at.timestamp())}:F>\n{counts_line(_, counts)}"
             if item.place:
                 value += f"\n{item.place}"
-            embed.add_field(name=f"{item.title}"[:256], value=value[:1024], inline=False)
+            programme = await programme_lines(self.bot, item, _)
+            fields.append((item.title[:256], value[:1024], programme))
+        # Each accepted programme gets an equal share of what is left of the 6,000.
+        used = len(embed.title or "") + sum(len(n) + len(v) for n, v, _p in fields)
+        with_programme = sum(1 for *_nv, p in fields if p) or 1
+        share = (EMBED_LIMIT - used) // with_programme
+        for name, value, programme in fields:
+            room = min(1024 - len(value), share) - 1
+            text = fit_lines(programme, room, lambda n: _("programme.embed.more", count=n))
+            embed.add_field(name=name, value=f"{value}\n{text}" if text else value, inline=False)
         await answer(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)

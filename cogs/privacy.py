@@ -111,6 +111,13 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
             description="\n".join(lines) if lines else _("privacy.show.nothing"),
             colour=discord.Colour.blurple(),
         )
+        proposals = export["data"]["proposals"]
+        if proposals:  # the person's proposals, by title and state (the file has all of it)
+            listed = "\n".join(
+                _("privacy.proposal." + str(p["status"])) + f": {p['title']} ({p['meeting_title']})"
+                for p in proposals[-10:]
+            )
+            embed.add_field(name=_("privacy.part.proposals"), value=listed[:1024], inline=False)
         embed.set_footer(text=_("privacy.show.footer"))
         document = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         file = discord.File(io.BytesIO(document), filename="moteplass-my-data.json")

@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 
 from bot.domain.collaborations import CollabCounts, CollabFact, collaboration_counts
+from bot.domain.programme import ProgrammeCounts
 
 __all__ = [
     "ANSWER_STATUSES",
@@ -322,6 +323,8 @@ class Report:
     totals: Totals
     sectors: tuple[str, ...] = field(default=())  # every sector key in `by_sector`, sorted
     collaborations: CollabCounts = field(default_factory=CollabCounts)
+    # meeting id → proposals, accepted items, presenters by sector (bot/domain/programme.py)
+    programme: Mapping[int, ProgrammeCounts] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_empty(self) -> bool:

@@ -14,9 +14,9 @@ Format, decided once:
   to divide by; attendance of a meeting without a check-in).
 * Sections follow each other, separated by an empty row; each starts with a one-cell row
   naming it (`meetings`, `rounds`, `introductions_by_month`, `collaborations_by_month`,
-  `collaborations_by_sectors`, `totals`), then a header row, then the data. `totals` has
-  `key,value` rows. A pair of sectors is written as the sectors' names with `lang_labels`,
-  else as their keys.
+  `collaborations_by_sectors`, `totals`, `programme`), then a header row, then the data.
+  `totals` has `key,value` rows. A pair of sectors is written as the sectors' names with
+  `lang_labels`, else as their keys.
 * Header keys are stable English snake_case (`CSV_COLUMNS`; sector columns are
   `sector_<key>`). With `lang_labels` (key → text), headers and total keys are shown as
   those labels instead, for people; without it, the file is for machines. `csv_labels`
@@ -42,6 +42,7 @@ __all__ = [
     "MEETING_COLUMNS",
     "MONTH_COLUMNS",
     "NATIONAL_COLUMNS",
+    "PROGRAMME_COLUMNS",
     "ROUND_COLUMNS",
     "SECTIONS",
     "TOTAL_KEYS",
@@ -59,6 +60,7 @@ SECTIONS: tuple[str, ...] = (
     "collaborations_by_month",
     "collaborations_by_sectors",
     "totals",
+    "programme",
 )
 
 MEETING_COLUMNS: tuple[str, ...] = (
@@ -92,6 +94,9 @@ ROUND_COLUMNS: tuple[str, ...] = (
 MONTH_COLUMNS: tuple[str, ...] = ("month", "introductions", "cumulative")
 COLLAB_MONTH_COLUMNS: tuple[str, ...] = ("month", "collaborations")
 COLLAB_PAIR_COLUMNS: tuple[str, ...] = ("sector_a", "sector_b", "collaborations")
+# Per meeting with proposals: how many, how many accepted, then the accepted presenters
+# by sector (`sector_<key>` columns, as in `meetings`).
+PROGRAMME_COLUMNS: tuple[str, ...] = ("meeting_id", "date", "title", "proposals", "accepted")
 TOTAL_KEYS: tuple[str, ...] = (
     "range_start",
     "range_end",
@@ -141,6 +146,7 @@ CSV_COLUMNS: tuple[str, ...] = tuple(
         + MONTH_COLUMNS
         + COLLAB_MONTH_COLUMNS
         + COLLAB_PAIR_COLUMNS
+        + PROGRAMME_COLUMNS
         + ("key", "value")
         + TOTAL_KEYS
         + NATIONAL_COLUMNS
@@ -297,6 +303,27 @@ def report_csv(report: Report, lang_labels: Mapping[str, str] | None = None) -> 
     writer.writerow(header(["key", "value"]))
     for key in TOTAL_KEYS:
         writer.writerow([labels.get(key, key), values[key]])
+    writer.writerow([])
+
+    presenter_sectors = sorted(
+        {s for counts in report.programme.values() for s in counts.presenters_by_sector}
+    )
+    writer.writerow(header(["programme"]))
+    writer.writerow(header([*PROGRAMME_COLUMNS, *(sector_column(s) for s in presenter_sectors)]))
+    for row in report.meetings:
+        counts = report.programme.get(row.meeting_id)
+        if counts is None:
+            continue
+        writer.writerow(
+            [
+                row.meeting_id,
+                row.date_local.isoformat(),
+                _safe_text(row.title),
+                counts.proposals,
+                counts.accepted,
+                *(counts.presenters_by_sector.get(s, 0) for s in presenter_sectors),
+            ]
+        )
 
     return (BOM + buffer.getvalue()).encode("utf-8")
 

@@ -17,7 +17,7 @@ import itertools
 import logging
 import sqlite3
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ import discord
 from bot.db import error_name, is_transient
 from bot.domain.dates import format_range_local
 from bot.domain.meeting import EditRequest, Meeting, PublishState, changes_from_edit
+from bot.domain.programme import EMBED_LIMIT, FIELD_LIMIT, fit_lines
 from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
 from bot.errors import BadInput, MoteplassError
 from bot.i18n import Text
@@ -33,6 +34,7 @@ from bot.permissions import usable_channel
 from bot.services.answers import AnswerBook
 from bot.services.coalescer import Coalescer
 from bot.services.notify import DmResult, dm_already_sent, only_user, send_dm
+from bot.services.programme import programme_lines
 from bot.startup import backoff_delay
 from bot.storage.checkins import CheckinRepository
 from bot.storage.meetings import MeetingRepository
@@ -58,7 +60,9 @@ def timestamps(moment: datetime) -> str:
     return f"<t:{unix}:F> (<t:{unix}:R>)"
 
 
-def announcement_embed(_: Text, meeting: Meeting, counts: Counts) -> discord.Embed:
+def announcement_embed(
+    _: Text, meeting: Meeting, counts: Counts, programme: Sequence[str] = ()
+) -> discord.Embed:
     cancelled = meeting.cancelled
     title = _("meeting.embed.cancelled_title", title=meeting.title) if cancelled else meeting.title
     description = meeting.description
@@ -77,6 +81,7 @@ def announcement_embed(_: Text, meeting: Meeting, counts: Counts) -> discord.Emb
     )
     if meeting.place:
         embed.add_field(name=_("meeting.embed.where"), value=meeting.place, inline=False)
+    programme_at = len(embed.fields)
     if meeting.capacity is not None:
         embed.add_field(
             name=_("meeting.embed.capacity"),
@@ -90,6 +95,13 @@ def announcement_embed(_: Text, meeting: Meeting, counts: Counts) -> discord.Emb
     embed.add_field(name=_("meeting.embed.answers"), value=counts_line(_, counts), inline=False)
     if not cancelled:
         embed.set_footer(text=_("meeting.embed.how_to_answer"))
+    if programme and not cancelled:
+        # The accepted programme, in what is left of Discord's limits ("and N more").
+        name = _("programme.embed.field")
+        room = min(FIELD_LIMIT, EMBED_LIMIT - len(embed) - len(name))
+        value = fit_lines(programme, room, lambda n: _("programme.embed.more", count=n))
+        if value:
+            embed.insert_field_at(programme_at, name=name, value=value, inline=False)
     return embed
 
 
@@ -323,8 +335,9 @@ class MeetingService:
         _ = await self.bot.texts(guild.id)
         counts = await self.rsvps.counts(meeting.id)
         meeting = await self.meetings.set_posting(guild.id, meeting.id, self.now())
+        programme = await programme_lines(self.bot, meeting, _)
         try:
-            message = await channel.send(embed=announcement_embed(_, meeting, counts))
+            message = await channel.send(embed=announcement_embed(_, meeting, counts, programme))
         except discord.Forbidden as exc:
             self.bot.channel_health.failed(
                 guild.id, channel.id, "announcement", exc.code, self.now()
@@ -550,7 +563,8 @@ class MeetingService:
             if meeting.roster_message_id is not None:
                 await channel.get_partial_message(target).edit(content=roster_text)
             else:
-                embed = announcement_embed(_, meeting, counts)
+                programme = await programme_lines(self.bot, meeting, _)
+                embed = announcement_embed(_, meeting, counts, programme)
                 await channel.get_partial_message(target).edit(embed=embed)
         except discord.NotFound:
             if target == meeting.message_id:

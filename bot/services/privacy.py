@@ -113,6 +113,9 @@ class PrivacyService:
         meetings = self.bot.services.get("meetings")
         if meetings is not None:
             await meetings.erased(guild_id, user_id)
+        programme = self.bot.services.get("programme")
+        if programme is not None:  # their accepted items now show as deleted
+            await programme.erased(guild_id)
 
     async def _step(self, job: ErasureJob, step: ErasureStep) -> bool:
         """One Discord step; True when done (or impossible for good), False to retry later."""

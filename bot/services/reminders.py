@@ -48,6 +48,7 @@ from bot.errors import MoteplassError
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
 from bot.services.notify import CANNOT_DM, DmResult, send_dm
+from bot.services.programme import programme_lines, programme_text
 from bot.storage.deliveries import (
     DEFAULT_STALE_AFTER,
     Claim,
@@ -342,6 +343,7 @@ class ReminderService:
         _ = await self.bot.texts(meeting.guild_id)
         counts = await self.rsvps.counts(meeting.id)
         text = channel_reminder_text(_, claim.kind, meeting) + "\n" + counts_line(_, counts)
+        text += await self._programme(_, meeting)
         mentions = discord.AllowedMentions.none()
         if ping_role_id is not None:
             text = f"<@&{ping_role_id}> {text}"
@@ -435,8 +437,9 @@ class ReminderService:
                 await self._send_dm(claim, meeting, now)
 
     async def _send_dm(self, claim: Claim, meeting: Meeting, now: datetime) -> None:
-        text = dm_reminder_text(await self.bot.texts(meeting.guild_id), meeting)
-        result = await send_dm(self.bot, claim.recipient_id, content=text)
+        _ = await self.bot.texts(meeting.guild_id)
+        text = dm_reminder_text(_, meeting) + await self._programme(_, meeting)
+        result = await send_dm(self.bot, claim.recipient_id, content=text[:2000])
         if result is DmResult.SENT:
             await self.deliveries.mark_sent(claim, now)
         elif result is DmResult.CLOSED:
@@ -446,6 +449,11 @@ class ReminderService:
             await self.deliveries.mark_failed(
                 claim, "http", permanent=False, now=now, retry_at=retry_at
             )
+
+    async def _programme(self, _: Text, meeting: Meeting) -> str:
+        """The accepted programme under a reminder (after the part the copy check reads)."""
+        text = programme_text(_, await programme_lines(self.bot, meeting, _))
+        return "\n" + text if text else ""
 
     async def _retries(self, now: datetime) -> None:
         for failed in await self.deliveries.retry_due(now):
@@ -746,6 +754,7 @@ class ReminderService:
                     place=meeting.place or "—",
                     counts=counts_line(_, counts),
                 )
+                + await self._programme(_, meeting)
             )
         new = await self.digest.new_profiles(guild_id, last_month, this_month)
         lines.append(_("reminders.monthly.introductions", count=new))

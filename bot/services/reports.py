@@ -107,6 +107,8 @@ def summary_lines(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> 
     ]
     if t.checked_in_meetings:
         lines.append(_("report.attended", count=t.attended, meetings=t.checked_in_meetings))
+    if report.programme:
+        lines.append(programme_line(report, _))
     lines += [
         _("report.rounds", count=t.rounds),
         _("report.pairs", pairs=t.pairs, tables=t.tables),
@@ -125,6 +127,25 @@ def summary_lines(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> 
     ]
     lines += collaboration_lines(report, _, _sector_labels(taxonomy or load_taxonomy(), _))
     return lines
+
+
+def programme_line(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> str:
+    """Proposals, accepted items and the presenters' sectors, summed over the meetings."""
+    proposals = sum(c.proposals for c in report.programme.values())
+    accepted = sum(c.accepted for c in report.programme.values())
+    by_sector: dict[str, int] = {}
+    for counts in report.programme.values():
+        for sector, n in counts.presenters_by_sector.items():
+            by_sector[sector] = by_sector.get(sector, 0) + n
+    labels = _sector_labels(taxonomy or load_taxonomy(), _)
+    sectors = ", ".join(f"{labels.get(s, s)} {n}" for s, n in sorted(by_sector.items()))
+    return _(
+        "report.programme",
+        proposals=proposals,
+        accepted=accepted,
+        meetings=len(report.programme),
+        sectors=sectors or "—",
+    )
 
 
 def _sector_look(taxonomy: Taxonomy, _: Text) -> tuple[dict[str, str], dict[str, str]]:

@@ -97,6 +97,7 @@ EXPORT_PARTS: tuple[str, ...] = (
     "partner_interests",
     "partner_settings",
     "collaborations",
+    "proposals",
     "reminder_optout",
     "team_roles",
     "deliveries",
@@ -216,6 +217,15 @@ async def _delete_rows(
         "UPDATE match_rounds SET created_by = NULL WHERE guild_id = ? AND created_by = ?",
         "UPDATE match_settings SET rhythm_set_by = NULL WHERE guild_id = ? AND rhythm_set_by = ?",
         "UPDATE privacy_log SET actor_id = NULL WHERE guild_id = ? AND actor_id = ?",
+        # Proposals stay as anonymous rows for the report's counts; an accepted one keeps
+        # its place in the programme, shown as deleted (bot/domain/programme.py).
+        "UPDATE proposals SET user_id = NULL, title = '', summary = '', co_presenter_1 = NULL, "
+        "co_presenter_2 = NULL, notice = NULL, notice_sent_at = NULL "
+        "WHERE guild_id = ? AND user_id = ?",
+        "UPDATE proposals SET co_presenter_1 = co_presenter_2, co_presenter_2 = NULL "
+        "WHERE guild_id = ? AND co_presenter_1 = ?",
+        "UPDATE proposals SET co_presenter_2 = NULL WHERE guild_id = ? AND co_presenter_2 = ?",
+        "UPDATE proposals SET decided_by = NULL WHERE guild_id = ? AND decided_by = ?",
     ):
         changed += await run(sql, (g, u))
     await run(
@@ -323,6 +333,15 @@ class PrivacyRepository:
                 )
             ),
             "collaborations": await CollaborationRepository(self.db).export(g, u),
+            "proposals": _rows(
+                await fetch(
+                    "SELECT p.id, p.meeting_id, m.title AS meeting_title, p.title, p.summary, "
+                    "p.kind, p.sector, p.status, p.slot, p.created_at, p.updated_at "
+                    "FROM proposals p JOIN meetings m ON m.id = p.meeting_id "
+                    "WHERE p.guild_id = ? AND p.user_id = ? ORDER BY p.id",
+                    (g, u),
+                )
+            ),
             "reminder_optout": _rows(
                 await fetch(
                     "SELECT created_at FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
@@ -437,6 +456,12 @@ class PrivacyRepository:
                     "(SELECT id FROM meetings WHERE guild_id = ? AND starts_at < ?)",
                     "DELETE FROM match_rounds WHERE guild_id = ? AND created_at < ?",
                     "DELETE FROM deliveries WHERE guild_id = ? AND due_at < ?",
+                    # Proposals of old meetings stay as counts only (as after a deletion).
+                    "UPDATE proposals SET user_id = NULL, title = '', summary = '', "
+                    "co_presenter_1 = NULL, co_presenter_2 = NULL, decided_by = NULL "
+                    "WHERE meeting_id IN (SELECT id FROM meetings WHERE guild_id = ? "
+                    "AND starts_at < ?) AND (user_id IS NOT NULL OR decided_by IS NOT NULL "
+                    "OR co_presenter_1 IS NOT NULL)",
                 ):
                     async with conn.execute(sql, (guild_id, cutoff)) as cur:
                         counts.append(cur.rowcount)

@@ -9,13 +9,15 @@ Anonymous rows (left after a member deleted their data) become facts with `perso
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import cast
 
 from bot.db import Database
 from bot.domain.collaborations import CollabFact
 from bot.domain.moments import from_stored, stored
+from bot.domain.programme import programme_counts
 from bot.domain.stats import (
     AnswerFact,
     AnswerStatus,
@@ -32,6 +34,7 @@ from bot.domain.stats import (
     build_report,
 )
 from bot.storage.collaborations import CollaborationRepository
+from bot.storage.programme import ProposalRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,7 @@ class ReportRepository:
     async def report(self, guild_id: int, request: ReportRequest) -> Report:
         """The report of `guild_id` for `request`."""
         facts = await self.facts(guild_id, request.end)
-        return build_report(
+        report = build_report(
             request,
             facts.meetings,
             facts.answers,
@@ -156,3 +159,8 @@ class ReportRepository:
             facts.intros,
             facts.collaborations,
         )
+        listed = {row.meeting_id for row in report.meetings}
+        programme = programme_counts(
+            f for f in await ProposalRepository(self.db).facts(guild_id) if f.meeting_id in listed
+        )
+        return replace(report, programme=MappingProxyType(programme))

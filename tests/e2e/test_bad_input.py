@@ -242,6 +242,16 @@ async def prepare(fuzzer: Fuzzer) -> None:
         "team set": {"role": "project_lead", "member": world.members[0].id},
         "team remove": {"role": "project_lead", "member": world.members[0].id},
         "collaboration add": {"title": "Felles søknad", "member": world.members[0].id},
+        "programme propose": {
+            "meeting": meeting_id,
+            "title": "Jobb for alle",
+            "summary": "Hva vi lærte",
+            "kind": "case",
+        },
+        "programme edit": {"proposal": "1"},
+        "programme withdraw": {"proposal": "1"},
+        "programme arrange": {"item": "1", "slot": "09:15"},
+        "programme review": {"meeting": meeting_id},
     }
     for command in ("edit", "cancel", "repost", "attendees", "export", "checkin", "calendar"):
         fuzzer.valid[f"meeting {command}"] = {"meeting": meeting_id}

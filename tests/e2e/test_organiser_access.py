@@ -37,6 +37,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "reminders plan": {},
     "privacy settings": {},
     "team show": {},
+    "programme review": {},
+    "programme arrange": {"item": "999", "slot": "09:15"},
 }
 # Commands checked for Manage Server on the server (a team role makes an organiser).
 MANAGE_SERVER: dict[str, dict[str, Any]] = {

@@ -97,6 +97,7 @@ def test_csv_has_the_report_numbers(report: Report) -> None:
         "collaborations_by_month",
         "collaborations_by_sectors",
         "totals",
+        "programme",
     ]
 
     meetings = _table(sections["meetings"])

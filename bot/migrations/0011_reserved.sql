@@ -1,2 +1,0 @@
--- 0011: reserved for another branch (issue 11, the programme). This placeholder only keeps
--- the numbering without gaps on h/partner; the merge replaces it with the real 0011.
