@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+PROJECT_LEAD = "project_lead"  # gets the rhythm's match report when no channel is set
 ROLES: tuple[str, ...] = (
-    "project_lead",
+    PROJECT_LEAD,
     "municipal_partner",
     "funding_partner",
     "delivery_partner",

@@ -46,6 +46,7 @@ from bot.services.profiles import guild_taxonomy
 from bot.storage.collaborations import Collaboration, CollaborationRepository
 from bot.storage.matches import MatchRepository
 from bot.storage.meetings import MeetingRepository
+from bot.storage.partners import PartnerRepository, members_of_interest
 from bot.storage.profiles import ProfileRepository
 
 if TYPE_CHECKING:
@@ -104,8 +105,13 @@ class CollaborationService:
         self.profiles = ProfileRepository(bot.db)
         self.matches = MatchRepository(bot.db)
         self.meetings = MeetingRepository(bot.db)
-        # The groups a form may start from. `partner` is registered by partner search.
-        self.origins: dict[str, OriginMembers] = {"match": self._match_members}
+        self.partners = PartnerRepository(bot.db)
+        # The groups a form may start from: a match group, a partner-search thread (the
+        # poster and the interested person; its 30-day question carries the button).
+        self.origins: dict[str, OriginMembers] = {
+            "match": self._match_members,
+            "partner": self._partner_members,
+        }
         self._lock = asyncio.Lock()  # asking never interleaves in one process
         self._ready = asyncio.Event()
         self._started = False
@@ -140,6 +146,9 @@ class CollaborationService:
         group = await self.matches.group(group_id)
         return [] if group is None else list(group.members)
 
+    async def _partner_members(self, guild_id: int, interest_id: int) -> list[int]:
+        return await members_of_interest(self.bot.db, guild_id, interest_id)
+
     async def guild_of(self, origin: str, ref: int, guild_id: int | None) -> int:
         """The server of a form started in a DM (a match follow-up sent by DM)."""
         if guild_id is not None:
@@ -165,6 +174,10 @@ class CollaborationService:
             group = await self.matches.group(ref)
             if group is not None and group.thread_id is not None:
                 return group.thread_id
+        if origin == "partner":
+            interest = await self.partners.interest(ref)
+            if interest is not None and interest.thread_id is not None:
+                return interest.thread_id
         return channel_id
 
     async def _sectors(self, guild_id: int, members: Sequence[int]) -> list[tuple[int, str | None]]:

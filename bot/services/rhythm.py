@@ -46,6 +46,7 @@ from bot.domain.rhythm import (
     report_key,
     slot_key,
 )
+from bot.domain.team import PROJECT_LEAD
 from bot.errors import BadInput, MoteplassError
 from bot.i18n import Text
 from bot.permissions import usable_channel
@@ -64,6 +65,7 @@ from bot.storage.deliveries import Claim, DeliveryRepository
 from bot.storage.matches import MatchRepository, MatchRound, MatchSettings
 from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import ProfileRepository
+from bot.storage.team import TeamRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
@@ -94,6 +96,7 @@ class RhythmService:
         self.bot = bot
         self.matching = matching
         self.matches = MatchRepository(bot.db)
+        self.team = TeamRepository(bot.db)
         self.meetings = MeetingRepository(bot.db)
         self.deliveries = DeliveryRepository(bot.db)
         self.profiles = ProfileRepository(bot.db)
@@ -402,10 +405,20 @@ class RhythmService:
         if claim is not None:
             await self._send_report(claim, guild, lines)
 
+    async def _dm_recipient(self, settings: MatchSettings) -> int | None:
+        """Without a report channel the report goes by DM to the team's project lead (the
+        first given the role, `/team set`), else to whoever last set the rhythm."""
+        for holding in await self.team.holdings(settings.guild_id):
+            if holding.role == PROJECT_LEAD:
+                return holding.user_id
+        return settings.rhythm_set_by
+
     async def _send_report(self, claim: Claim, guild: discord.Guild, lines: list[str]) -> None:
-        """To the report channel if set, else by DM to whoever set the rhythm. Display names
-        only, no mentions (the bot's default allowed_mentions is none)."""
+        """To the report channel if set, else by DM to the project lead (or whoever set the
+        rhythm). Display names only, no mentions (the bot's default allowed_mentions is
+        none)."""
         settings = await self.matches.settings(guild.id)
+        recipient = await self._dm_recipient(settings)
         now = self.now()
         pages = chunks(lines)
         if settings.report_channel_id is not None:
@@ -426,9 +439,9 @@ class RhythmService:
                     exc.code,
                 )
                 return
-        elif settings.rhythm_set_by is not None:
+        elif recipient is not None:
             for page in pages:
-                result = await send_dm(self.bot, settings.rhythm_set_by, content=page)
+                result = await send_dm(self.bot, recipient, content=page)
                 if result is not DmResult.SENT:
                     code = CANNOT_DM if result is DmResult.CLOSED else "http"
                     await self.deliveries.mark_failed(claim, code, permanent=True, now=now)
@@ -454,10 +467,8 @@ class RhythmService:
                 channel = self.bot.get_partial_messageable(
                     settings.report_channel_id, guild_id=guild_id
                 )
-            elif settings.rhythm_set_by is not None:
-                user = self.bot.get_user(settings.rhythm_set_by) or await self.bot.fetch_user(
-                    settings.rhythm_set_by
-                )
+            elif (recipient := await self._dm_recipient(settings)) is not None:
+                user = self.bot.get_user(recipient) or await self.bot.fetch_user(recipient)
                 channel = user.dm_channel or await user.create_dm()
             else:
                 return False

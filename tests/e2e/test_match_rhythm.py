@@ -147,6 +147,29 @@ async def test_a_claim_cut_off_before_its_round_was_stored_makes_one_round(
     assert row is not None and row.status == "sent" and row.stale_reclaims == 1
 
 
+async def test_without_a_report_channel_the_project_lead_gets_the_report(
+    fast: BotRunner, world: World, catalog: Catalog
+) -> None:
+    """The handbook's project lead (`/team set role:project_lead`) gets the rhythm's report
+    by DM, not whoever happened to set the rhythm."""
+    await configure(world)
+    await seed_four(fast, world)
+    lead = world.members[4]  # not in the round (seed_four introduces members 0-3)
+    res = await world.emu.invoke(
+        world.guild.id,
+        world.admin.id,
+        "team set",
+        options={"role": "project_lead", "member": lead.id},
+    )
+    assert res.ephemeral, res.content
+    await settings(world, **EVERY_2_WEEKS)
+    clock(fast).set(SLOT + timedelta(minutes=1))
+    await rhythm(fast).tick()
+    assert len(await rounds(fast, world)) == 1
+    assert len(reports(catalog, world.emu.dm_messages(lead.id))) == 1
+    assert reports(catalog, world.emu.dm_messages(world.organiser.id)) == []
+
+
 async def test_rhythm_across_the_dst_change(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
