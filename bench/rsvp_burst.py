@@ -108,7 +108,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                     await MeetingRepository(runner.db).list_upcoming(guild.id, runner.clock.now())
                 )[0]
                 assert meeting.message_id is not None
-                service: MeetingService = runner.bot.services["meetings"]
+                service: MeetingService = runner.bot.services.meetings
 
                 done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
                 original = service._apply

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +27,9 @@ from bot.startup import retry_unreachable
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from bot.translator import CatalogTranslator
 from bot.tree import MoteplassTree, watch_deadline
+
+if TYPE_CHECKING:
+    from bot.wiring import Services
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +102,12 @@ class MoteplassBot(commands.AutoShardedBot):
         self.channel_health = ChannelHealth()  # posts Discord refused, for /about
         self._extensions = extensions
         self._sync_commands = sync_commands
-        # Services registered by cogs, for start-up waiting and tests (not for cogs to
-        # reach each other: they share storage, not each other).
-        self.services: dict[str, Any] = {}
+        # Every service, built once with its collaborators (bot/wiring.py); the cogs take
+        # theirs from here. Imported here, not at the top: the wiring imports the cogs'
+        # views, and the cogs import this module.
+        from bot.wiring import build_services
+
+        self.services: Services = build_services(self)
         self._settled_task: asyncio.Task[None] | None = None
         self._event_tasks: set[asyncio.Task[Any]] = set()
         # Gateway events skipped because discord.py could not parse them, by event name.
@@ -174,10 +180,8 @@ class MoteplassBot(commands.AutoShardedBot):
         handler, scheduler job or start-up task is left running against a closed
         connection. What is still running after SHUTDOWN_GRACE is cancelled (a transaction
         rolls back whole)."""
-        for service in self.services.values():
-            closer = getattr(service, "close", None)
-            if closer is not None:
-                await closer()
+        for service in self.services.closing():
+            await service.close()
         jobs: list[asyncio.Future[Any]] = []
         if self.scheduler.running:
             executor: Any = self.scheduler._lookup_executor("default")
@@ -236,8 +240,7 @@ class MoteplassBot(commands.AutoShardedBot):
 
     async def wait_until_settled(self) -> None:
         """Wait for start-up work (reconciliation, scheduling) and pending updates."""
-        waits = [s.settled() for s in self.services.values() if hasattr(s, "settled")]
-        await asyncio.gather(*waits)
+        await asyncio.gather(*(s.settled() for s in self.services.settling()))
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_monotonic

@@ -42,7 +42,7 @@ def start_custom_id(origin: str, ref: int) -> str:
 
 
 def _service(interaction: discord.Interaction[Any]) -> CollaborationService:
-    found: CollaborationService = interaction.client.services["collaborations"]
+    found: CollaborationService = interaction.client.services.collaborations
     return found
 
 
@@ -290,8 +290,7 @@ class CollaborationsCog(
 ):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = CollaborationService(bot, confirm_view)
-        bot.services["collaborations"] = self.service
+        self.service = bot.services.collaborations
         super().__init__()
 
     async def cog_load(self) -> None:

@@ -28,7 +28,6 @@ from bot.services.matching import (
 )
 from bot.services.meetings import timestamps
 from bot.services.profiles import guild_taxonomy
-from bot.services.rhythm import RhythmService
 from bot.storage.matches import MatchSettings
 from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
 from cogs.collaborations import open_form
@@ -84,7 +83,7 @@ class MetButton(
             return
         bot = interaction.client
         await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
-        service: MatchingService = bot.services["matching"]
+        service: MatchingService = bot.services.matching
         outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
         _ = await bot.texts(outcome.guild_id or interaction.guild_id)
         await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
@@ -101,10 +100,8 @@ def followup_view(_: Text, group_id: int) -> discord.ui.View:
 class MatchingCog(commands.GroupCog, group_name="match", group_description="Matchmaking"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = MatchingService(bot, followup_view)
-        self.rhythm = RhythmService(bot, self.service)
-        bot.services["matching"] = self.service
-        bot.services["rhythm"] = self.rhythm
+        self.service = bot.services.matching
+        self.rhythm = bot.services.rhythm
         super().__init__()
 
     async def cog_load(self) -> None:

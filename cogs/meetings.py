@@ -46,8 +46,7 @@ def _meeting_id(value: str) -> int:
 class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Meetings"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = MeetingService(bot)
-        bot.services["meetings"] = self.service
+        self.service = bot.services.meetings
         self.names = NameResolver(bot.db)
         super().__init__()
 
@@ -488,7 +487,7 @@ class CheckinView(OrganiserView):
         old: someone whose data was deleted since is not checked in again by them; only a
         fresh pick in the user select (`picked`) adds someone who is not going."""
         await interaction.response.defer()  # before the write: the 3 s deadline
-        service: MeetingService = self.bot.services["meetings"]
+        service: MeetingService = self.bot.services.meetings
         try:
             going, checked = await service.save_checkins(
                 self.meeting, self.checked, chosen, picked, interaction.user.id

@@ -28,7 +28,6 @@ from bot.services.partners import (
     FOLLOWUP_NO_TEMPLATE,
     INTEREST_TEMPLATE,
     PartnerService,
-    PartnerViews,
     PostResult,
     close_custom_id,
     collab_custom_id,
@@ -46,7 +45,7 @@ _CLOSE_STYLES = {"found": discord.ButtonStyle.success, "withdrawn": discord.Butt
 
 
 def _service(interaction: discord.Interaction[Any]) -> PartnerService:
-    service = interaction.client.services["partners"]
+    service = interaction.client.services.partners
     assert isinstance(service, PartnerService)
     return service
 
@@ -329,8 +328,7 @@ ON_OFF = [
 class PartnersCog(commands.GroupCog, group_name="partner", group_description="Partner search"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = PartnerService(bot, PartnerViews(card=card_view, followup=followup_view))
-        bot.services["partners"] = self.service
+        self.service = bot.services.partners
         super().__init__()
 
     async def cog_load(self) -> None:

@@ -73,8 +73,7 @@ class ConfirmDelete(ReportingView):
 class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="Your data"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = PrivacyService(bot)
-        bot.services["privacy"] = self.service
+        self.service = bot.services.privacy
         super().__init__()
 
     async def cog_load(self) -> None:

@@ -47,7 +47,7 @@ def _bot(interaction: discord.Interaction[Any]) -> MoteplassBot:
 
 
 def _service(interaction: discord.Interaction[Any]) -> IntroductionService:
-    service = _bot(interaction).services["profiles"]
+    service = _bot(interaction).services.profiles
     assert isinstance(service, IntroductionService)
     return service
 
@@ -238,8 +238,7 @@ class ProfilesCog(commands.Cog):
 
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = IntroductionService(bot)
-        bot.services["profiles"] = self.service
+        self.service = bot.services.profiles
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ProfileSelect, ProfileDone)

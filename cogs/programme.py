@@ -59,7 +59,7 @@ def _id(value: str, key: str) -> int:
 
 
 def _service(interaction: discord.Interaction[Any]) -> ProgrammeService:
-    service: ProgrammeService = interaction.client.services["programme"]
+    service: ProgrammeService = interaction.client.services.programme
     return service
 
 
@@ -199,8 +199,7 @@ def review_view(_: Text, proposals: list[Proposal]) -> discord.ui.View:
 class ProgrammeCog(commands.GroupCog, group_name="programme", group_description="Programme"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = ProgrammeService(bot)
-        bot.services["programme"] = self.service
+        self.service = bot.services.programme
         super().__init__()
 
     async def cog_load(self) -> None:

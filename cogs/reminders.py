@@ -13,7 +13,6 @@ from bot.domain.dates import parse_time
 from bot.domain.reminders import ReminderPlan, validate_plan
 from bot.i18n import Text
 from bot.permissions import require_organiser
-from bot.services.reminders import ReminderService
 from bot.tree import answer
 
 ORGANISER = {"organiser": True}
@@ -50,8 +49,7 @@ def describe_plan(_: Text, plan: ReminderPlan) -> str:
 class RemindersCog(commands.GroupCog, group_name="reminders", group_description="Reminders"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = ReminderService(bot)
-        bot.services["reminders"] = self.service
+        self.service = bot.services.reminders
         super().__init__()
 
     async def cog_unload(self) -> None:

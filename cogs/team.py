@@ -16,7 +16,6 @@ from bot.domain.team import ORGANISATION_LIMIT, ROLES, suggest_organisations, ti
 from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import manages_server, require_manage_server
-from bot.services.team import TeamService
 from bot.tree import answer
 
 ORGANISER = {"organiser": True}
@@ -31,8 +30,7 @@ ROLE_CHOICES = [app_commands.Choice(name=role.replace("_", " "), value=role) for
 class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs Møteplass here"):
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
-        self.service = TeamService(bot)
-        bot.services["team"] = self.service
+        self.service = bot.services.team
         super().__init__()
 
     @commands.Cog.listener()

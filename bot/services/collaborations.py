@@ -51,6 +51,7 @@ from bot.storage.profiles import ProfileRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
+    from bot.services.matching import MatchingService
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,11 @@ class Listed:
 
 
 class CollaborationService:
-    def __init__(self, bot: MoteplassBot, confirm_view: ConfirmView) -> None:
+    def __init__(
+        self, bot: MoteplassBot, confirm_view: ConfirmView, matching: MatchingService
+    ) -> None:
         self.bot = bot
+        self.matching = matching  # "we started working together" is a follow-up answer
         self.confirm_view = confirm_view
         self.repo = CollaborationRepository(bot.db)
         self.profiles = ProfileRepository(bot.db)
@@ -204,7 +208,7 @@ class CollaborationService:
         clean_title, clean_link = check_title(title), check_link(link)
         members = await self.group_members(guild_id, origin, ref, user_id)
         if origin == "match":  # the follow-up's answer: working together counts as met
-            await self.bot.services["matching"].answer(ref, user_id, "collab")
+            await self.matching.answer(ref, user_id, "collab")
         existing = await self.repo.find(guild_id, origin, ref, user_id, clean_title)
         if existing is not None:
             return existing

@@ -31,6 +31,10 @@ from bot.storage.privacy import (
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
+    from bot.services.introductions import IntroductionService
+    from bot.services.meetings import MeetingService
+    from bot.services.programme import ProgrammeService
+    from bot.services.team import TeamService
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,21 @@ _UNKNOWN_USER = 10013
 
 
 class PrivacyService:
-    def __init__(self, bot: MoteplassBot) -> None:
+    def __init__(
+        self,
+        bot: MoteplassBot,
+        *,
+        profiles: IntroductionService,
+        meetings: MeetingService,
+        programme: ProgrammeService,
+        team: TeamService,
+    ) -> None:
         self.bot = bot
+        # What a deletion must reach outside the database (memory, cards, embeds).
+        self.profiles = profiles
+        self.meetings = meetings
+        self.programme = programme
+        self.team = team
         self.repo = PrivacyRepository(bot.db)
         self.markers = ErasureMarkers(bot.db)
         self._lock = asyncio.Lock()
@@ -99,23 +116,15 @@ class PrivacyService:
                     await self.repo.step_done(step.id)
             if not await self.repo.finish_erasure(job.id):
                 log.warning("privacy: deletion %d left unfinished; retried later", job.id)
-            team = self.bot.services.get("team")
-            if team is not None:
-                # The team card no longer names them (stale until edited: the next start).
-                await team.refresh_stale(done.guild_id)
+            # The team card no longer names them (stale until edited: the next start).
+            await self.team.refresh_stale(done.guild_id)
             return done
 
     async def _forget_in_memory(self, guild_id: int, user_id: int) -> None:
         """What other services keep about the member outside the database."""
-        profiles = self.bot.services.get("profiles")
-        if profiles is not None:
-            profiles.forget(guild_id, user_id)
-        meetings = self.bot.services.get("meetings")
-        if meetings is not None:
-            await meetings.erased(guild_id, user_id)
-        programme = self.bot.services.get("programme")
-        if programme is not None:  # their accepted items now show as deleted
-            await programme.erased(guild_id)
+        self.profiles.forget(guild_id, user_id)
+        await self.meetings.erased(guild_id, user_id)
+        await self.programme.erased(guild_id)  # their accepted items now show as deleted
 
     async def _step(self, job: ErasureJob, step: ErasureStep) -> bool:
         """One Discord step; True when done (or impossible for good), False to retry later."""
@@ -157,7 +166,6 @@ class PrivacyService:
             return True  # the channel is gone, and the reactions with it
         if not channel.permissions_for(guild.me).manage_messages:
             return True  # the marker makes reconciliation ignore them
-        meetings = self.bot.services.get("meetings")
         try:
             for emoji in EMOJI.values():
                 await self.bot.http.remove_reaction(
@@ -167,11 +175,9 @@ class PrivacyService:
             log.info("announcement of meeting %s is gone: no reactions to remove", step.meeting_id)
         except discord.Forbidden:
             return True  # permissions changed meanwhile: the marker stays
-        if meetings is not None:
-            meetings.reactions_removed(step.meeting_id, job.user_id)
+        self.meetings.reactions_removed(step.meeting_id, job.user_id)
         await self.markers.removed(step.meeting_id, job.user_id)
-        if meetings is not None:
-            await meetings.erased(job.guild_id, job.user_id)
+        await self.meetings.erased(job.guild_id, job.user_id)
         return True
 
     async def _present(self, guild: discord.Guild, user_id: int) -> bool | None:

@@ -51,6 +51,7 @@ from bot.storage.programme import ProposalRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
+    from bot.services.meetings import MeetingService
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,7 @@ async def _names(bot: MoteplassBot, guild_id: int, people: set[int]) -> dict[int
     guild = bot.get_guild(guild_id)
     if guild is None:
         return await ProfileRepository(bot.db).display_names(guild_id, people)
-    service = bot.services.get("programme")
-    resolver: NameResolver = service.names if service is not None else NameResolver(bot.db)
+    resolver = bot.services.programme.names
     return {u: name for u, name in (await resolver.names(guild, people)).items() if name}
 
 
@@ -129,8 +129,9 @@ def programme_text(_: Text, lines: Sequence[str]) -> str:
 
 
 class ProgrammeService:
-    def __init__(self, bot: MoteplassBot) -> None:
+    def __init__(self, bot: MoteplassBot, announcements: MeetingService) -> None:
         self.bot = bot
+        self.announcements = announcements  # re-renders a meeting's embed
         self.proposals = ProposalRepository(bot.db)
         self.meetings = MeetingRepository(bot.db)
         self.profiles = ProfileRepository(bot.db)
@@ -312,9 +313,7 @@ class ProgrammeService:
 
     async def refresh(self, meeting_id: int) -> None:
         """Re-render the meeting's announcement through the counts' coalescing path."""
-        meetings = self.bot.services.get("meetings")
-        if meetings is not None:
-            await meetings.refresh(meeting_id)
+        await self.announcements.refresh(meeting_id)
 
     async def erased(self, guild_id: int) -> None:
         """A member's data was deleted: their accepted items now show as deleted."""

@@ -63,6 +63,8 @@ from bot.storage.series import Series, SeriesRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
+    from bot.services.meetings import MeetingService
+    from bot.services.rhythm import RhythmService
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +108,12 @@ def dm_reminder_text(_: Text, meeting: Meeting) -> str:
 
 
 class ReminderService:
-    def __init__(self, bot: MoteplassBot) -> None:
+    def __init__(
+        self, bot: MoteplassBot, announcements: MeetingService, rhythm: RhythmService
+    ) -> None:
         self.bot = bot
+        self.announcements = announcements  # creates and announces series meetings
+        self.rhythm = rhythm  # finishes the rhythm's claims of the shared ledger
         self.deliveries = DeliveryRepository(bot.db)
         self.plans = ReminderPlanRepository(bot.db)
         self.series = SeriesRepository(bot.db)
@@ -476,11 +482,7 @@ class ReminderService:
     async def _resend(self, claim: Claim, now: datetime, *, interrupted: bool = False) -> None:
         if claim.kind in RHYTHM_KINDS:
             # The ledger is shared: a rhythm round's claim is finished by its own service.
-            rhythm = self.bot.services.get("rhythm")
-            if rhythm is None:
-                await self.deliveries.mark_skipped(claim, now, "no_service")
-            else:
-                await rhythm.resume_claim(claim, now)
+            await self.rhythm.resume_claim(claim, now)
             return
         if claim.kind == MONTHLY_POST:
             if interrupted and await self._monthly_posted(claim):
@@ -591,7 +593,7 @@ class ReminderService:
         if not found:
             return False
         try:
-            await self.bot.services["meetings"].announce_channel(guild)
+            await self.announcements.announce_channel(guild)
         except MoteplassError as exc:
             log.warning("series in guild %d wait: no announcement channel (%s)", guild.id, exc.key)
             return False
@@ -640,7 +642,7 @@ class ReminderService:
             # post, reactions, event; a meeting an interrupted attempt left half published
             # is completed (the meetings service looks for what Discord already has)
             try:
-                meeting, _mirrored = await self.bot.services["meetings"].publish(guild, meeting)
+                meeting, _mirrored = await self.announcements.publish(guild, meeting)
             except Exception as exc:
                 code = getattr(exc, "key", None) or type(exc).__name__
                 await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)

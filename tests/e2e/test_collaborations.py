@@ -41,7 +41,7 @@ LANG = "en"
 
 def service(runner: BotRunner) -> CollaborationService:
     assert runner.bot is not None
-    found: CollaborationService = runner.bot.services["collaborations"]
+    found: CollaborationService = runner.bot.services.collaborations
     return found
 
 

@@ -61,7 +61,7 @@ async def erase(runner: BotRunner, world: World, path: str, member: Any) -> None
             PrivacySettings(world.guild.id, leave_grace_days=0)
         )
         emu.remove_member(world.guild.id, member.id)
-        await runner.bot.services["privacy"].run_sweep()
+        await runner.bot.services.privacy.run_sweep()
     else:
         actor = member if path == "self" else world.organiser
         options = {} if path == "self" else {"member": member.id}
@@ -195,7 +195,7 @@ async def test_a_resume_replaying_old_reactions_does_not_bring_the_answer_back(
     await emu.react(world.announce.id, meeting.message_id, kari.id, GOING)
     await wait_answers(runner, meeting.id, {ola.id: "going", kari.id: "going"})
     assert runner.bot is not None
-    await runner.bot.services["privacy"].delete(world.guild.id, kari.id, actor_id=kari.id)
+    await runner.bot.services.privacy.delete(world.guild.id, kari.id, actor_id=kari.id)
     assert await answers(runner, meeting.id) == {ola.id: "going"}
 
     # The gateway drops; the RESUME replays kari's ✅ (and everything after it) again.
@@ -387,7 +387,7 @@ async def test_a_deletion_stopped_at_any_step_is_finished_at_the_next_start(
     kari, ola = world.members[:2]
     seeded = await _seed_everything(runner, world, kari, ola)
     assert runner.db is not None and runner.bot is not None
-    service = runner.bot.services["privacy"]
+    service = runner.bot.services.privacy
     point = CRASH_POINTS[step]
     if point is None:
         # Stopped right after the deletion was written down, before any row went.

@@ -29,7 +29,7 @@ EVERY_2_WEEKS = {"rhythm": "every_2_weeks", "weekday": "monday", "time": "09:00"
 
 def rhythm(runner: BotRunner) -> RhythmService:
     assert runner.bot is not None
-    found: RhythmService = runner.bot.services["rhythm"]
+    found: RhythmService = runner.bot.services.rhythm
     return found
 
 

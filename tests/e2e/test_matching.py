@@ -33,7 +33,7 @@ PRIVATE_THREAD = 12
 
 def service(runner: BotRunner) -> MatchingService:
     assert runner.bot is not None
-    found: MatchingService = runner.bot.services["matching"]
+    found: MatchingService = runner.bot.services.matching
     return found
 
 

@@ -47,7 +47,7 @@ SEEK = {
 
 def service(runner: BotRunner) -> PartnerService:
     assert runner.bot is not None
-    found: PartnerService = runner.bot.services["partners"]
+    found: PartnerService = runner.bot.services.partners
     return found
 
 

@@ -27,7 +27,7 @@ async def test_leaving_deletes_after_the_grace_period_rejoining_keeps(
 ) -> None:
     assert fast.db is not None and fast.bot is not None
     assert isinstance(fast.clock, FakeClock)
-    service: PrivacyService = fast.bot.services["privacy"]
+    service: PrivacyService = fast.bot.services.privacy
     profiles = ProfileRepository(fast.db)
     privacy = PrivacyRepository(fast.db)
     stays, leaves = world.members[0], world.members[1]
@@ -68,7 +68,7 @@ async def test_a_shorter_grace_period_set_by_command_is_used(fast: BotRunner, wo
     member = world.members[2]
     await _introduce(fast, world, member.id)
     world.emu.remove_member(world.guild.id, member.id)
-    service: PrivacyService = fast.bot.services["privacy"]
+    service: PrivacyService = fast.bot.services.privacy
     await service.run_sweep()  # noted as gone
     fast.clock.advance(timedelta(minutes=1))
     await service.run_sweep()  # grace 0 days: deleted on the next sweep

@@ -253,7 +253,7 @@ async def test_bad_input_is_refused_with_a_message(
     # A member cannot review; the organiser decides, and then the proposer cannot edit.
     said(await world.emu.invoke(world.guild.id, kari.id, "programme review"), "error.not_organiser")
     assert fast.bot is not None
-    await fast.bot.services["programme"].decide(
+    await fast.bot.services.programme.decide(
         world.guild.id, own[0].id, Decision.DECLINED, world.organiser.id
     )
     said(
@@ -399,7 +399,7 @@ async def test_the_notice_is_sent_once_across_crashes(
     # 3. Closed DMs: one reply under the announcement that pings only the proposer, once.
     world.emu.close_dms(siri.id)
     assert fast.bot is not None
-    await fast.bot.services["programme"].decide(
+    await fast.bot.services.programme.decide(
         world.guild.id, second.id, Decision.DECLINED, world.organiser.id
     )
 
@@ -438,10 +438,10 @@ async def test_the_programme_is_in_the_reminders_and_the_monthly_post(
     await propose(world, kari, meeting)
     (proposal,) = await repo(fast).for_meeting(meeting.id)
     assert fast.bot is not None
-    await fast.bot.services["programme"].decide(
+    await fast.bot.services.programme.decide(
         world.guild.id, proposal.id, Decision.ACCEPTED, world.organiser.id
     )
-    reminders = fast.bot.services["reminders"]
+    reminders = fast.bot.services.reminders
     clock = fast.clock
     assert isinstance(clock, FakeClock)
     heading = catalog.text(EN, "programme.text.heading")
@@ -480,7 +480,7 @@ async def test_privacy_show_lists_proposals_and_delete_leaves_an_anonymous_item(
         await repo(fast).for_meeting(meeting.id), key=lambda p: p.id
     )
     assert fast.bot is not None
-    service = fast.bot.services["programme"]
+    service = fast.bot.services.programme
     for pid in (accepted.id, olas.id):
         await service.decide(world.guild.id, pid, Decision.ACCEPTED, world.organiser.id)
 

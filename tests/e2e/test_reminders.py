@@ -44,7 +44,7 @@ def first_thursday() -> str:
 
 def service(runner: BotRunner) -> ReminderService:
     assert runner.bot is not None
-    found: ReminderService = runner.bot.services["reminders"]
+    found: ReminderService = runner.bot.services.reminders
     return found
 
 
@@ -463,7 +463,8 @@ async def test_two_schedulers_racing_on_one_database_post_once(
     assert fast.bot is not None and fast.db is not None
     other_db = await Database.open(fast.db_path)
     try:
-        twin = ReminderService(fast.bot)  # its own locks, its own connection
+        services = fast.bot.services
+        twin = ReminderService(fast.bot, services.meetings, services.rhythm)  # its own locks, DB
         twin.deliveries = DeliveryRepository(other_db)
         twin.meetings = MeetingRepository(other_db)
         twin.rsvps = RsvpRepository(other_db)
