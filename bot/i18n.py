@@ -4,7 +4,10 @@ Catalogues live in `bot/locales/<lang>/LC_MESSAGES/<domain>.po`, one domain per 
 (core, meetings, matching, reminders, reports …) so features do not edit the same file.
 All domains of a language are merged. Message ids are symbolic keys (`setup.saved`), and
 every shipped language must translate every key (a test checks this). Placeholders use
-`str.format` names: `{channel}`.
+`str.format` names: `{channel}`. A message shown with a count has plural forms
+(`msgid_plural` and `msgstr[0]`, `msgstr[1]`, …, the id of the plural being the key plus
+`.plural`): `_("key", count=n)` picks the form by the language's gettext rule (Babel's
+`ngettext`), so "1 group" and "2 groups" both read right in nb, sv and en.
 
 Babel compiles each catalogue in memory (read_po → write_mo → Translations), so there is
 no build step and never a stale .mo file.
@@ -12,9 +15,10 @@ no build step and never a stale .mo file.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -52,6 +56,9 @@ class Entry:
     domain: str
     key: str
     text: str
+    # A message with plural forms (`msgid_plural`, `msgstr[n]`): the form for a count,
+    # chosen by the language's gettext rule (Babel's `ngettext`); `text` is the singular.
+    plural: Callable[[int], str] | None = None
 
 
 def _locale_root() -> Traversable:
@@ -61,15 +68,23 @@ def _locale_root() -> Traversable:
 class Catalog:
     """All runtime text, per language. Build once with `Catalog.load()` and share."""
 
-    def __init__(self, entries: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(
+        self,
+        entries: Mapping[str, Mapping[str, str]],
+        plurals: Mapping[str, Mapping[str, Callable[[int], str]]] | None = None,
+    ) -> None:
         self._entries = entries
+        self._plurals = plurals or {}
 
     @classmethod
     def load(cls) -> Catalog:
         merged: dict[str, dict[str, str]] = {}
+        plurals: dict[str, dict[str, Callable[[int], str]]] = {}
         for lang in LANGUAGES:
-            merged[lang] = {e.key: e.text for e in read_entries(lang)}
-        return cls(merged)
+            entries = read_entries(lang)
+            merged[lang] = {e.key: e.text for e in entries}
+            plurals[lang] = {e.key: e.plural for e in entries if e.plural is not None}
+        return cls(merged, plurals)
 
     def keys(self, lang: str) -> set[str]:
         return set(self._entries.get(lang, {}))
@@ -77,12 +92,27 @@ class Catalog:
     def has(self, key: str, lang: str = DEFAULT_LANGUAGE) -> bool:
         return key in self._entries.get(lang, {})
 
-    def text(self, lang: str, key: str, /, **params: Any) -> str:
-        """The message `key` in `lang`, falling back to Norwegian, then to the key itself."""
+    def template(self, lang: str, key: str, /, count: int | None = None) -> str | None:
+        """The message `key` in `lang` unformatted (for a plural message, the form for
+        `count`), falling back to Norwegian; None when no language has it."""
         table = self._entries.get(lang) or self._entries.get(DEFAULT_LANGUAGE, {})
         template = table.get(key)
         if template is None:
             template = self._entries.get(DEFAULT_LANGUAGE, {}).get(key)
+        if template is not None and count is not None:
+            forms = self._plurals.get(lang) or self._plurals.get(DEFAULT_LANGUAGE, {})
+            if key in forms:
+                template = forms[key](count)
+        return template
+
+    def text(self, lang: str, key: str, /, **params: Any) -> str:
+        """The message `key` in `lang`, falling back to Norwegian, then to the key itself."""
+        count = params.get("count")
+        template = self.template(
+            lang,
+            key,
+            count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+        )
         if template is None:
             log.warning("missing message %r for %s", key, lang)
             return key
@@ -141,7 +171,22 @@ def read_entries(lang: str) -> list[Entry]:
         buffer.seek(0)
         translations = Translations(fp=buffer, domain=domain)
         for message in catalog:
-            if not message.id or not isinstance(message.id, str):
+            if not message.id:
+                continue
+            if isinstance(message.id, tuple):  # plural forms, chosen by `count`
+                singular, plural_id = message.id[0], message.id[1]
+                if not isinstance(message.string, tuple | list) or not all(message.string):
+                    continue  # a form untranslated: left out, so the completeness test sees it
+                entries.append(
+                    Entry(
+                        domain,
+                        singular,
+                        translations.ngettext(singular, plural_id, 1),
+                        functools.partial(translations.ngettext, singular, plural_id),
+                    )
+                )
+                continue
+            if not isinstance(message.id, str):
                 continue
             text = translations.gettext(message.id)
             if text == message.id and not message.string:

@@ -20,8 +20,9 @@ _FORMATTER = string.Formatter()
 
 def pieces(catalog: Catalog, lang: str, key: str, /, **params: Any) -> list[str]:
     """The text of `key` cut at every placeholder not given in `params`."""
-    template = catalog.text(lang, key)
-    assert template != key, f"no message {key!r}"
+    count = params.get("count")
+    template = catalog.template(lang, key, count=count if isinstance(count, int) else None)
+    assert template is not None, f"no message {key!r}"
     parts: list[str] = [""]
     for literal, field, spec, conversion in _FORMATTER.parse(template):
         parts[-1] += literal
