@@ -1,14 +1,5 @@
-"""Announcements, RSVP by reaction, the coalescing embed updater and reconciliation.
-
-Discord-facing glue around `bot.storage.meetings` and `bot.domain.rsvp`: the database is
-the source of truth, the announcement embed shows it. Reaction events are applied through
-`RsvpRepository.apply` (which batches bursts into shared transactions); the embed is
-refreshed by a `Coalescer`, so a burst of answers costs a few edits, not one per click.
-
-Publishing and notices survive a crash between any two steps: each step is stored before
-the next (`publish_state`, owed notices), and `complete_all` finishes them at start, looking
-first for what Discord already has (docs/reliability/crash.md).
-"""
+"""The meeting service: announcing (publishing steps that survive a crash), answers by
+reaction, the coalescing embed updater and reconciliation at start."""
 
 from __future__ import annotations
 
@@ -17,23 +8,26 @@ import itertools
 import logging
 import sqlite3
 import time
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.db import error_name, is_transient
-from bot.domain.dates import format_range_local
 from bot.domain.meeting import EditRequest, Meeting, PublishState, changes_from_edit
-from bot.domain.programme import EMBED_LIMIT, FIELD_LIMIT, fit_lines
-from bot.domain.rsvp import EMOJI, Choice, Counts, React, Unreact, choice_for_emoji
+from bot.domain.rsvp import EMOJI, Choice, React, Unreact, choice_for_emoji
 from bot.errors import BadInput, MoteplassError
-from bot.i18n import Text
 from bot.permissions import usable_channel
 from bot.services.answers import AnswerBook
 from bot.services.coalescer import Coalescer
-from bot.services.notify import DmResult, dm_already_sent, only_user, send_dm
+from bot.services.meetings.notices import OwedNotices
+from bot.services.meetings.render import (
+    NO_EVENT_PERMISSION,
+    announcement_embed,
+    counts_line,
+    event_failure_key,
+)
 from bot.services.programme import programme_lines
 from bot.startup import backoff_delay
 from bot.storage.checkins import CheckinRepository
@@ -47,105 +41,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OLD_MESSAGE_EDIT_CAP = 30046
-UNKNOWN_MESSAGE = 10008
-COLOUR_OPEN = discord.Colour(0x2E7D32)
-COLOUR_CANCELLED = discord.Colour(0xB71C1C)
-RSVP_CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
-
-
-def timestamps(moment: datetime) -> str:
-    """`<t:…:F> (<t:…:R>)`: every reader sees their own local time."""
-    unix = int(moment.timestamp())
-    return f"<t:{unix}:F> (<t:{unix}:R>)"
-
-
-def announcement_embed(
-    _: Text, meeting: Meeting, counts: Counts, programme: Sequence[str] = ()
-) -> discord.Embed:
-    cancelled = meeting.cancelled
-    title = _("meeting.embed.cancelled_title", title=meeting.title) if cancelled else meeting.title
-    description = meeting.description
-    if cancelled and meeting.cancel_reason:
-        description = _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
-    embed = discord.Embed(
-        title=title[:256],
-        description=description or None,
-        colour=COLOUR_CANCELLED if cancelled else COLOUR_OPEN,
-    )
-    end = int(meeting.ends_at.timestamp())
-    embed.add_field(
-        name=_("meeting.embed.when"),
-        value=f"{timestamps(meeting.starts_at)} – <t:{end}:t>",
-        inline=False,
-    )
-    if meeting.place:
-        embed.add_field(name=_("meeting.embed.where"), value=meeting.place, inline=False)
-    programme_at = len(embed.fields)
-    if meeting.capacity is not None:
-        embed.add_field(
-            name=_("meeting.embed.capacity"),
-            value=_("meeting.embed.capacity_value", going=counts.going, capacity=meeting.capacity),
-        )
-    if meeting.rsvp_deadline is not None:
-        embed.add_field(
-            name=_("meeting.embed.deadline"),
-            value=f"<t:{int(meeting.rsvp_deadline.timestamp())}:f>",
-        )
-    embed.add_field(name=_("meeting.embed.answers"), value=counts_line(_, counts), inline=False)
-    if not cancelled:
-        embed.set_footer(text=_("meeting.embed.how_to_answer"))
-    if programme and not cancelled:
-        # The accepted programme, in what is left of Discord's limits ("and N more").
-        name = _("programme.embed.field")
-        room = min(FIELD_LIMIT, EMBED_LIMIT - len(embed) - len(name))
-        value = fit_lines(programme, room, lambda n: _("programme.embed.more", count=n))
-        if value:
-            embed.insert_field_at(programme_at, name=name, value=value, inline=False)
-    return embed
-
-
-def notice_text(_: Text, meeting: Meeting, when: str, kind: str) -> str | None:
-    """The DM of an owed notice (None: no longer worth sending)."""
-    if kind == "cancelled":
-        text = _("meeting.dm.cancelled", title=meeting.title)
-        if meeting.cancel_reason:
-            text += "\n" + _("meeting.embed.cancel_reason", reason=meeting.cancel_reason)
-        return text
-    if meeting.cancelled:
-        return None
-    if kind == "promoted":
-        return _("meeting.dm.promoted", title=meeting.title, when=when)
-    if kind.startswith("changed:"):
-        return _("meeting.dm.changed", title=meeting.title, when=when, place=meeting.place or "—")
-    return None
-
-
-def counts_line(_: Text, counts: Counts) -> str:
-    return _(
-        "meeting.embed.counts",
-        going=counts.going,
-        maybe=counts.maybe,
-        not_going=counts.not_going,
-        waitlist=counts.waitlist,
-    )
-
-
 # After a failed write, the reactions of a meeting are read again after about 0.5, 1, 2 … s
 # (with jitter), at most 30 s apart, until it works.
 RECONCILE_RETRY_FIRST = 0.5
 RECONCILE_RETRY_CAP = 30.0
 
-NO_EVENT_PERMISSION = "meeting.no_event_permission"
-EVENT_NOT_UPDATED = "meeting.event_not_updated"
-
-
-def event_failure_key(exc: discord.HTTPException) -> str:
-    """Missing permission only when Discord says so (403, or code 50013); anything else
-    (404 from a server without the route, 5xx, a refused body) is "could not be updated"."""
-    if isinstance(exc, discord.Forbidden) or exc.status == 403 or exc.code == 50013:
-        return NO_EVENT_PERMISSION
-    return EVENT_NOT_UPDATED
+OLD_MESSAGE_EDIT_CAP = 30046
+RSVP_CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
 
 
 class MeetingService:
@@ -180,8 +82,7 @@ class MeetingService:
         # meetings whose reactions are read again after a failed write (busy or full disk)
         self._reconcile_pending: set[int] = set()
         self._retrying: set[asyncio.Task[None]] = set()
-        # meeting → the lock of the one task sending its owed notices (see send_owed)
-        self._owing: dict[int, asyncio.Lock] = {}
+        self.owed = OwedNotices(bot, self.meetings, self.notices)
         # one publishing step at a time per meeting (a command, a series, start-up)
         self._publishing: dict[int, asyncio.Lock] = {}
         self.reconciled = asyncio.Event()
@@ -846,48 +747,8 @@ class MeetingService:
                 self._removing.discard((meeting_id, user_id, choice))
 
     async def send_owed(self, meeting_id: int, *, check_dms: bool = False) -> None:
-        """Send the meeting's notices recorded but not yet sent, each once (promotions,
-        changes of time or place, cancellations are owed in the transaction that made them).
-        `check_dms` after a crash: a notice already in the person's DMs is only marked sent.
-        A DM that fails is not retried; closed DMs of a promoted person get a mention."""
-        meeting = await self.meetings.find_by_id(meeting_id)
-        if meeting is None:
-            return
-        _ = await self.bot.texts(meeting.guild_id)
-        settings = await self.bot.guild_settings.get(meeting.guild_id)
-        when = format_range_local(
-            meeting.starts_at, meeting.ends_at, meeting.timezone, settings.language
-        )
-        # One sender per meeting at a time: a second one reads what is still owed only once
-        # the first is done (reading the list while the first sends would repeat a DM).
-        async with self._owing.setdefault(meeting_id, asyncio.Lock()):
-            for kind, user_id in await self.notices.owed_notices(meeting_id):
-                await self._tell(_, meeting, when, kind, user_id, check_dms=check_dms)
-
-    async def _tell(
-        self, _: Text, meeting: Meeting, when: str, kind: str, user_id: int, *, check_dms: bool
-    ) -> None:
-        text = notice_text(_, meeting, when, kind)
-        if text is not None and not (check_dms and await dm_already_sent(self.bot, user_id, text)):
-            result = await send_dm(self.bot, user_id, content=text)
-            visible = meeting.channel_id and meeting.message_id and not meeting.announcement_missing
-            if result is DmResult.CLOSED and kind == "promoted" and visible:
-                await self._fallback_mention(meeting, user_id, _("meeting.promoted_short"))
-        await self.notices.mark_notice_sent(kind, meeting.id, user_id, self.now())
-
-    async def _fallback_mention(self, meeting: Meeting, user_id: int, text: str) -> None:
-        """A short reply to the announcement that pings exactly this one person."""
-        assert meeting.channel_id is not None and meeting.message_id is not None
-        channel = self.bot.get_partial_messageable(meeting.channel_id, guild_id=meeting.guild_id)
-        try:
-            await channel.send(
-                f"<@{user_id}> {text}",
-                allowed_mentions=only_user(user_id),
-                reference=channel.get_partial_message(meeting.message_id),
-                mention_author=False,
-            )
-        except discord.HTTPException:
-            log.warning("fallback mention for meeting %d failed", meeting.id)
+        """Send the meeting's owed notices, each once (see `OwedNotices.send`)."""
+        await self.owed.send(meeting_id, check_dms=check_dms)
 
     # ----- reconciliation ------------------------------------------------------------
 
