@@ -1,28 +1,19 @@
-"""Series, reminders and the monthly post: derived from the database, sent exactly once.
-
-The database is the source of truth. `sync()` derives every pending delivery from the
-tables (upcoming meetings × the server's plan, each series' next meeting, monthly posts)
-and schedules one APScheduler `DateTrigger` job per delivery with an id derived from the
-row (`reminder:<key>`, `replace_existing`); jobs only wake `tick()`, which decides with
-`due_now` and the configured grace window. Every delivery is claimed in the ledger
-(`DeliveryRepository.claim`) before it is sent and marked afterwards, so restarts,
-reconnects and racing instances never post twice.
-"""
+"""The reminder service: the ledger, scheduling, channel and DM reminders, retries and
+interrupted claims; series meetings and the monthly post are its parts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.meeting import Meeting, MeetingDraft, PublishState
-from bot.domain.moments import local_to_utc
-from bot.domain.recurrence import Occurrence, load_zone
+from bot.domain.meeting import Meeting
+from bot.domain.recurrence import load_zone
 from bot.domain.reminders import (
     CHANNEL_REMINDER,
     DM_REMINDER,
@@ -35,20 +26,32 @@ from bot.domain.reminders import (
     delivery_key,
     due_now,
     late_rule,
-    monthly_offset_key,
-    monthly_post_due,
     monthly_post_key,
     monthly_post_time,
-    next_to_create,
     planned_deliveries,
     retry_backoff,
     series_announce_due,
 )
-from bot.errors import MoteplassError
 from bot.i18n import Text
-from bot.services.meetings import counts_line, timestamps
+from bot.services.meetings import counts_line
 from bot.services.notify import CANNOT_DM, DmResult, send_dm
 from bot.services.programme import programme_lines, programme_text
+from bot.services.reminders.common import (
+    CLAIM_CLOCK_STEP,
+    JOB_PREFIX,
+    MISFIRE_GRACE_SECONDS,
+    RHYTHM_KINDS,
+    SAFETY_INTERVAL,
+    SAFETY_JOB,
+    SERIES_MEETING,
+    UPCOMING_LIMIT,
+    channel_reminder_text,
+    dm_reminder_text,
+    series_key,
+)
+from bot.services.reminders.copies import CopyFinder
+from bot.services.reminders.monthly import MonthlyPost
+from bot.services.reminders.series import SeriesMeetings
 from bot.storage.deliveries import (
     DEFAULT_STALE_AFTER,
     Claim,
@@ -59,7 +62,7 @@ from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
-from bot.storage.series import Series, SeriesRepository
+from bot.storage.series import SeriesRepository
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
@@ -67,44 +70,6 @@ if TYPE_CHECKING:
     from bot.services.rhythm import RhythmService
 
 log = logging.getLogger(__name__)
-
-SERIES_MEETING = "series_meeting"
-# Claims of bot.services.rhythm (kept apart so this module does not import it).
-RHYTHM_KINDS = frozenset({"match_rhythm", "match_rhythm_report"})
-JOB_PREFIX = "reminder:"
-SAFETY_JOB = "reminders-safety"
-SAFETY_INTERVAL = timedelta(minutes=5)
-# Jobs only wake tick(); tick decides with due_now and the grace window, so a late job
-# must never be dropped by APScheduler (its default grace is one second).
-MISFIRE_GRACE_SECONDS = 7 * 24 * 3600
-UPCOMING_LIMIT = 200
-# How many messages after a delivery's due time are read to find a crashed process's copy.
-COPY_SEARCH_LIMIT = 200
-CLAIM_CLOCK_STEP = timedelta(milliseconds=1)
-# ... from this long before the due time: a host clock ahead of Discord's by up to this much
-# still finds the copy (the same text is never due twice within it).
-COPY_LOOKBACK = timedelta(hours=1)
-
-
-def series_key(series_id: int, local_day: date) -> str:
-    return f"series:{series_id:d}:{local_day.isoformat()}"
-
-
-def channel_reminder_text(_: Text, kind: str, meeting: Meeting) -> str:
-    """The channel reminder without its answer counts (those change; this part does not)."""
-    key = "reminders.hour_before" if kind == HOUR_BEFORE else "reminders.channel"
-    return _(
-        key, title=meeting.title, when=timestamps(meeting.starts_at), place=meeting.place or "—"
-    )
-
-
-def dm_reminder_text(_: Text, meeting: Meeting) -> str:
-    return _(
-        "reminders.dm",
-        title=meeting.title,
-        when=timestamps(meeting.starts_at),
-        place=meeting.place or "—",
-    )
 
 
 class ReminderService:
@@ -129,6 +94,22 @@ class ReminderService:
         self._busy = 0  # meeting/series changes being applied
         self._idle = asyncio.Event()
         self._idle.set()
+        self.copies = CopyFinder(bot)
+        self.series_meetings = SeriesMeetings(
+            bot, announcements, self.deliveries, self.series, self.meetings, self.grace
+        )
+        self.monthly = MonthlyPost(
+            bot,
+            self.deliveries,
+            self.plans,
+            self.meetings,
+            self.rsvps,
+            self.digest,
+            self.matches,
+            self.grace,
+            self._failed,
+            self._programme,
+        )
 
     def now(self) -> datetime:
         return self.bot.clock.now()
@@ -287,9 +268,9 @@ class ReminderService:
             created = False
             for guild in list(self.bot.guilds):
                 try:
-                    created |= await self._series_for_guild(guild, now)
+                    created |= await self.series_meetings.for_guild(guild, now)
                     await self._reminders_for_guild(guild, now)
-                    await self._monthly_for_guild(guild, now)
+                    await self.monthly.for_guild(guild, now)
                 except Exception:
                     log.exception("reminders for guild %d failed", guild.id)
             await self._retries(now)
@@ -485,7 +466,7 @@ class ReminderService:
             await self.rhythm.resume_claim(claim, now)
             return
         if claim.kind == MONTHLY_POST:
-            if interrupted and await self._monthly_posted(claim):
+            if interrupted and await self.copies.monthly_posted(claim):
                 await self._found_copy(claim, now)
                 return
             if late_rule(claim.due_at, now, self.grace) is Decision.SKIP_TOO_LATE:
@@ -494,10 +475,10 @@ class ReminderService:
                     "skipped retry of the monthly post in guild %d: too late", claim.guild_id
                 )
                 return
-            await self._send_monthly(claim, now)
+            await self.monthly.send(claim, now)
             return
         if claim.kind == SERIES_MEETING:
-            await self._resume_series(claim, now)
+            await self.series_meetings.resume(claim, now)
             return
         meeting = None
         if claim.meeting_id is not None:
@@ -513,12 +494,12 @@ class ReminderService:
             if await self.plans.is_opted_out(meeting.guild_id, claim.recipient_id):
                 await self.deliveries.mark_skipped(claim, now, "opted_out")
                 return
-            if interrupted and await self._dm_posted(claim, meeting):
+            if interrupted and await self.copies.dm_posted(claim, meeting):
                 await self._found_copy(claim, now)
                 return
             await self._send_dm(claim, meeting, now)
         elif claim.kind in (CHANNEL_REMINDER, HOUR_BEFORE):
-            if interrupted and await self._channel_posted(claim, meeting):
+            if interrupted and await self.copies.channel_posted(claim, meeting):
                 await self._found_copy(claim, now)
                 return
             plan = await self.plans.get(meeting.guild_id)
@@ -526,248 +507,6 @@ class ReminderService:
         else:
             await self.deliveries.mark_skipped(claim, now, "unknown_kind")
 
-    # ----- a crashed process's copy ---------------------------------------------------
-
     async def _found_copy(self, claim: Claim, now: datetime) -> None:
         await self.deliveries.mark_sent(claim, now)
         log.info("%s %s was posted before the interruption: not sent again", claim.kind, claim.id)
-
-    async def _channel_posted(self, claim: Claim, meeting: Meeting) -> bool:
-        channel_id = meeting.channel_id
-        if channel_id is None:
-            channel_id = (await self.bot.settings_for(meeting.guild_id)).announce_channel_id
-        if channel_id is None:
-            return False
-        channel = self.bot.get_partial_messageable(channel_id, guild_id=meeting.guild_id)
-        head = channel_reminder_text(await self.bot.texts(meeting.guild_id), claim.kind, meeting)
-        return await self._posted_since(channel, claim.due_at, head)
-
-    async def _dm_posted(self, claim: Claim, meeting: Meeting) -> bool:
-        try:
-            user = self.bot.get_user(claim.recipient_id) or await self.bot.fetch_user(
-                claim.recipient_id
-            )
-            channel = user.dm_channel or await user.create_dm()
-        except discord.HTTPException:
-            return False
-        text = dm_reminder_text(await self.bot.texts(meeting.guild_id), meeting)
-        return await self._posted_since(channel, claim.due_at, text)
-
-    async def _monthly_posted(self, claim: Claim) -> bool:
-        settings = await self.bot.settings_for(claim.guild_id)
-        if settings.announce_channel_id is None:
-            return False
-        channel = self.bot.get_partial_messageable(
-            settings.announce_channel_id, guild_id=claim.guild_id
-        )
-        title = self.bot.catalog.translator(settings.language)("reminders.monthly.title")
-        return await self._posted_since(channel, claim.due_at, title)
-
-    async def _posted_since(
-        self, channel: discord.abc.Messageable, due_at: datetime, marker: str
-    ) -> bool:
-        """Whether the bot posted a message containing `marker` in `channel` since the
-        delivery was due (a claim is never made before it is due; COPY_LOOKBACK allows for
-        a host clock ahead of Discord's). Read errors count as
-        not found: the delivery is then sent, at least once rather than not at all."""
-        me = self.bot.user
-        if me is None:
-            return False
-        try:
-            async for message in channel.history(
-                limit=COPY_SEARCH_LIMIT, after=due_at - COPY_LOOKBACK, oldest_first=True
-            ):
-                if message.author.id == me.id and marker in message.content:
-                    return True
-        except discord.HTTPException as exc:
-            log.warning(
-                "could not read channel %s to look for a copy (status %s)", channel, exc.status
-            )
-        return False
-
-    # ----- series --------------------------------------------------------------------
-
-    async def _series_for_guild(self, guild: discord.Guild, now: datetime) -> bool:
-        created = False
-        found = await self.series.for_guild(guild.id)
-        if not found:
-            return False
-        try:
-            await self.announcements.announce_channel(guild)
-        except MoteplassError as exc:
-            log.warning("series in guild %d wait: no announcement channel (%s)", guild.id, exc.key)
-            return False
-        for series in found:
-            existing = await self.series.meeting_dates(guild.id, series.id)
-            occurrence = next_to_create(series.schedule, existing, now, series.lead_days)
-            if occurrence is None:
-                continue
-            key = series_key(series.id, occurrence.local_date)
-            due = series_announce_due(occurrence.start_utc, series.lead_days, series.created_at)
-            decision = late_rule(due, now, self.grace)
-            if decision is Decision.NOT_YET:
-                continue
-            offset_key = occurrence.local_date.isoformat()
-            if decision is Decision.SKIP_TOO_LATE:
-                # Unlike a reminder, the meeting itself is never skipped for being late: it
-                # is still ahead (next_to_create), and a hole in the series would go unseen.
-                log.warning("series %d: meeting of %s announced late", series.id, offset_key)
-            claim = await self.deliveries.claim(
-                guild.id, key, SERIES_MEETING, due_at=due, now=now, offset_key=offset_key
-            )
-            if claim is None:
-                continue
-            created = True
-            await self._series_meeting(claim, guild, series, occurrence, now)
-        return created
-
-    async def _series_meeting(
-        self,
-        claim: Claim,
-        guild: discord.Guild,
-        series: Series,
-        occurrence: Occurrence,
-        now: datetime,
-    ) -> None:
-        """Create the meeting of `occurrence` (unless an interrupted attempt already did) and
-        announce it (unless already announced), then mark the claim sent."""
-        meeting = None
-        for existing in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
-            if existing.series_id == series.id and existing.starts_at == occurrence.start_utc:
-                meeting = existing
-        if meeting is None:
-            draft = self._draft(series, occurrence.start_utc, occurrence.end_utc)
-            meeting = await self.meetings.create(guild.id, draft, now)
-        if meeting.publish_state is not PublishState.DONE:
-            # post, reactions, event; a meeting an interrupted attempt left half published
-            # is completed (the meetings service looks for what Discord already has)
-            try:
-                meeting, _mirrored = await self.announcements.publish(guild, meeting)
-            except Exception as exc:
-                code = getattr(exc, "key", None) or type(exc).__name__
-                await self.deliveries.mark_failed(claim, str(code), permanent=True, now=now)
-                log.warning("series %d: meeting %d not announced (%s)", series.id, meeting.id, code)
-                return
-        await self.deliveries.mark_sent(claim, now)
-        log.info("series %d created meeting %d", series.id, meeting.id)
-
-    async def _resume_series(self, claim: Claim, now: datetime) -> None:
-        _kind, series_text, day_text = claim.key.split(":")
-        series = await self.series.get(claim.guild_id, int(series_text))
-        guild = self.bot.get_guild(claim.guild_id)
-        day = date.fromisoformat(day_text)
-        if series is None or not series.active or guild is None:
-            await self.deliveries.mark_skipped(claim, now, "gone")
-            return
-        until = datetime.combine(day + timedelta(days=2), time(), tzinfo=now.tzinfo)
-        window = series.schedule.occurrences(now, until)
-        found = [o for o in window if o.local_date == day]
-        if not found:
-            await self.deliveries.mark_skipped(claim, now, "gone")
-            return
-        await self._series_meeting(claim, guild, series, found[0], now)
-
-    @staticmethod
-    def _draft(series: Series, start: datetime, end: datetime) -> MeetingDraft:
-        return MeetingDraft(
-            title=series.title_template,
-            starts_at=start,
-            ends_at=end,
-            timezone=series.timezone,
-            place=series.place_template,
-            description=series.description_template,
-            capacity=series.capacity,
-            series_id=series.id,
-        )
-
-    # ----- the monthly post ----------------------------------------------------------
-
-    async def _monthly_for_guild(self, guild: discord.Guild, now: datetime) -> None:
-        plan = await self.plans.get(guild.id)
-        settings = await self.bot.settings_for(guild.id)
-        if settings.announce_channel_id is None:
-            return
-        last = await self.deliveries.last_monthly_post(guild.id)
-        due = monthly_post_due(
-            plan, settings.timezone, now, last, self.grace, set_up_at=settings.created_at
-        )
-        if due is None:
-            return
-        key = monthly_post_key(guild.id, due.year, due.month)
-        offset_key = monthly_offset_key(due.year, due.month)
-        if due.decision is Decision.SKIP_TOO_LATE:
-            if await self.deliveries.record_skipped(
-                guild.id, key, MONTHLY_POST, due_at=due.due_utc, now=now, offset_key=offset_key
-            ):
-                log.warning("skipped monthly post %s in guild %d: too late", offset_key, guild.id)
-            return
-        claim = await self.deliveries.claim(
-            guild.id, key, MONTHLY_POST, due_at=due.due_utc, now=now, offset_key=offset_key
-        )
-        if claim is None:
-            return
-        await self._send_monthly(claim, now)
-
-    async def _send_monthly(self, claim: Claim, now: datetime) -> None:
-        settings = await self.bot.settings_for(claim.guild_id)
-        year_text, _sep, month_text = claim.key.split(":")[2].partition("-")
-        year, mon = int(year_text), int(month_text)
-        if settings.announce_channel_id is None:
-            await self.deliveries.mark_failed(claim, "no_channel", permanent=True, now=now)
-            return
-        _ = self.bot.catalog.translator(settings.language)
-        text = await self._monthly_text(_, claim.guild_id, settings.timezone, year, mon, now)
-        channel = self.bot.get_partial_messageable(
-            settings.announce_channel_id, guild_id=claim.guild_id
-        )
-        try:
-            await channel.send(text[:2000])
-        except discord.HTTPException as exc:
-            if exc.status == 403:
-                self.bot.channel_health.failed(claim.guild_id, channel.id, "monthly", exc.code, now)
-            await self._failed(claim, exc, now)
-            return
-        self.bot.channel_health.succeeded(claim.guild_id, channel.id)
-        await self.deliveries.mark_sent(claim, now)
-        log.info("monthly post %04d-%02d sent in guild %d", year, mon, claim.guild_id)
-
-    async def _monthly_text(
-        self, _: Text, guild_id: int, zone: str, year: int, month: int, now: datetime
-    ) -> str:
-        zi = load_zone(zone)
-        this_month = local_to_utc(datetime.combine(date(year, month, 1), time()), zi, gap="forward")
-        prev = date(year - 1, 12, 1) if month == 1 else date(year, month - 1, 1)
-        last_month = local_to_utc(datetime.combine(prev, time()), zi, gap="forward")
-        lines = [_("reminders.monthly.title")]
-        meetings = [
-            m
-            for m in await self.meetings.list_upcoming(guild_id, now, UPCOMING_LIMIT)
-            if (m.starts_at.astimezone(zi).year, m.starts_at.astimezone(zi).month) == (year, month)
-        ]
-        if not meetings:
-            lines.append(_("reminders.monthly.no_meetings"))
-        for meeting in meetings:
-            counts = await self.rsvps.counts(meeting.id)
-            lines.append(
-                _(
-                    "reminders.monthly.meeting",
-                    title=meeting.title,
-                    when=timestamps(meeting.starts_at),
-                    place=meeting.place or "—",
-                    counts=counts_line(_, counts),
-                )
-                + await self._programme(_, meeting)
-            )
-        new = await self.digest.new_profiles(guild_id, last_month, this_month)
-        lines.append(_("reminders.monthly.introductions", count=new))
-        last_round = await self.matches.last_round(guild_id)
-        if last_round is not None:
-            lines.append(
-                _(
-                    "reminders.monthly.match_round",
-                    people=last_round.people,
-                    groups=last_round.groups,
-                    cross_sector=last_round.cross_sector,
-                )
-            )
-        return "\n".join(lines)
