@@ -1,0 +1,662 @@
+"""`/setup start`: the guided start in one ephemeral message (the command is in
+cogs/setup.py; this module renders the steps and answers their components).
+
+Every component is a `DynamicItem` whose custom id carries the server, the step and the
+action (`setup:<kind>:<guild>:<step>:<action>[:<arg>]`), and every choice is saved at once
+through the existing repositories and services, so a press after a restart re-renders from
+the database and the flow goes on. Only a member with Manage Server may press (checked on
+every press). The steps and the checklist come from `bot.domain.setup_steps`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.domain.dates import format_date_local
+from bot.domain.moments import to_local
+from bot.domain.recurrence import SeriesSchedule
+from bot.domain.rule_phrases import describe_rule, parse_rule
+from bot.domain.setup_steps import (
+    CHANNELS,
+    CHECKLIST,
+    LANGUAGE,
+    NORDIC_ZONES,
+    REMINDERS,
+    RHYTHMS,
+    SERIES,
+    STEP_NAMES,
+    STEPS,
+    TEAM,
+    Rhythm,
+    current_step,
+    rhythm,
+    step_done,
+)
+from bot.domain.team import PROJECT_LEAD
+from bot.domain.zones import validate_timezone
+from bot.errors import BadInput
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Text, language_for_discord_locale
+from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, PermissionNames, require_manage_server
+from bot.services.series import TITLE_MAX, create_series
+from bot.services.setup import check_channel, checklist_text, describe_channel
+from bot.storage.guilds import GuildSettings
+from bot.storage.series import SeriesRepository
+from bot.storage.setup import LANGUAGE_STEP, SetupRepository
+from bot.tree import FromCustomId, ReportingModal, reports_errors
+from cogs.reminders import describe_plan
+from cogs.series import describe, next_dates
+
+log = logging.getLogger(__name__)
+
+_ID = r"(?P<guild>[0-9]{1,20}):(?P<step>[1-6]):(?P<action>[a-z_]{1,20})(?::(?P<arg>[0-9]{1,3}))?"
+RULE_LIMIT = 200
+
+
+def custom_id(kind: str, guild_id: int, step: int, action: str, arg: int | None = None) -> str:
+    tail = "" if arg is None else f":{arg}"
+    return f"setup:{kind}:{guild_id}:{step}:{action}{tail}"
+
+
+def suggested_language(guild: discord.Guild) -> str:
+    return language_for_discord_locale(str(guild.preferred_locale)) or DEFAULT_LANGUAGE
+
+
+async def _settings(bot: Any, guild: discord.Guild) -> GuildSettings:
+    """The stored settings; a server never stored starts in its suggested language."""
+    settings: GuildSettings = await bot.guild_settings.get(guild.id)
+    if not settings.stored:
+        settings = settings.with_changes(language=suggested_language(guild))
+    return settings
+
+
+async def _save(bot: Any, guild: discord.Guild, **changes: Any) -> GuildSettings:
+    current = await _settings(bot, guild)
+    saved: GuildSettings = await bot.guild_settings.save(
+        current.with_changes(**changes), bot.clock.now()
+    )
+    return saved
+
+
+# ----- rendering -----------------------------------------------------------------------
+
+
+def _nav(view: discord.ui.View, _: Text, guild_id: int, step: int, row: int) -> None:
+    targets: list[tuple[int, str]] = []
+    if step == CHECKLIST:
+        targets = [(s, f"setup_start.step.{STEP_NAMES[s]}") for s in STEPS if s != CHECKLIST]
+    else:
+        if step > STEPS[0]:
+            targets.append((step - 1, "setup_start.back"))
+        targets.append((step + 1, "setup_start.next"))
+        if step + 1 != CHECKLIST:
+            targets.append((CHECKLIST, "setup_start.step.checklist"))
+    for target, key in targets:
+        label = _(key) if step != CHECKLIST else f"{target}. {_(key)}"
+        view.add_item(
+            StartButton(
+                custom_id("b", guild_id, target, "go"),
+                label=label[:80],
+                style=discord.ButtonStyle.secondary,
+                row=row,
+            )
+        )
+
+
+def _rhythm_label(_: Text, chosen: Rhythm) -> str:
+    hours = f"{chosen.start_time:%H:%M}–{chosen.end_time:%H:%M}"
+    return f"{describe_rule(chosen.parsed.rule, _)} {hours}"
+
+
+def _preview(_: Text, chosen: Rhythm, settings: GuildSettings, now: datetime) -> str:
+    today = to_local(now, settings.timezone).date()
+    schedule = SeriesSchedule(
+        chosen.parsed.rule, today, chosen.start_time, chosen.end_time, settings.timezone
+    )
+    dates = [
+        format_date_local(to_local(d, settings.timezone).date(), settings.language)
+        for d in next_dates(schedule, now)
+    ]
+    return _("setup_start.series.preview", rule=_rhythm_label(_, chosen), dates="\n".join(dates))
+
+
+async def render(
+    bot: Any, guild: discord.Guild, step: int, *, chosen: int | None = None
+) -> dict[str, Any]:
+    """The message for `step`: content, embed and view (for send or edit)."""
+    settings = await _settings(bot, guild)
+    _ = bot.catalog.translator(settings.language)
+    facts = await SetupRepository(bot.db).facts(guild.id)
+    now = bot.clock.now()
+    name = STEP_NAMES[step]
+    state = "setup_start.state.done" if step_done(facts, step) else "setup_start.state.left"
+    content = _(
+        "setup_start.title", step=step, total=len(STEPS), name=_(f"setup_start.step.{name}")
+    )
+    if step != CHECKLIST:
+        content += f" · {_(state)}"
+    embed = discord.Embed(
+        description=_(f"setup_start.intro.{name}"), colour=discord.Colour.blurple()
+    )
+    view = discord.ui.View(timeout=None)
+    gid = guild.id
+    if step == CHANNELS:
+        embed.add_field(
+            name=_("setup.field.announce_channel"),
+            value=describe_channel(_, guild, settings.announce_channel_id),
+            inline=False,
+        )
+        embed.add_field(
+            name=_("setup.field.intro_channel"),
+            value=describe_channel(_, guild, settings.intro_channel_id),
+            inline=False,
+        )
+        role = guild.get_role(settings.organiser_role_id or 0)
+        embed.add_field(
+            name=_("setup.field.organiser_role"),
+            value=role.mention if role else _("setup.value.unset"),
+            inline=False,
+        )
+        lacking = _lacking(guild)
+        if lacking:
+            embed.add_field(
+                name=_("setup_start.create.title"),
+                value=_("setup_start.create.cannot", permissions=lacking),
+                inline=False,
+            )
+        for row, (action, current) in enumerate(
+            (("announce", settings.announce_channel_id), ("intro", settings.intro_channel_id))
+        ):
+            select = discord.ui.ChannelSelect[discord.ui.View](
+                placeholder=_(f"setup_start.pick.{action}"),
+                channel_types=[discord.ChannelType.text],
+                default_values=[discord.Object(current)] if current else [],
+                row=row,
+            )
+            view.add_item(StartChannelSelect(custom_id("c", gid, step, action), select))
+        roles = discord.ui.RoleSelect[discord.ui.View](
+            placeholder=_("setup_start.pick.role"),
+            default_values=[role] if role else [],
+            row=2,
+        )
+        view.add_item(StartRoleSelect(custom_id("r", gid, step, "role"), roles))
+        view.add_item(
+            StartButton(
+                custom_id("b", gid, step, "create"),
+                label=_("setup_start.create.button"),
+                style=discord.ButtonStyle.primary,
+                row=3,
+            )
+        )
+        _nav(view, _, gid, step, row=3)
+    elif step == LANGUAGE:
+        embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
+        embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+        languages = discord.ui.Select[discord.ui.View](
+            options=[
+                discord.SelectOption(
+                    label=_(f"language.{lang}"), value=lang, default=lang == settings.language
+                )
+                for lang in LANGUAGES
+            ],
+            row=0,
+        )
+        view.add_item(StartSelect(custom_id("s", gid, step, "language"), languages))
+        zones = list(NORDIC_ZONES)
+        if settings.timezone not in zones:
+            zones.append(settings.timezone)
+        zone_select = discord.ui.Select[discord.ui.View](
+            options=[
+                discord.SelectOption(label=z, value=z, default=z == settings.timezone)
+                for z in zones
+            ],
+            row=1,
+        )
+        view.add_item(StartSelect(custom_id("s", gid, step, "zone"), zone_select))
+        view.add_item(
+            StartButton(
+                custom_id("b", gid, step, "save"),
+                label=_("setup_start.language.save"),
+                style=discord.ButtonStyle.success,
+                row=2,
+            )
+        )
+        _nav(view, _, gid, step, row=2)
+    elif step == SERIES:
+        existing = await SeriesRepository(bot.db).for_guild(guild.id)
+        for series in existing[:3]:
+            embed.add_field(
+                name=_("setup_start.series.stored"),
+                value=describe(_, series, now)[:1024],
+                inline=False,
+            )
+        picked = rhythm(chosen) if chosen is not None else None
+        if picked is not None:
+            embed.add_field(
+                name=_("setup_start.series.chosen"),
+                value=_preview(_, picked, settings, now)[:1024],
+                inline=False,
+            )
+        if not existing:
+            options = []
+            for index in range(len(RHYTHMS)):
+                offered = rhythm(index)
+                assert offered is not None
+                options.append(
+                    discord.SelectOption(
+                        label=_rhythm_label(_, offered)[:100],
+                        value=str(index),
+                        default=index == chosen,
+                    )
+                )
+            pick = discord.ui.Select[discord.ui.View](
+                placeholder=_("setup_start.pick.rhythm"), options=options, row=0
+            )
+            view.add_item(StartSelect(custom_id("s", gid, step, "rhythm"), pick))
+            view.add_item(
+                StartButton(
+                    custom_id("b", gid, step, "own"),
+                    label=_("setup_start.series.own"),
+                    style=discord.ButtonStyle.secondary,
+                    row=1,
+                )
+            )
+            if picked is not None:
+                view.add_item(
+                    StartButton(
+                        custom_id("b", gid, step, "create", picked.index),
+                        label=_("setup_start.series.create"),
+                        style=discord.ButtonStyle.success,
+                        row=1,
+                    )
+                )
+        _nav(view, _, gid, step, row=2)
+    elif step == REMINDERS:
+        plan = await bot.services["reminders"].plans.get(guild.id)
+        embed.add_field(
+            name=_("setup_start.reminders.plan"), value=describe_plan(_, plan)[:1024], inline=False
+        )
+        view.add_item(
+            StartButton(
+                custom_id("b", gid, step, "accept"),
+                label=_("setup_start.reminders.accept"),
+                style=discord.ButtonStyle.success,
+                row=0,
+            )
+        )
+        _nav(view, _, gid, step, row=1)
+    elif step == TEAM:
+        team = bot.services["team"]
+        leads = [h.user_id for h in await team.repo.holdings(guild.id) if h.role == PROJECT_LEAD]
+        embed.add_field(
+            name=_("team.role.project_lead"),
+            value=" ".join(f"<@{u}>" for u in leads) or _("setup.value.unset"),
+            inline=False,
+        )
+        card = await team.repo.card(guild.id)
+        embed.add_field(
+            name=_("setup_start.team.card"),
+            value=_("setup_start.team.posted", channel=f"<#{card.channel_id}>")
+            if card
+            else _("setup.value.unset"),
+            inline=False,
+        )
+        users = discord.ui.UserSelect[discord.ui.View](
+            placeholder=_("setup_start.pick.lead"), row=0
+        )
+        view.add_item(StartUserSelect(custom_id("u", gid, step, "lead"), users))
+        _nav(view, _, gid, step, row=1)
+    else:
+        embed.add_field(
+            name=_("setup_start.checklist"), value=checklist_text(_, facts)[:1024], inline=False
+        )
+        _nav(view, _, gid, step, row=0)
+    return {"content": content, "embed": embed, "view": view}
+
+
+def _lacking(guild: discord.Guild) -> PermissionNames:
+    perms = guild.me.guild_permissions
+    flags = [flag for flag in ("manage_channels", "manage_roles") if not getattr(perms, flag)]
+    return PermissionNames(tuple(flags))
+
+
+# ----- actions -------------------------------------------------------------------------
+
+
+async def _create_missing(bot: Any, guild: discord.Guild) -> None:
+    """Create what is not chosen yet: the two channels and the organiser role (one
+    already there by the same name is used, so a press repeated after a crash does not
+    make a second one)."""
+    settings = await _settings(bot, guild)
+    _ = bot.catalog.translator(settings.language)
+    wanted = {
+        "announce": settings.announce_channel_id is None,
+        "intro": settings.intro_channel_id is None,
+        "role": settings.organiser_role_id is None,
+    }
+    if not any(wanted.values()):
+        raise BadInput("setup_start.error.nothing_to_create")
+    perms = guild.me.guild_permissions
+    needed = []
+    if (wanted["announce"] or wanted["intro"]) and not perms.manage_channels:
+        needed.append("manage_channels")
+    if wanted["role"] and not perms.manage_roles:
+        needed.append("manage_roles")
+    if needed:
+        raise BadInput(
+            "setup_start.error.cannot_create", permissions=PermissionNames(tuple(needed))
+        )
+    changes: dict[str, int] = {}
+    for kind, needs in (("announce", ANNOUNCE_NEEDS), ("intro", INTRO_NEEDS)):
+        if not wanted[kind]:
+            continue
+        name = _(f"setup_start.create.{kind}_name")
+        channel = discord.utils.get(guild.text_channels, name=name)
+        if channel is None:
+            channel = await guild.create_text_channel(name)
+        check_channel(guild, channel.id, needs)
+        changes[f"{kind}_channel_id"] = channel.id
+    if wanted["role"]:
+        name = _("setup_start.create.role_name")
+        role = discord.utils.get(guild.roles, name=name)
+        if role is None:
+            role = await guild.create_role(name=name, mentionable=False)
+        changes["organiser_role_id"] = role.id
+    await _save(bot, guild, **changes)
+    log.info("guided start created %d things in guild %d", len(changes), guild.id)
+
+
+async def act(
+    bot: Any,
+    interaction: discord.Interaction[Any],
+    step: int,
+    action: str,
+    arg: int | None,
+    values: list[Any],
+) -> dict[str, Any]:
+    """Carry out one press or choice; the message to show next."""
+    guild = interaction.guild
+    assert guild is not None
+    now = bot.clock.now()
+    move = True  # show the first step not done when this one is done now
+    chosen: int | None = None
+    if action == "go":
+        move = False
+    elif action in ("announce", "intro"):
+        channel_id = int(values[0].id)
+        check_channel(guild, channel_id, ANNOUNCE_NEEDS if action == "announce" else INTRO_NEEDS)
+        await _save(bot, guild, **{f"{action}_channel_id": channel_id})
+    elif action == "role":
+        role = guild.get_role(int(values[0].id))
+        if role is None:
+            raise BadInput("error.bad_value", value=f"<@&{values[0].id}>")
+        if role.is_default():
+            raise BadInput("setup.error.everyone_role")
+        await _save(bot, guild, organiser_role_id=role.id)
+    elif action == "create" and step == CHANNELS:
+        await _create_missing(bot, guild)
+    elif action == "language":
+        if values[0] not in LANGUAGES:
+            raise BadInput("error.bad_value", value=str(values[0])[:100])
+        await _save(bot, guild, language=values[0])
+        move = False
+    elif action == "zone":
+        await _save(bot, guild, timezone=validate_timezone(str(values[0])))
+        move = False
+    elif action == "save":
+        await _save(bot, guild)
+        await SetupRepository(bot.db).confirm(guild.id, LANGUAGE_STEP, now)
+    elif action == "rhythm":
+        chosen = int(values[0]) if str(values[0]).isdigit() else None
+        if chosen is None or rhythm(chosen) is None:
+            raise BadInput("error.bad_value", value=str(values[0])[:100])
+        move = False
+    elif action == "create" and step == SERIES:
+        picked = rhythm(arg if arg is not None else -1)
+        if picked is None:
+            raise BadInput("error.bad_value", value=str(arg))
+        # A second press (an old message, a retry) never makes a second series.
+        if not await SeriesRepository(bot.db).for_guild(guild.id):
+            settings = await _settings(bot, guild)
+            _ = bot.catalog.translator(settings.language)
+            title = _("setup_start.series.title", region=guild.name)[:TITLE_MAX]
+            await create_series(
+                bot,
+                guild.id,
+                interaction.user.id,
+                picked.parsed,
+                picked.start_time,
+                picked.end_time,
+                title,
+            )
+    elif action == "accept":
+        reminders = bot.services["reminders"]
+        await reminders.plans.set(guild.id, await reminders.plans.get(guild.id), now)
+        await reminders.sync()
+    elif action == "lead":
+        member = values[0]
+        if getattr(member, "bot", False):
+            raise BadInput("team.error.bot")
+        team = bot.services["team"]
+        await team.repo.set_role(guild.id, int(member.id), PROJECT_LEAD, None, now)
+        await team.refresh_stale(guild.id)
+        await team.publish(guild, post=True)
+    else:
+        raise BadInput("error.bad_value", value=action)
+    if move:
+        facts = await SetupRepository(bot.db).facts(guild.id)
+        if step_done(facts, step):
+            step = current_step(facts)
+    return await render(bot, guild, step, chosen=chosen)
+
+
+def _guild_of(interaction: discord.Interaction[Any], guild_id: int) -> None:
+    """The press is by a member with Manage Server, in the server the flow is for."""
+    if interaction.guild is None or interaction.guild.id != guild_id:
+        raise BadInput("error.guild_only")
+    require_manage_server(interaction.user)
+
+
+async def _answer(
+    interaction: discord.Interaction[Any],
+    guild_id: int,
+    step: int,
+    action: str,
+    arg: int | None,
+    values: list[Any],
+) -> None:
+    _guild_of(interaction, guild_id)
+    await interaction.response.defer()  # before any work: the 3 s deadline
+    shown = await act(interaction.client, interaction, step, action, arg, values)
+    await interaction.edit_original_response(**shown)
+
+
+def _parts(match: re.Match[str]) -> tuple[int, int, str, int | None]:
+    arg = match["arg"]
+    return int(match["guild"]), int(match["step"]), match["action"], int(arg) if arg else None
+
+
+class _StartItem:
+    """What every component of the flow shares: its custom id's parts."""
+
+    def _set_parts(self, cid: str, match: re.Match[str] | None) -> None:
+        assert match is not None, cid
+        self.guild_id, self.step, self.action, self.arg = _parts(match)
+
+
+class StartButton(
+    FromCustomId,
+    _StartItem,
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=re.compile("setup:b:" + _ID),
+):
+    def __init__(
+        self,
+        cid: str,
+        *,
+        label: str = "",
+        style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(custom_id=cid, label=label or None, style=style, row=row)
+        )
+        self._set_parts(cid, re.fullmatch("setup:b:" + _ID, cid))
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartButton:
+        return cls(match.string)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        if self.action == "own":
+            _guild_of(interaction, self.guild_id)
+            _ = await interaction.client.texts(self.guild_id)
+            await interaction.response.send_modal(RuleModal(_, self.guild_id))
+            return
+        await _answer(interaction, self.guild_id, self.step, self.action, self.arg, [])
+
+
+class StartSelect(
+    FromCustomId,
+    _StartItem,
+    discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
+    template=re.compile("setup:s:" + _ID),
+):
+    def __init__(self, cid: str, select: discord.ui.Select[Any]) -> None:
+        select.custom_id = cid
+        super().__init__(select)
+        self._set_parts(cid, re.fullmatch("setup:s:" + _ID, cid))
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartSelect:
+        assert isinstance(item, discord.ui.Select)
+        return cls(match.string, item)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _answer(
+            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
+        )
+
+
+class StartChannelSelect(
+    FromCustomId,
+    _StartItem,
+    discord.ui.DynamicItem[discord.ui.ChannelSelect[discord.ui.View]],
+    template=re.compile("setup:c:" + _ID),
+):
+    def __init__(self, cid: str, select: discord.ui.ChannelSelect[Any]) -> None:
+        select.custom_id = cid
+        super().__init__(select)
+        self._set_parts(cid, re.fullmatch("setup:c:" + _ID, cid))
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartChannelSelect:
+        assert isinstance(item, discord.ui.ChannelSelect)
+        return cls(match.string, item)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _answer(
+            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
+        )
+
+
+class StartRoleSelect(
+    FromCustomId,
+    _StartItem,
+    discord.ui.DynamicItem[discord.ui.RoleSelect[discord.ui.View]],
+    template=re.compile("setup:r:" + _ID),
+):
+    def __init__(self, cid: str, select: discord.ui.RoleSelect[Any]) -> None:
+        select.custom_id = cid
+        super().__init__(select)
+        self._set_parts(cid, re.fullmatch("setup:r:" + _ID, cid))
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartRoleSelect:
+        assert isinstance(item, discord.ui.RoleSelect)
+        return cls(match.string, item)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _answer(
+            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
+        )
+
+
+class StartUserSelect(
+    FromCustomId,
+    _StartItem,
+    discord.ui.DynamicItem[discord.ui.UserSelect[discord.ui.View]],
+    template=re.compile("setup:u:" + _ID),
+):
+    def __init__(self, cid: str, select: discord.ui.UserSelect[Any]) -> None:
+        select.custom_id = cid
+        super().__init__(select)
+        self._set_parts(cid, re.fullmatch("setup:u:" + _ID, cid))
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartUserSelect:
+        assert isinstance(item, discord.ui.UserSelect)
+        return cls(match.string, item)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _answer(
+            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
+        )
+
+
+DYNAMIC_ITEMS = (StartButton, StartSelect, StartChannelSelect, StartRoleSelect, StartUserSelect)
+
+
+class RuleModal(ReportingModal):
+    """*Type my own*: the rule in words (with its times) and the meetings' title. Sending
+    it creates the series as `/series create` does."""
+
+    def __init__(self, _: Text, guild_id: int) -> None:
+        super().__init__(title=_("setup_start.own.title")[:45], timeout=3600)
+        self.guild_id = guild_id
+        self.rule = discord.ui.TextInput["RuleModal"](
+            custom_id="rule",
+            max_length=RULE_LIMIT,
+            placeholder=_("setup_start.own.rule_placeholder")[:100],
+        )
+        self.title_input = discord.ui.TextInput["RuleModal"](
+            custom_id="title", max_length=TITLE_MAX
+        )
+        self.add_item(discord.ui.Label(text=_("setup_start.own.rule")[:45], component=self.rule))
+        self.add_item(
+            discord.ui.Label(
+                text=_("setup_start.own.series_title")[:45], component=self.title_input
+            )
+        )
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        _guild_of(interaction, self.guild_id)
+        await interaction.response.defer()  # before any work: the 3 s deadline
+        bot = interaction.client
+        guild = interaction.guild
+        assert guild is not None
+        parsed = parse_rule(self.rule.value)
+        if parsed.start_time is None or parsed.end_time is None:
+            raise BadInput("series.error.no_time")
+        if not await SeriesRepository(bot.db).for_guild(guild.id):
+            await create_series(
+                bot,
+                guild.id,
+                interaction.user.id,
+                parsed,
+                parsed.start_time,
+                parsed.end_time,
+                self.title_input.value,
+            )
+        facts = await SetupRepository(bot.db).facts(guild.id)
+        shown = await render(bot, guild, current_step(facts))
+        await interaction.edit_original_response(**shown)
