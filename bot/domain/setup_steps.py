@@ -139,7 +139,3 @@ def current_step(facts: SetupFacts) -> int:
 
 def all_done(facts: SetupFacts) -> bool:
     return all(item.done for item in checklist(facts))
-
-
-def clamp_step(step: int) -> int:
-    return min(max(step, STEPS[0]), STEPS[-1])

@@ -142,8 +142,11 @@ async def test_a_fresh_server_is_set_up_by_presses_alone_across_a_restart(
     facts = await SetupRepository(fast.db).facts(world.guild.id)
     assert all_done(facts)
     assert LEFT_MARK not in field_values(done) and DONE_MARK in field_values(done)
-    # A second press of the old Create series button makes no second series.
-    await press(world, message, world.admin.id, cid(world, "b", 3, "go"))
+    # Any step can be seen again with what is stored: the series, and no second one offered.
+    back = await press(world, message, world.admin.id, cid(world, "b", 3, "go"))
+    assert back.content.startswith(title(fast, "en", 3, "series"))
+    assert "Møteplass" in field_values(back)
+    assert cid(world, "s", 3, "rhythm") not in ids(back.primary or {})
     again = await start(world, world.admin.id)
     assert again.content.startswith(title(fast, "en", 6, "checklist"))
     assert len(await SeriesRepository(fast.db).for_guild(world.guild.id)) == 1
