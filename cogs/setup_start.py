@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 
@@ -52,6 +53,7 @@ from cogs.reminders import describe_plan
 from cogs.series import describe, next_dates
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _ID = r"(?P<guild>[0-9]{1,20}):(?P<step>[1-6]):(?P<action>[a-z_]{1,20})(?::(?P<arg>[0-9]{1,3}))?"
 RULE_LIMIT = 200
@@ -327,6 +329,18 @@ def _lacking(guild: discord.Guild) -> PermissionNames:
 # ----- actions -------------------------------------------------------------------------
 
 
+async def _created(request: Coroutine[Any, Any, T]) -> T:
+    """What Discord created; a refusal or a lost answer as the localised reason (nothing is
+    saved; the next press uses what Discord did create, found by its name)."""
+    try:
+        return await request
+    except discord.Forbidden:
+        raise BadInput("setup_start.error.create_refused") from None
+    except discord.HTTPException as exc:
+        log.warning("guided start: Discord did not create (status %s)", exc.status)
+        raise BadInput("setup_start.error.create_failed") from None
+
+
 async def _create_missing(bot: Any, guild: discord.Guild) -> None:
     """Create what is not chosen yet: the two channels and the organiser role (one
     already there by the same name is used, so a press repeated after a crash does not
@@ -357,14 +371,14 @@ async def _create_missing(bot: Any, guild: discord.Guild) -> None:
         name = _(f"setup_start.create.{kind}_name")
         channel = discord.utils.get(guild.text_channels, name=name)
         if channel is None:
-            channel = await guild.create_text_channel(name)
+            channel = await _created(guild.create_text_channel(name))
         check_channel(guild, channel.id, needs)
         changes[f"{kind}_channel_id"] = channel.id
     if wanted["role"]:
         name = _("setup_start.create.role_name")
         role = discord.utils.get(guild.roles, name=name)
         if role is None:
-            role = await guild.create_role(name=name, mentionable=False)
+            role = await _created(guild.create_role(name=name, mentionable=False))
         changes["organiser_role_id"] = role.id
     await _save(bot, guild, **changes)
     log.info("guided start created %d things in guild %d", len(changes), guild.id)

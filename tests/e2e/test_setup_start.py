@@ -249,3 +249,33 @@ async def test_only_manage_server_may_start_or_press(fast: BotRunner, world: Wor
     assert pressed == 6
     assert fast.bot is not None
     assert not (await fast.bot.guild_settings.get(world.guild.id)).stored
+
+
+async def test_a_creation_whose_answer_was_lost_is_used_by_the_next_press(
+    fast: BotRunner, world: World
+) -> None:
+    """Discord created the channel but the bot never learnt it (503 after the fact): the
+    press says so and stores nothing; the next press uses that channel, no second one."""
+    emu, text = world.emu, fast.catalog.text
+    emu.set_bot_permissions(world.guild.id, DEFAULT_BOT | MANAGE_CHANNELS | MANAGE_ROLES)
+    first = await start(world, world.admin.id)
+    message = first.primary
+    assert message is not None
+    emu.inject("POST", "/guilds/{guild_id}/channels", status=503, after=True)
+    lost = await press(world, message, world.admin.id, cid(world, "b", 1, "create"))
+    assert lost.content == text("nb", "setup_start.error.create_failed")
+    assert fast.bot is not None
+    assert (await fast.bot.guild_settings.get(world.guild.id)).announce_channel_id is None
+    name = text("nb", "setup_start.create.announce_name")
+    await emu.wait_until(
+        lambda: (
+            fast.bot
+            and any(c.name == name for c in fast.bot.get_guild(world.guild.id).text_channels)
+        )
+    )  # type: ignore[union-attr]
+    again = await press(world, message, world.admin.id, cid(world, "b", 1, "create"))
+    assert again.content.startswith(title(fast, "nb", 2, "language")), again.content
+    made = [c for c in emu.channels.values() if c.get("name") == name]
+    assert len(made) == 1
+    settings = await fast.bot.guild_settings.get(world.guild.id)
+    assert settings.announce_channel_id == int(made[0]["id"])
