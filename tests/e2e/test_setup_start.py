@@ -267,12 +267,9 @@ async def test_a_creation_whose_answer_was_lost_is_used_by_the_next_press(
     assert fast.bot is not None
     assert (await fast.bot.guild_settings.get(world.guild.id)).announce_channel_id is None
     name = text("nb", "setup_start.create.announce_name")
-    await emu.wait_until(
-        lambda: (
-            fast.bot
-            and any(c.name == name for c in fast.bot.get_guild(world.guild.id).text_channels)
-        )
-    )  # type: ignore[union-attr]
+    guild = fast.bot.get_guild(world.guild.id)
+    assert guild is not None
+    await emu.wait_until(lambda: any(c.name == name for c in guild.text_channels))
     again = await press(world, message, world.admin.id, cid(world, "b", 1, "create"))
     assert again.content.startswith(title(fast, "nb", 2, "language")), again.content
     made = [c for c in emu.channels.values() if c.get("name") == name]
