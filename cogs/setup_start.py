@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -126,6 +127,170 @@ def _preview(_: Text, chosen: Rhythm, settings: GuildSettings, now: datetime) ->
     return _("setup_start.series.preview", rule=_rhythm_label(_, chosen), dates="\n".join(dates))
 
 
+@dataclass
+class _Page:
+    """What a step's renderer adds to: the server, its texts and the message's parts."""
+
+    bot: Any
+    guild: discord.Guild
+    settings: GuildSettings
+    _: Text
+    now: datetime
+    embed: discord.Embed
+    view: discord.ui.View
+    chosen: int | None
+
+    def field(self, name: str, value: str) -> None:
+        self.embed.add_field(name=name, value=value[:1024], inline=False)
+
+    def button(
+        self,
+        step: int,
+        action: str,
+        key: str,
+        style: discord.ButtonStyle,
+        row: int,
+        arg: int | None = None,
+    ) -> None:
+        cid = custom_id("b", self.guild.id, step, action, arg)
+        self.view.add_item(StartButton(cid, label=self._(key)[:80], style=style, row=row))
+
+
+async def _channels_page(page: _Page) -> int:
+    _, guild, settings = page._, page.guild, page.settings
+    page.field(
+        _("setup.field.announce_channel"), describe_channel(_, guild, settings.announce_channel_id)
+    )
+    page.field(
+        _("setup.field.intro_channel"), describe_channel(_, guild, settings.intro_channel_id)
+    )
+    role = guild.get_role(settings.organiser_role_id or 0)
+    page.field(_("setup.field.organiser_role"), role.mention if role else _("setup.value.unset"))
+    lacking = _lacking(guild)
+    if lacking:
+        page.field(
+            _("setup_start.create.title"), _("setup_start.create.cannot", permissions=lacking)
+        )
+    for row, (action, current) in enumerate(
+        (("announce", settings.announce_channel_id), ("intro", settings.intro_channel_id))
+    ):
+        select = discord.ui.ChannelSelect[discord.ui.View](
+            placeholder=_(f"setup_start.pick.{action}"),
+            channel_types=[discord.ChannelType.text],
+            default_values=[discord.Object(current)] if current else [],
+            row=row,
+        )
+        page.view.add_item(StartChannelSelect(custom_id("c", guild.id, CHANNELS, action), select))
+    roles = discord.ui.RoleSelect[discord.ui.View](
+        placeholder=_("setup_start.pick.role"), default_values=[role] if role else [], row=2
+    )
+    page.view.add_item(StartRoleSelect(custom_id("r", guild.id, CHANNELS, "role"), roles))
+    page.button(CHANNELS, "create", "setup_start.create.button", discord.ButtonStyle.primary, 3)
+    return 3
+
+
+async def _language_page(page: _Page) -> int:
+    _, settings, gid = page._, page.settings, page.guild.id
+    page.embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
+    page.embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
+    languages = discord.ui.Select[discord.ui.View](
+        options=[
+            discord.SelectOption(
+                label=_(f"language.{lang}"), value=lang, default=lang == settings.language
+            )
+            for lang in LANGUAGES
+        ],
+        row=0,
+    )
+    page.view.add_item(StartSelect(custom_id("s", gid, LANGUAGE, "language"), languages))
+    zones = list(NORDIC_ZONES)
+    if settings.timezone not in zones:
+        zones.append(settings.timezone)
+    zone_select = discord.ui.Select[discord.ui.View](
+        options=[
+            discord.SelectOption(label=z, value=z, default=z == settings.timezone) for z in zones
+        ],
+        row=1,
+    )
+    page.view.add_item(StartSelect(custom_id("s", gid, LANGUAGE, "zone"), zone_select))
+    page.button(LANGUAGE, "save", "setup_start.language.save", discord.ButtonStyle.success, 2)
+    return 2
+
+
+async def _series_page(page: _Page) -> int:
+    _ = page._
+    existing = await SeriesRepository(page.bot.db).for_guild(page.guild.id)
+    for series in existing[:3]:
+        page.field(_("setup_start.series.stored"), describe(_, series, page.now))
+    picked = rhythm(page.chosen) if page.chosen is not None else None
+    if picked is not None:
+        page.field(_("setup_start.series.chosen"), _preview(_, picked, page.settings, page.now))
+    if existing:
+        return 0  # seen again: what is stored, no second series offered
+    options = []
+    for index in range(len(RHYTHMS)):
+        offered = rhythm(index)
+        assert offered is not None
+        label = _rhythm_label(_, offered)[:100]
+        options.append(
+            discord.SelectOption(label=label, value=str(index), default=index == page.chosen)
+        )
+    pick = discord.ui.Select[discord.ui.View](
+        placeholder=_("setup_start.pick.rhythm"), options=options, row=0
+    )
+    page.view.add_item(StartSelect(custom_id("s", page.guild.id, SERIES, "rhythm"), pick))
+    page.button(SERIES, "own", "setup_start.series.own", discord.ButtonStyle.secondary, 1)
+    if picked is not None:
+        page.button(
+            SERIES,
+            "create",
+            "setup_start.series.create",
+            discord.ButtonStyle.success,
+            1,
+            picked.index,
+        )
+    return 2
+
+
+async def _reminders_page(page: _Page) -> int:
+    plan = await page.bot.services["reminders"].plans.get(page.guild.id)
+    page.field(page._("setup_start.reminders.plan"), describe_plan(page._, plan))
+    page.button(REMINDERS, "accept", "setup_start.reminders.accept", discord.ButtonStyle.success, 0)
+    return 1
+
+
+async def _team_page(page: _Page) -> int:
+    _, team = page._, page.bot.services["team"]
+    holdings = await team.repo.holdings(page.guild.id)
+    leads = [h.user_id for h in holdings if h.role == PROJECT_LEAD]
+    page.field(
+        _("team.role.project_lead"), " ".join(f"<@{u}>" for u in leads) or _("setup.value.unset")
+    )
+    card = await team.repo.card(page.guild.id)
+    posted = _("setup_start.team.posted", channel=f"<#{card.channel_id}>") if card else None
+    page.field(_("setup_start.team.card"), posted or _("setup.value.unset"))
+    users = discord.ui.UserSelect[discord.ui.View](placeholder=_("setup_start.pick.lead"), row=0)
+    page.view.add_item(StartUserSelect(custom_id("u", page.guild.id, TEAM, "lead"), users))
+    return 1
+
+
+async def _checklist_page(page: _Page) -> int:
+    facts = await SetupRepository(page.bot.db).facts(page.guild.id)
+    page.field(page._("setup_start.checklist"), checklist_text(page._, facts))
+    return 0
+
+
+# Each step's renderer; it returns the row its navigation buttons go in.
+_PAGES: dict[int, Callable[[_Page], Awaitable[int]]] = {
+    CHANNELS: _channels_page,
+    LANGUAGE: _language_page,
+    SERIES: _series_page,
+    REMINDERS: _reminders_page,
+    TEAM: _team_page,
+    CHECKLIST: _checklist_page,
+}
+
+
 async def render(
     bot: Any, guild: discord.Guild, step: int, *, chosen: int | None = None
 ) -> dict[str, Any]:
@@ -133,190 +298,20 @@ async def render(
     settings = await _settings(bot, guild)
     _ = bot.catalog.translator(settings.language)
     facts = await SetupRepository(bot.db).facts(guild.id)
-    now = bot.clock.now()
     name = STEP_NAMES[step]
-    state = "setup_start.state.done" if step_done(facts, step) else "setup_start.state.left"
     content = _(
         "setup_start.title", step=step, total=len(STEPS), name=_(f"setup_start.step.{name}")
     )
     if step != CHECKLIST:
-        content += f" · {_(state)}"
+        done = step_done(facts, step)
+        content += " · " + _("setup_start.state.done" if done else "setup_start.state.left")
     embed = discord.Embed(
         description=_(f"setup_start.intro.{name}"), colour=discord.Colour.blurple()
     )
     view = discord.ui.View(timeout=None)
-    gid = guild.id
-    if step == CHANNELS:
-        embed.add_field(
-            name=_("setup.field.announce_channel"),
-            value=describe_channel(_, guild, settings.announce_channel_id),
-            inline=False,
-        )
-        embed.add_field(
-            name=_("setup.field.intro_channel"),
-            value=describe_channel(_, guild, settings.intro_channel_id),
-            inline=False,
-        )
-        role = guild.get_role(settings.organiser_role_id or 0)
-        embed.add_field(
-            name=_("setup.field.organiser_role"),
-            value=role.mention if role else _("setup.value.unset"),
-            inline=False,
-        )
-        lacking = _lacking(guild)
-        if lacking:
-            embed.add_field(
-                name=_("setup_start.create.title"),
-                value=_("setup_start.create.cannot", permissions=lacking),
-                inline=False,
-            )
-        for row, (action, current) in enumerate(
-            (("announce", settings.announce_channel_id), ("intro", settings.intro_channel_id))
-        ):
-            select = discord.ui.ChannelSelect[discord.ui.View](
-                placeholder=_(f"setup_start.pick.{action}"),
-                channel_types=[discord.ChannelType.text],
-                default_values=[discord.Object(current)] if current else [],
-                row=row,
-            )
-            view.add_item(StartChannelSelect(custom_id("c", gid, step, action), select))
-        roles = discord.ui.RoleSelect[discord.ui.View](
-            placeholder=_("setup_start.pick.role"),
-            default_values=[role] if role else [],
-            row=2,
-        )
-        view.add_item(StartRoleSelect(custom_id("r", gid, step, "role"), roles))
-        view.add_item(
-            StartButton(
-                custom_id("b", gid, step, "create"),
-                label=_("setup_start.create.button"),
-                style=discord.ButtonStyle.primary,
-                row=3,
-            )
-        )
-        _nav(view, _, gid, step, row=3)
-    elif step == LANGUAGE:
-        embed.add_field(name=_("setup.field.language"), value=_(f"language.{settings.language}"))
-        embed.add_field(name=_("setup.field.timezone"), value=settings.timezone)
-        languages = discord.ui.Select[discord.ui.View](
-            options=[
-                discord.SelectOption(
-                    label=_(f"language.{lang}"), value=lang, default=lang == settings.language
-                )
-                for lang in LANGUAGES
-            ],
-            row=0,
-        )
-        view.add_item(StartSelect(custom_id("s", gid, step, "language"), languages))
-        zones = list(NORDIC_ZONES)
-        if settings.timezone not in zones:
-            zones.append(settings.timezone)
-        zone_select = discord.ui.Select[discord.ui.View](
-            options=[
-                discord.SelectOption(label=z, value=z, default=z == settings.timezone)
-                for z in zones
-            ],
-            row=1,
-        )
-        view.add_item(StartSelect(custom_id("s", gid, step, "zone"), zone_select))
-        view.add_item(
-            StartButton(
-                custom_id("b", gid, step, "save"),
-                label=_("setup_start.language.save"),
-                style=discord.ButtonStyle.success,
-                row=2,
-            )
-        )
-        _nav(view, _, gid, step, row=2)
-    elif step == SERIES:
-        existing = await SeriesRepository(bot.db).for_guild(guild.id)
-        for series in existing[:3]:
-            embed.add_field(
-                name=_("setup_start.series.stored"),
-                value=describe(_, series, now)[:1024],
-                inline=False,
-            )
-        picked = rhythm(chosen) if chosen is not None else None
-        if picked is not None:
-            embed.add_field(
-                name=_("setup_start.series.chosen"),
-                value=_preview(_, picked, settings, now)[:1024],
-                inline=False,
-            )
-        if not existing:
-            options = []
-            for index in range(len(RHYTHMS)):
-                offered = rhythm(index)
-                assert offered is not None
-                options.append(
-                    discord.SelectOption(
-                        label=_rhythm_label(_, offered)[:100],
-                        value=str(index),
-                        default=index == chosen,
-                    )
-                )
-            pick = discord.ui.Select[discord.ui.View](
-                placeholder=_("setup_start.pick.rhythm"), options=options, row=0
-            )
-            view.add_item(StartSelect(custom_id("s", gid, step, "rhythm"), pick))
-            view.add_item(
-                StartButton(
-                    custom_id("b", gid, step, "own"),
-                    label=_("setup_start.series.own"),
-                    style=discord.ButtonStyle.secondary,
-                    row=1,
-                )
-            )
-            if picked is not None:
-                view.add_item(
-                    StartButton(
-                        custom_id("b", gid, step, "create", picked.index),
-                        label=_("setup_start.series.create"),
-                        style=discord.ButtonStyle.success,
-                        row=1,
-                    )
-                )
-        _nav(view, _, gid, step, row=2)
-    elif step == REMINDERS:
-        plan = await bot.services["reminders"].plans.get(guild.id)
-        embed.add_field(
-            name=_("setup_start.reminders.plan"), value=describe_plan(_, plan)[:1024], inline=False
-        )
-        view.add_item(
-            StartButton(
-                custom_id("b", gid, step, "accept"),
-                label=_("setup_start.reminders.accept"),
-                style=discord.ButtonStyle.success,
-                row=0,
-            )
-        )
-        _nav(view, _, gid, step, row=1)
-    elif step == TEAM:
-        team = bot.services["team"]
-        leads = [h.user_id for h in await team.repo.holdings(guild.id) if h.role == PROJECT_LEAD]
-        embed.add_field(
-            name=_("team.role.project_lead"),
-            value=" ".join(f"<@{u}>" for u in leads) or _("setup.value.unset"),
-            inline=False,
-        )
-        card = await team.repo.card(guild.id)
-        embed.add_field(
-            name=_("setup_start.team.card"),
-            value=_("setup_start.team.posted", channel=f"<#{card.channel_id}>")
-            if card
-            else _("setup.value.unset"),
-            inline=False,
-        )
-        users = discord.ui.UserSelect[discord.ui.View](
-            placeholder=_("setup_start.pick.lead"), row=0
-        )
-        view.add_item(StartUserSelect(custom_id("u", gid, step, "lead"), users))
-        _nav(view, _, gid, step, row=1)
-    else:
-        embed.add_field(
-            name=_("setup_start.checklist"), value=checklist_text(_, facts)[:1024], inline=False
-        )
-        _nav(view, _, gid, step, row=0)
+    page = _Page(bot, guild, settings, _, bot.clock.now(), embed, view, chosen)
+    nav_row = await _PAGES[step](page)
+    _nav(view, _, guild.id, step, row=nav_row)
     return {"content": content, "embed": embed, "view": view}
 
 
