@@ -524,7 +524,9 @@ class StartButton(
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         if self.action == "own":
             _guild_of(interaction, self.guild_id)
-            _ = await interaction.client.texts(self.guild_id)
+            assert interaction.guild is not None
+            settings = await _settings(interaction.client, interaction.guild)
+            _ = interaction.client.catalog.translator(settings.language)
             await interaction.response.send_modal(RuleModal(_, self.guild_id))
             return
         await _answer(interaction, self.guild_id, self.step, self.action, self.arg, [])

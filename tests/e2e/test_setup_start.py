@@ -214,6 +214,14 @@ async def test_without_manage_channels_the_bot_says_so_and_existing_ones_are_pic
         int(message["channel_id"]), int(message["id"]), world.admin.id, cid(world, "b", 3, "own")
     )
     assert asked.modal is not None
+    timeless = await world.emu.submit_modal(
+        asked, world.admin.id, {"rule": "siste tirsdag", "title": "Frokost"}
+    )
+    await answered(world, timeless)
+    assert timeless.content == text("nb", "series.error.no_time")
+    asked = await world.emu.press_button(
+        int(message["channel_id"]), int(message["id"]), world.admin.id, cid(world, "b", 3, "own")
+    )
     sent = await world.emu.submit_modal(
         asked, world.admin.id, {"rule": "siste tirsdag 17:00-19:00", "title": "Frokost"}
     )
@@ -251,11 +259,12 @@ async def test_only_manage_server_may_start_or_press(fast: BotRunner, world: Wor
     assert not (await fast.bot.guild_settings.get(world.guild.id)).stored
 
 
-async def test_a_creation_whose_answer_was_lost_is_used_by_the_next_press(
+async def test_a_creation_lost_or_refused_stores_nothing_and_the_next_press_goes_on(
     fast: BotRunner, world: World
 ) -> None:
     """Discord created the channel but the bot never learnt it (503 after the fact): the
-    press says so and stores nothing; the next press uses that channel, no second one."""
+    press says so and stores nothing; the next press uses that channel, no second one.
+    Discord refusing the role (403) is said too, and nothing is stored."""
     emu, text = world.emu, fast.catalog.text
     emu.set_bot_permissions(world.guild.id, DEFAULT_BOT | MANAGE_CHANNELS | MANAGE_ROLES)
     first = await start(world, world.admin.id)
@@ -270,6 +279,11 @@ async def test_a_creation_whose_answer_was_lost_is_used_by_the_next_press(
     guild = fast.bot.get_guild(world.guild.id)
     assert guild is not None
     await emu.wait_until(lambda: any(c.name == name for c in guild.text_channels))
+    # Discord refusing the role (role order): said, nothing stored; the next press works.
+    emu.inject("POST", "/guilds/{guild_id}/roles", status=403)
+    refused = await press(world, message, world.admin.id, cid(world, "b", 1, "create"))
+    assert refused.content == text("nb", "setup_start.error.create_refused")
+    assert (await fast.bot.guild_settings.get(world.guild.id)).organiser_role_id is None
     again = await press(world, message, world.admin.id, cid(world, "b", 1, "create"))
     assert again.content.startswith(title(fast, "nb", 2, "language")), again.content
     made = [c for c in emu.channels.values() if c.get("name") == name]
