@@ -58,6 +58,7 @@ T = TypeVar("T")
 
 _ID = r"(?P<guild>[0-9]{1,20}):(?P<step>[1-6]):(?P<action>[a-z_]{1,20})(?::(?P<arg>[0-9]{1,3}))?"
 RULE_LIMIT = 200
+SELECT_ACTIONS = frozenset({"announce", "intro", "role", "language", "zone", "rhythm", "lead"})
 
 
 def custom_id(kind: str, guild_id: int, step: int, action: str, arg: int | None = None) -> str:
@@ -166,7 +167,8 @@ async def _channels_page(page: _Page) -> int:
     )
     role = guild.get_role(settings.organiser_role_id or 0)
     page.field(_("setup.field.organiser_role"), role.mention if role else _("setup.value.unset"))
-    lacking = _lacking(guild)
+    unset_channel = settings.announce_channel_id is None or settings.intro_channel_id is None
+    lacking = _lacking(guild, channels=unset_channel, role=role is None)
     if lacking:
         page.field(
             _("setup_start.create.title"), _("setup_start.create.cannot", permissions=lacking)
@@ -315,9 +317,14 @@ async def render(
     return {"content": content, "embed": embed, "view": view}
 
 
-def _lacking(guild: discord.Guild) -> PermissionNames:
+def _lacking(guild: discord.Guild, *, channels: bool, role: bool) -> PermissionNames:
+    """What the bot lacks to create the channels and/or the role."""
     perms = guild.me.guild_permissions
-    flags = [flag for flag in ("manage_channels", "manage_roles") if not getattr(perms, flag)]
+    flags = []
+    if channels and not perms.manage_channels:
+        flags.append("manage_channels")
+    if role and not perms.manage_roles:
+        flags.append("manage_roles")
     return PermissionNames(tuple(flags))
 
 
@@ -349,16 +356,9 @@ async def _create_missing(bot: Any, guild: discord.Guild) -> None:
     }
     if not any(wanted.values()):
         raise BadInput("setup_start.error.nothing_to_create")
-    perms = guild.me.guild_permissions
-    needed = []
-    if (wanted["announce"] or wanted["intro"]) and not perms.manage_channels:
-        needed.append("manage_channels")
-    if wanted["role"] and not perms.manage_roles:
-        needed.append("manage_roles")
+    needed = _lacking(guild, channels=wanted["announce"] or wanted["intro"], role=wanted["role"])
     if needed:
-        raise BadInput(
-            "setup_start.error.cannot_create", permissions=PermissionNames(tuple(needed))
-        )
+        raise BadInput("setup_start.error.cannot_create", permissions=needed)
     changes: dict[str, int] = {}
     for kind, needs in (("announce", ANNOUNCE_NEEDS), ("intro", INTRO_NEEDS)):
         if not wanted[kind]:
@@ -393,6 +393,8 @@ async def act(
     now = bot.clock.now()
     move = True  # show the first step not done when this one is done now
     chosen: int | None = None
+    if action in SELECT_ACTIONS and not values:
+        raise BadInput("error.bad_value", value="—")  # Discord sends at least one
     if action == "go":
         move = False
     elif action in ("announce", "intro"):
