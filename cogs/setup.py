@@ -25,7 +25,7 @@ from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
 from bot.services.setup import check_channel, checklist_text, describe_channel
 from bot.storage.guilds import GuildSettings
-from bot.storage.setup import SetupRepository
+from bot.storage.setup import LANGUAGE_STEP, SetupRepository
 from bot.storage.taxonomy import TaxonomyRepository
 from bot.tree import answer
 from cogs.setup_start import DYNAMIC_ITEMS, render
@@ -165,6 +165,11 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             timezone=zone,
         )
         saved = await self.bot.guild_settings.save(updated, self.bot.clock.now())
+        if language is not None or zone is not None:
+            # The guided start's language step is done too (its checklist).
+            await SetupRepository(self.bot.db).confirm(
+                guild.id, LANGUAGE_STEP, self.bot.clock.now()
+            )
         _ = self.bot.catalog.translator(saved.language)
         await answer(
             interaction, _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True

@@ -7,3 +7,8 @@ CREATE TABLE setup_progress (
     done_at  TEXT    NOT NULL,
     PRIMARY KEY (guild_id, step)
 ) WITHOUT ROWID;
+
+-- Servers set up before the guided start chose (or kept) their language and zone with
+-- /setup configure: their checklist shows the step done.
+INSERT INTO setup_progress (guild_id, step, done_at)
+SELECT guild_id, 'language', updated_at FROM guild_settings;

@@ -16,6 +16,7 @@ from bot.storage.series import SeriesRepository
 from bot.storage.setup import SetupRepository
 from bot.storage.team import TeamRepository
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import configure
 from tests.e2e.test_reminders import service
 from tests.emulator.interactions import InteractionResult
 from tests.emulator.permissions import DEFAULT_BOT, MANAGE_CHANNELS, MANAGE_ROLES, SEND_MESSAGES
@@ -290,3 +291,12 @@ async def test_a_creation_lost_or_refused_stores_nothing_and_the_next_press_goes
     assert len(made) == 1
     settings = await fast.bot.guild_settings.get(world.guild.id)
     assert settings.announce_channel_id == int(made[0]["id"])
+
+
+async def test_a_server_set_up_with_configure_starts_at_the_series(
+    fast: BotRunner, world: World
+) -> None:
+    await configure(world, "en")  # channels, role and language by /setup configure
+    first = await start(world, world.admin.id)
+    assert first.content.startswith(title(fast, "en", 3, "series")), first.content
+    assert cid(world, "b", 2, "go") in ids(first.primary or {})  # back to what is stored

@@ -4,7 +4,11 @@ server, and the language step confirmed once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from pathlib import Path
 
+import pytest
+
+from bot import db as db_module
 from bot.db import Database
 from bot.domain.recurrence import RecurrenceRule
 from bot.domain.reminders import ReminderPlan
@@ -64,3 +68,23 @@ async def test_facts_follow_what_each_step_stores_per_server(db: Database) -> No
     assert await repo.facts(OTHER) == SetupFacts()  # servers strictly apart
     assert await SeriesRepository(db).stop(G, series.id, NOW)
     assert not (await repo.facts(G)).series  # a stopped series is not the first series
+
+
+async def test_servers_set_up_before_the_guided_start_have_the_language_step_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0016 marks the language step of every stored server (they chose or kept
+    it with /setup configure); a server stored later starts without it."""
+    real = db_module.load_migrations()
+    monkeypatch.setattr(db_module, "load_migrations", lambda: real[:15])
+    old = await Database.open(tmp_path / "old.db")
+    await GuildSettingsRepository(old).save(GuildSettings(G, language="sv"), NOW)
+    await old.close()
+    monkeypatch.setattr(db_module, "load_migrations", lambda: real)
+    db = await Database.open(tmp_path / "old.db")
+    try:
+        assert (await SetupRepository(db).facts(G)).language_confirmed
+        await GuildSettingsRepository(db).save(GuildSettings(OTHER), NOW)
+        assert not (await SetupRepository(db).facts(OTHER)).language_confirmed
+    finally:
+        await db.close()
