@@ -1,6 +1,6 @@
 """/setup start (the guided start, cogs/setup_start.py), /setup configure and /setup show
-(Manage Server); /community add_sector and
-/community add_interest (organisers): per-server settings and the server's own taxonomy."""
+(Manage Server); /community add_sector and /community add_interest (organisers):
+per-server settings and the server's own taxonomy."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from bot.domain.profiles import LABEL_LIMIT, server_entry
 from bot.domain.setup_steps import current_step
 from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
-from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import (
     ANNOUNCE_NEEDS,
@@ -23,7 +22,7 @@ from bot.permissions import (
 )
 from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
-from bot.services.setup import check_channel, checklist_text, describe_channel
+from bot.services.setup import check_channel, check_role, checklist_text, describe_channel
 from bot.storage.guilds import GuildSettings
 from bot.storage.setup import LANGUAGE_STEP, SetupRepository
 from bot.storage.taxonomy import TaxonomyRepository
@@ -151,11 +150,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             check_channel(guild, partner_channel.id, THREAD_NEEDS)
         if organiser_role is not None:
             # Without resolved data the option is a bare id: use the server's own role.
-            role = guild.get_role(organiser_role.id)
-            if role is None:
-                raise BadInput("error.bad_value", value=f"<@&{organiser_role.id}>")
-            if role.is_default():
-                raise BadInput("setup.error.everyone_role")
+            check_role(guild, organiser_role.id)
         updated = current.with_changes(
             announce_channel_id=announce_channel.id if announce_channel else None,
             intro_channel_id=intro_channel.id if intro_channel else None,

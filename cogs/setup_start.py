@@ -45,7 +45,7 @@ from bot.errors import BadInput
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Text, language_for_discord_locale
 from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, PermissionNames, require_manage_server
 from bot.services.series import TITLE_MAX, create_series
-from bot.services.setup import check_channel, checklist_text, describe_channel
+from bot.services.setup import check_channel, check_role, checklist_text, describe_channel
 from bot.storage.guilds import GuildSettings
 from bot.storage.series import SeriesRepository
 from bot.storage.setup import LANGUAGE_STEP, SetupRepository
@@ -402,11 +402,7 @@ async def act(
         check_channel(guild, channel_id, ANNOUNCE_NEEDS if action == "announce" else INTRO_NEEDS)
         await _save(bot, guild, **{f"{action}_channel_id": channel_id})
     elif action == "role":
-        role = guild.get_role(int(values[0].id))
-        if role is None:
-            raise BadInput("error.bad_value", value=f"<@&{values[0].id}>")
-        if role.is_default():
-            raise BadInput("setup.error.everyone_role")
+        role = check_role(guild, int(values[0].id))
         await _save(bot, guild, organiser_role_id=role.id)
     elif action == "create" and step == CHANNELS:
         await _create_missing(bot, guild)

@@ -31,6 +31,16 @@ def check_channel(
     return channel
 
 
+def check_role(guild: discord.Guild, role_id: int) -> discord.Role:
+    """A role of `guild` that can be the organiser role (not @everyone)."""
+    role = guild.get_role(role_id)
+    if role is None:
+        raise BadInput("error.bad_value", value=f"<@&{role_id}>")
+    if role.is_default():
+        raise BadInput("setup.error.everyone_role")
+    return role
+
+
 def describe_channel(_: Text, guild: discord.Guild, channel_id: int | None) -> str:
     if channel_id is None:
         return _("setup.value.unset")
