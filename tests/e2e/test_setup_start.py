@@ -193,6 +193,10 @@ async def test_without_manage_channels_the_bot_says_so_and_existing_ones_are_pic
         world, message, world.admin.id, cid(world, "c", 1, "announce"), [str(world.announce.id)]
     )
     await choose(world, message, world.admin.id, cid(world, "c", 1, "intro"), [str(world.intro.id)])
+    everyone = await choose(
+        world, message, world.admin.id, cid(world, "r", 1, "role"), [str(world.guild.id)]
+    )
+    assert everyone.content == text("nb", "setup.error.everyone_role")
     moved = await choose(
         world, message, world.admin.id, cid(world, "r", 1, "role"), [str(world.organiser_role.id)]
     )
