@@ -38,6 +38,7 @@ from bot.domain.setup_steps import (
     current_step,
     rhythm,
     step_done,
+    suggested_zone,
 )
 from bot.domain.team import PROJECT_LEAD
 from bot.domain.zones import validate_timezone
@@ -71,10 +72,14 @@ def suggested_language(guild: discord.Guild) -> str:
 
 
 async def _settings(bot: Any, guild: discord.Guild) -> GuildSettings:
-    """The stored settings; a server never stored starts in its suggested language."""
+    """The stored settings; a server never stored starts with the language and zone its
+    preferred locale suggests."""
     settings: GuildSettings = await bot.guild_settings.get(guild.id)
     if not settings.stored:
-        settings = settings.with_changes(language=suggested_language(guild))
+        locale = str(guild.preferred_locale)
+        settings = settings.with_changes(
+            language=suggested_language(guild), timezone=suggested_zone(locale)
+        )
     return settings
 
 

@@ -38,6 +38,14 @@ NORDIC_ZONES: tuple[str, ...] = (
     "Europe/Helsinki",
     "Atlantic/Reykjavik",
 )
+# The zone suggested from the server's preferred locale (Discord's codes); else Oslo.
+_LOCALE_ZONES = {"sv-SE": "Europe/Stockholm", "da": "Europe/Copenhagen", "fi": "Europe/Helsinki"}
+DEFAULT_ZONE = "Europe/Oslo"
+
+
+def suggested_zone(locale: str) -> str:
+    return _LOCALE_ZONES.get(locale, DEFAULT_ZONE)
+
 
 # The usual rhythms offered in step 3, as `parse_rule` reads them (shown through
 # `describe_rule` in the server's language). The index is carried in custom ids.

@@ -24,6 +24,7 @@ from bot.domain.setup_steps import (
     current_step,
     rhythm,
     step_done,
+    suggested_zone,
 )
 from bot.i18n import Catalog
 
@@ -69,3 +70,10 @@ def test_every_offered_rhythm_reads_and_says_itself_in_every_language(catalog: C
         for lang in ("nb", "sv", "en"):
             assert describe_rule(found.parsed.rule, catalog.translator(lang))
     assert rhythm(-1) is None and rhythm(len(RHYTHMS)) is None
+
+
+def test_the_zone_is_suggested_from_the_servers_locale() -> None:
+    assert suggested_zone("sv-SE") == "Europe/Stockholm"
+    assert suggested_zone("da") == "Europe/Copenhagen"
+    assert suggested_zone("fi") == "Europe/Helsinki"
+    assert suggested_zone("no") == suggested_zone("en-US") == "Europe/Oslo"
