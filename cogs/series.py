@@ -23,12 +23,9 @@ from bot.domain.recurrence import (
 from bot.domain.rule_phrases import ParsedRule, describe_rule, parse_rule
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
-from bot.storage.series import Series, SeriesDraft, SeriesRepository
+from bot.services.series import check_text, create_series
+from bot.storage.series import Series, SeriesRepository
 from bot.tree import answer
-
-TITLE_MAX = 100
-PLACE_MAX = 200
-DESCRIPTION_MAX = 1500
 
 
 def _series_id(value: str) -> int:
@@ -44,14 +41,6 @@ def _times(parsed: ParsedRule, start: str | None, end: str | None) -> tuple[time
     if start_time is None or end_time is None:
         raise BadInput("series.error.no_time")
     return start_time, end_time
-
-
-def _check_text(title: str, place: str, description: str) -> None:
-    if not title.strip():
-        raise BadInput("series.error.title_empty")
-    for value, limit in ((title, TITLE_MAX), (place, PLACE_MAX), (description, DESCRIPTION_MAX)):
-        if len(value) > limit:
-            raise BadInput("series.error.too_long", length=len(value), limit=limit)
 
 
 def next_dates(schedule: SeriesSchedule, now: datetime, n: int = 3) -> list[datetime]:
@@ -134,33 +123,22 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
     ) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.organiser_texts(interaction)
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        _check_text(title, place, description)
         parsed = parse_rule(rule)
         start_time, end_time = _times(parsed, start, end)
-        validate_lead_days(lead_days)
-        validate_capacity(capacity)
-        now = self.bot.clock.now()
-        today = to_local(now, settings.timezone).date()
-        validate_series(parsed.rule, today, start_time, end_time, settings.timezone, now, lead_days)
-        series = await self.repo.create(
-            SeriesDraft(
-                guild_id=interaction.guild_id,
-                rule=parsed.rule,
-                dtstart_local=today,
-                start_time=start_time,
-                end_time=end_time,
-                timezone=settings.timezone,
-                title_template=title.strip(),
-                place_template=place.strip(),
-                description_template=description.strip(),
-                lead_days=lead_days,
-                capacity=capacity,
-                created_by=interaction.user.id,
-            ),
-            now,
+        series = await create_series(
+            self.bot,
+            interaction.guild_id,
+            interaction.user.id,
+            parsed,
+            start_time,
+            end_time,
+            title,
+            place,
+            description,
+            lead_days,
+            capacity,
         )
-        self._changed(interaction.guild_id)
+        now = self.bot.clock.now()
         lines = [_("series.created"), describe(_, series, now)]
         if parsed.rule.skips_some_months:
             lines.append(_("series.notice.some_months_skipped", rule=describe_rule(parsed.rule, _)))
@@ -224,7 +202,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             changed = dataclasses.replace(changed, capacity=validate_capacity(capacity or None))
         if changed == current:
             raise BadInput("series.error.nothing_to_change")
-        _check_text(changed.title_template, changed.place_template, changed.description_template)
+        check_text(changed.title_template, changed.place_template, changed.description_template)
         self._validate(
             changed.rule,
             changed.start_time,

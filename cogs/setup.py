@@ -1,5 +1,6 @@
-"""/setup configure and /setup show (Manage Server); /community add_sector and
-/community add_interest (organisers): per-server settings and the server's own taxonomy."""
+"""/setup start (the guided start, cogs/setup_start.py), /setup configure and /setup show
+(Manage Server); /community add_sector and /community add_interest (organisers):
+per-server settings and the server's own taxonomy."""
 
 from __future__ import annotations
 
@@ -9,22 +10,24 @@ from discord.ext import commands
 
 from bot.bot import MoteplassBot
 from bot.domain.profiles import LABEL_LIMIT, server_entry
+from bot.domain.setup_steps import current_step
 from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
-from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import (
     ANNOUNCE_NEEDS,
     INTRO_NEEDS,
     channel_problems,
-    missing_permissions,
     require_organiser,
 )
 from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
+from bot.services.setup import check_channel, check_role, checklist_text, describe_channel
 from bot.storage.guilds import GuildSettings
+from bot.storage.setup import LANGUAGE_STEP, SetupRepository
 from bot.storage.taxonomy import TaxonomyRepository
 from bot.tree import answer
+from cogs.setup_start import DYNAMIC_ITEMS, render
 
 # Organiser commands carry no default permissions (the organiser role must see them without
 # an admin editing Server Settings → Integrations); they are checked with
@@ -42,35 +45,6 @@ ON_OFF_CHOICES = [
     app_commands.Choice(name="Off", value="off"),
 ]
 REGION_LIMIT = 100
-
-
-def _check_channel(
-    guild: discord.Guild, channel_id: int, needs: tuple[str, ...]
-) -> discord.abc.GuildChannel:
-    channel = guild.get_channel(channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        raise BadInput("setup.error.not_text_channel", channel=f"<#{channel_id}>")
-    missing = missing_permissions(channel, needs)
-    if missing:
-        raise BadInput(
-            "setup.error.channel_no_access",
-            channel=channel.mention,
-            permissions=missing,
-        )
-    return channel
-
-
-def describe_channel(_: Text, guild: discord.Guild, channel_id: int | None) -> str:
-    if channel_id is None:
-        return _("setup.value.unset")
-    channel = guild.get_channel(channel_id)
-    if channel is None:
-        return _("setup.value.channel_deleted", channel_id=channel_id)
-    needs = ANNOUNCE_NEEDS if isinstance(channel, discord.TextChannel) else INTRO_NEEDS
-    missing = missing_permissions(channel, needs)
-    if missing:
-        return _("setup.value.channel_no_access", channel=channel.mention)
-    return channel.mention
 
 
 def settings_embed(
@@ -127,6 +101,21 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         self.bot = bot
         super().__init__()
 
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
+    @app_commands.command(name="start", description="A guided start: channels, series, team")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def start(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        """The first step not done; every step can be reached again from the message."""
+        assert interaction.guild is not None
+        facts = await SetupRepository(self.bot.db).facts(interaction.guild.id)
+        shown = await render(self.bot, interaction.guild, current_step(facts))
+        await answer(interaction, ephemeral=True, **shown)
+
     @app_commands.command(name="configure", description="Choose channels, role, language, zone")
     @app_commands.describe(
         announce_channel="Where meetings are announced",
@@ -154,18 +143,14 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         # Validate everything before storing anything.
         zone = validate_timezone(timezone) if timezone is not None else None
         if announce_channel is not None:
-            _check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
+            check_channel(guild, announce_channel.id, ANNOUNCE_NEEDS)
         if intro_channel is not None:
-            _check_channel(guild, intro_channel.id, INTRO_NEEDS)
+            check_channel(guild, intro_channel.id, INTRO_NEEDS)
         if partner_channel is not None:
-            _check_channel(guild, partner_channel.id, THREAD_NEEDS)
+            check_channel(guild, partner_channel.id, THREAD_NEEDS)
         if organiser_role is not None:
             # Without resolved data the option is a bare id: use the server's own role.
-            role = guild.get_role(organiser_role.id)
-            if role is None:
-                raise BadInput("error.bad_value", value=f"<@&{organiser_role.id}>")
-            if role.is_default():
-                raise BadInput("setup.error.everyone_role")
+            check_role(guild, organiser_role.id)
         updated = current.with_changes(
             announce_channel_id=announce_channel.id if announce_channel else None,
             intro_channel_id=intro_channel.id if intro_channel else None,
@@ -175,6 +160,11 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             timezone=zone,
         )
         saved = await self.bot.guild_settings.save(updated, self.bot.clock.now())
+        if language is not None or zone is not None:
+            # The guided start's language step is done too (its checklist).
+            await SetupRepository(self.bot.db).confirm(
+                guild.id, LANGUAGE_STEP, self.bot.clock.now()
+            )
         _ = self.bot.catalog.translator(saved.language)
         await answer(
             interaction, _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
@@ -225,11 +215,12 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         settings = await self.bot.guild_settings.get(interaction.guild.id)
         _ = self.bot.catalog.translator(settings.language)
         problems = channel_problems(_, interaction.guild, settings, self.bot.channel_health)
-        await answer(
-            interaction,
-            embed=settings_embed(_, interaction.guild, settings, problems),
-            ephemeral=True,
+        embed = settings_embed(_, interaction.guild, settings, problems)
+        facts = await SetupRepository(self.bot.db).facts(interaction.guild.id)
+        embed.add_field(
+            name=_("setup_start.checklist"), value=checklist_text(_, facts)[:1024], inline=False
         )
+        await answer(interaction, embed=embed, ephemeral=True)
 
 
 @app_commands.guild_only()

@@ -486,6 +486,21 @@ async def create_guild_channel(emu: Emulator, req: Req) -> Any:
     return Raw(201, emu.channel_json(ref.id))
 
 
+@route("POST", "/guilds/{guild_id}/roles")
+async def create_guild_role(emu: Emulator, req: Req) -> Any:
+    gid = req.int("guild_id")
+    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_ROLES:
+        raise ApiError(403, 50013, "Missing Permissions")
+    body = req.json or {}
+    ref = emu.add_role(
+        gid, str(body.get("name") or "new role"), permissions=int(body.get("permissions") or 0)
+    )
+    role = emu._guild(gid).roles[ref.id]
+    role["mentionable"] = bool(body.get("mentionable", False))
+    role["hoist"] = bool(body.get("hoist", False))
+    return role
+
+
 # ---------------------------------------------------------------------- messages
 def _send_bits(emu: Emulator, channel: dict[str, Any]) -> int:
     return P.SEND_MESSAGES_IN_THREADS if channel["type"] in (10, 11, 12) else P.SEND_MESSAGES
