@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.rsvp import EMOJI
+from bot.storage.erasure_markers import ErasureMarkers
 from bot.storage.privacy import (
     ErasureJob,
-    ErasureMarkers,
     ErasureStep,
     PrivacyRepository,
     RetentionResult,

@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from bot.db import Database
 from bot.domain.moments import from_stored, stored
-from bot.storage.collaborations import CollaborationRepository
+from bot.storage.privacy_export import export_member
 
 DEFAULT_RETENTION_MONTHS = 24
 DEFAULT_LEAVE_GRACE_DAYS = 30
@@ -80,10 +80,6 @@ class ErasureStep:
     channel_id: int
     message_id: int | None  # the card or the announcement; None for a thread
     meeting_id: int | None  # for 'reactions'
-
-
-def _rows(rows: Sequence[aiosqlite.Row]) -> list[dict[str, Any]]:
-    return [dict(zip(row.keys(), tuple(row), strict=True)) for row in rows]
 
 
 # The parts of an export, in order (keys of `export()["data"]`).
@@ -263,141 +259,8 @@ class PrivacyRepository:
     # --- export ---------------------------------------------------------------------------
 
     async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
-        """Every row about the member in this server, as JSON-ready data.
-
-        Other people's ids are left out (a match lists the member's own row and the
-        group's sectors, not who else was in it).
-        """
-        g, u = guild_id, user_id
-        fetch = self.db.fetchall
-        profile = _rows(
-            await fetch("SELECT * FROM profiles WHERE guild_id = ? AND user_id = ?", (g, u))
-        )
-        data: dict[str, Any] = {
-            "profile": profile[0] if profile else None,
-            "answers": _rows(
-                await fetch(
-                    "SELECT r.meeting_id, m.title AS meeting_title, "
-                    "m.starts_at AS meeting_starts_at, r.status, r.seq, r.answered_at, "
-                    "r.updated_at FROM rsvps r "
-                    "JOIN meetings m ON m.id = r.meeting_id "
-                    "WHERE r.guild_id = ? AND r.user_id = ? ORDER BY m.starts_at, r.meeting_id",
-                    (g, u),
-                )
-            ),
-            "checkins": _rows(
-                await fetch(
-                    "SELECT c.meeting_id, m.title AS meeting_title, c.checked_at FROM checkins c "
-                    "JOIN meetings m ON m.id = c.meeting_id "
-                    "WHERE c.guild_id = ? AND c.user_id = ? ORDER BY c.checked_at",
-                    (g, u),
-                )
-            ),
-            "notices": _rows(
-                await fetch(
-                    "SELECT kind, meeting_id, created_at FROM notices "
-                    "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
-                    (g, u),
-                )
-            ),
-            "matches": _rows(
-                await fetch(
-                    "SELECT r.id AS round_id, r.kind, r.created_at AS round_at, g.id AS group_id, "
-                    "g.thread_id, mm.sector, mm.met, mm.answered_at, "
-                    "(SELECT group_concat(o.sector, ',') FROM match_members o "
-                    " WHERE o.group_id = g.id) AS group_sectors "
-                    "FROM match_members mm JOIN match_groups g ON g.id = mm.group_id "
-                    "JOIN match_rounds r ON r.id = g.round_id "
-                    "WHERE mm.guild_id = ? AND mm.user_id = ? ORDER BY r.created_at, r.id",
-                    (g, u),
-                )
-            ),
-            "partner_searches": _rows(
-                await fetch(
-                    "SELECT id, title, description, brings, sectors, target_groups, themes, "
-                    "deadline, status, created_at, posted_at, expires_at, closed_at "
-                    "FROM partner_searches WHERE guild_id = ? AND user_id = ? ORDER BY id",
-                    (g, u),
-                )
-            ),
-            "partner_interests": _rows(
-                await fetch(
-                    "SELECT search_id, created_at, thread_id, answer, answered_at "
-                    "FROM partner_interests WHERE guild_id = ? AND user_id = ? ORDER BY id",
-                    (g, u),
-                )
-            ),
-            "partner_settings": _rows(
-                await fetch(
-                    "SELECT suggest FROM partner_prefs WHERE guild_id = ? AND user_id = ?", (g, u)
-                )
-            ),
-            "collaborations": await CollaborationRepository(self.db).export(g, u),
-            "proposals": _rows(
-                await fetch(
-                    "SELECT p.id, p.meeting_id, m.title AS meeting_title, p.title, p.summary, "
-                    "p.kind, p.sector, p.status, p.slot, p.created_at, p.updated_at "
-                    "FROM proposals p JOIN meetings m ON m.id = p.meeting_id "
-                    "WHERE p.guild_id = ? AND p.user_id = ? ORDER BY p.id",
-                    (g, u),
-                )
-            ),
-            "reminder_optout": _rows(
-                await fetch(
-                    "SELECT created_at FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
-                    (g, u),
-                )
-            ),
-            "team_roles": _rows(
-                await fetch(
-                    "SELECT role, organisation, created_at, updated_at FROM team_roles "
-                    "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
-                    (g, u),
-                )
-            ),
-            "deliveries": _rows(
-                await fetch(
-                    "SELECT kind, meeting_id, offset_key, due_at, status, done_at FROM deliveries "
-                    "WHERE guild_id = ? AND recipient_id = ? ORDER BY due_at",
-                    (g, u),
-                )
-            ),
-            "departure": _rows(
-                await fetch(
-                    "SELECT left_at FROM departures WHERE guild_id = ? AND user_id = ?", (g, u)
-                )
-            ),
-            "meetings_created": await self._ids(
-                "SELECT id FROM meetings WHERE guild_id = ? AND created_by = ? ORDER BY id", g, u
-            ),
-            "series_created": await self._ids(
-                "SELECT id FROM series WHERE guild_id = ? AND created_by = ? ORDER BY id", g, u
-            ),
-            "match_rounds_created": await self._ids(
-                "SELECT id FROM match_rounds WHERE guild_id = ? AND created_by = ? ORDER BY id",
-                g,
-                u,
-            ),
-            "match_rhythm_set": await self._ids(
-                "SELECT guild_id FROM match_settings WHERE guild_id = ? AND rhythm_set_by = ?",
-                g,
-                u,
-            ),
-            "checkins_recorded": await self._ids(
-                "SELECT DISTINCT meeting_id FROM checkins WHERE guild_id = ? AND checked_by = ? "
-                "ORDER BY meeting_id",
-                g,
-                u,
-            ),
-            "privacy_actions": _rows(
-                await fetch(
-                    "SELECT action, at FROM privacy_log WHERE guild_id = ? AND actor_id = ? "
-                    "ORDER BY at",
-                    (g, u),
-                )
-            ),
-        }
-        return {"guild_id": g, "user_id": u, "data": data}
+        """Every row about the member in this server (`bot.storage.privacy_export`)."""
+        return await export_member(self.db, guild_id, user_id)
 
     async def _ids(self, sql: str, guild_id: int, user_id: int) -> list[int]:
         return [int(r[0]) for r in await self.db.fetchall(sql, (guild_id, user_id))]
@@ -657,59 +520,3 @@ class PrivacyRepository:
 
 def _job(row: aiosqlite.Row) -> ErasureJob:
     return ErasureJob(row[0], row[1], row[2], row[3], row[4] is not None, bool(row[5]))
-
-
-class ErasureMarkers:
-    """Deleted members' reactions that are not answers, per open announcement."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def for_meeting(self, meeting_id: int) -> dict[int, bool]:
-        """user id → whether the bot removed their reactions (then any seen later are new)."""
-        rows = await self.db.fetchall(
-            "SELECT user_id, removed FROM erasure_markers WHERE meeting_id = ?", (meeting_id,)
-        )
-        return {int(r[0]): bool(r[1]) for r in rows}
-
-    async def in_guild(self, guild_id: int, user_id: int) -> dict[int, bool]:
-        """meeting id → removed, for one member."""
-        rows = await self.db.fetchall(
-            "SELECT meeting_id, removed FROM erasure_markers WHERE guild_id = ? AND user_id = ?",
-            (guild_id, user_id),
-        )
-        return {int(r[0]): bool(r[1]) for r in rows}
-
-    async def all(self) -> dict[tuple[int, int], bool]:
-        rows = await self.db.fetchall("SELECT meeting_id, user_id, removed FROM erasure_markers")
-        return {(int(r[0]), int(r[1])): bool(r[2]) for r in rows}
-
-    async def removed(self, meeting_id: int, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
-                (meeting_id, user_id),
-            )
-
-    async def clear(self, meeting_id: int, user_ids: Sequence[int]) -> None:
-        if not user_ids:
-            return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
-                [(meeting_id, u) for u in user_ids],
-            )
-
-    async def prune(self, now: datetime) -> int:
-        """Drop the markers of meetings that no longer take answers."""
-        stamp = stored(now)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
-                "WHERE status = 'scheduled' AND starts_at > ? "
-                "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
-                (stamp, stamp),
-            ) as cur,
-        ):
-            return cur.rowcount

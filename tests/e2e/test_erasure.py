@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bot.storage.checkins import CheckinRepository
-from bot.storage.privacy import ErasureMarkers, PrivacyRepository, PrivacySettings
+from bot.storage.erasure_markers import ErasureMarkers
+from bot.storage.privacy import PrivacyRepository, PrivacySettings
 from bot.storage.profiles import ProfileRepository
 from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import GOING, MAYBE, NO, configure, create, only_meeting

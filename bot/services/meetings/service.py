@@ -22,9 +22,9 @@ from bot.services.meetings.notices import OwedNotices
 from bot.services.meetings.publishing import Publisher
 from bot.startup import backoff_delay
 from bot.storage.checkins import CheckinRepository
+from bot.storage.erasure_markers import ErasureMarkers
 from bot.storage.meetings import MeetingRepository
 from bot.storage.notices import NoticeRepository
-from bot.storage.privacy import ErasureMarkers
 from bot.storage.rsvps import RsvpRepository
 
 if TYPE_CHECKING:
