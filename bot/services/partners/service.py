@@ -1,47 +1,17 @@
-"""Partner search: a member's project looking for partners.
-
-The database is the source of truth; Discord shows it.
-
-* **Draft** (`create_draft`, `choose`): `/partner seek` stores the texts and deadline as a
-  draft; the wanted sectors, target groups and themes are chosen in an ephemeral message
-  whose selects and *Post* button carry the draft id (DynamicItems in `cogs.partners`), so
-  they keep working after a restart.
-* **Post** (`post`): the draft becomes `open` with its channel and expiry in one write, then
-  the card is sent and its message id stored. A restart between the two finds the card in
-  the channel by its *I'm interested* button's custom id before posting (`_post_card`,
-  `resumed`), so there is one card per search. The poster gets up to five suggestions
-  (`bot.domain.partners.rank_partners`).
-* **Interested** (`interest`): one row per person and search (`add_interest`), one private
-  thread per row, stored as soon as it exists (`set_thread`); both members are added and
-  the cards posted once (`set_opened`). A restart resumes a row without its thread or its
-  message: a stored thread is reused, a thread a crash left unstored is adopted by its name,
-  and the message is posted only if no bot message with cards is in the thread yet.
-* **Close and expire**: the poster closes with *Found partners* / *Withdraw*; open searches
-  expire at the end of their deadline day or 60 days after posting (`expire_due`). Any
-  status change marks the card unsynced; `_sync_cards` edits it (status, no buttons) and
-  marks it synced, so a refused edit is retried by the next sweep.
-* **30 days later** (`_ask_due`): each thread gets "did you start working together?" once,
-  while both are still members: claimed in the database first (`claim_followup`), marked
-  done after; a claim left by a crash or a refused post is retried with a look in the
-  thread for the question first (`_retry_followups`).
-* **Sweep**: one APScheduler interval job (`partner-sweep`) only wakes `sweep()`, which
-  does all of the above from the database; `start()` runs it once at start.
-"""
+"""The partner-search service (see the package docstring)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.domain.dates import format_date_local
 from bot.domain.match_model import MatchConfig, Person, Suggestion
 from bot.domain.moments import to_local
 from bot.domain.partners import (
@@ -54,7 +24,6 @@ from bot.domain.partners import (
     rank_partners,
     seeker_of,
 )
-from bot.domain.taxonomy import Kind, Taxonomy
 from bot.errors import BadInput, ChannelUnavailable, NotFound
 from bot.i18n import Text
 from bot.permissions import usable_channel
@@ -66,6 +35,16 @@ from bot.services.matching import (
     mentions,
     only_users,
     person_of,
+)
+from bot.services.partners.cards import (
+    CHOICE_KINDS,
+    CLOSE_STATUSES,
+    InterestResult,
+    PartnerViews,
+    PostResult,
+    followup_no_custom_id,
+    interest_custom_id,
+    search_card,
 )
 from bot.services.profiles import guild_taxonomy, profile_card
 from bot.storage.matches import MatchRepository
@@ -81,113 +60,6 @@ JOB_ID = "partner-sweep"
 SWEEP_MINUTES = 10
 MISFIRE_GRACE_SECONDS = 3600
 HISTORY_LIMIT = 100  # messages read back when looking for a card or a question
-INTEREST_TEMPLATE = r"partner:interest:(?P<search>[0-9]{1,19})"
-CLOSE_TEMPLATE = r"partner:close:(?P<search>[0-9]{1,19}):(?P<status>found|withdrawn)"
-DRAFT_TEMPLATE = r"partner:draft:(?P<search>[0-9]{1,19}):(?P<part>sector|target_group|theme|post)"
-FOLLOWUP_NO_TEMPLATE = r"partner:followup:(?P<interest>[0-9]{1,19}):no"
-CLOSE_STATUSES = ("found", "withdrawn")
-CHOICE_KINDS: tuple[Kind, ...] = ("sector", "target_group", "theme")
-_TITLE = 256
-_FIELD = 1024
-
-
-def interest_custom_id(search_id: int) -> str:
-    return f"partner:interest:{search_id:d}"
-
-
-def close_custom_id(search_id: int, status: str) -> str:
-    if status not in CLOSE_STATUSES:
-        raise ValueError(status)
-    return f"partner:close:{search_id:d}:{status}"
-
-
-def draft_custom_id(search_id: int, part: str) -> str:
-    return f"partner:draft:{search_id:d}:{part}"
-
-
-def followup_no_custom_id(interest_id: int) -> str:
-    return f"partner:followup:{interest_id:d}:no"
-
-
-def collab_custom_id(interest_id: int) -> str:
-    """The "we started working together" button, handled by the collaborations cog."""
-    return f"collab:start:partner:{interest_id:d}"
-
-
-@dataclass(frozen=True, slots=True)
-class PartnerViews:
-    """The cog's persistent views: the card's buttons and the 30-day question's."""
-
-    card: Callable[[Text, int], discord.ui.View]
-    followup: Callable[[Text, int], discord.ui.View]
-
-
-@dataclass(frozen=True, slots=True)
-class PostResult:
-    search: Search
-    suggestions: list[tuple[Profile, Suggestion]]
-    posted: bool  # the card is in the channel
-    again: bool  # it was posted before this press
-
-
-@dataclass(frozen=True, slots=True)
-class InterestResult:
-    thread_id: int
-    new: bool
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _labels(taxonomy: Taxonomy, keys: Sequence[str], lang: str) -> str:
-    return ", ".join(taxonomy.label(k, lang) for k in keys)
-
-
-def search_card(
-    _: Text, search: Search, poster: Profile | None, taxonomy: Taxonomy, zone: str
-) -> discord.Embed:
-    """The search's card: what, whom it looks for, what it brings, until when. User text
-    goes into the embed only, which never pings anyone."""
-    lang = _.lang
-    sector = poster.sector if poster is not None else None
-    colour = int(taxonomy.colour(sector or "").lstrip("#"), 16)
-    embed = discord.Embed(
-        title=_clip(search.title, _TITLE),
-        description=_clip(search.description, 4000) or None,
-        colour=colour,
-    )
-    who = poster.display_name if poster is not None else "—"
-    if sector:
-        who = f"{who} ({taxonomy.label(sector, lang)})"
-    embed.add_field(name=_("partner.card.poster"), value=_clip(who, _FIELD), inline=False)
-    for name, keys in (
-        ("partner.card.sectors", search.sectors),
-        ("partner.card.target_groups", search.target_groups),
-        ("partner.card.themes", search.themes),
-    ):
-        if keys:
-            embed.add_field(name=_(name), value=_clip(_labels(taxonomy, keys, lang), _FIELD))
-    if search.brings:
-        embed.add_field(
-            name=_("partner.card.brings"), value=_clip(search.brings, _FIELD), inline=False
-        )
-    if search.deadline is not None:
-        embed.add_field(
-            name=_("partner.card.deadline"), value=format_date_local(search.deadline, lang)
-        )
-    embed.add_field(name=_("partner.card.status"), value=status_text(_, search, zone), inline=False)
-    if search.status == OPEN:
-        embed.set_footer(text=_("partner.card.footer"))
-    return embed
-
-
-def status_text(_: Text, search: Search, zone: str) -> str:
-    if search.status == OPEN and search.expires_at is not None:
-        # The last open day: the day before the expiry instant, in the server's zone.
-        last = to_local(search.expires_at - timedelta(seconds=1), zone).date()
-        return _("partner.card.open_until", date=format_date_local(last, _.lang))
-    return _(f"partner.card.status.{search.status}")
 
 
 async def open_thread(bot: discord.Client, thread_id: int) -> discord.Thread | None:
