@@ -45,7 +45,7 @@ the whole candidate graph is solved exactly (one blossom run, about cubic).
 
 Above it, a blossom run is too slow (about 20 s at 10,000 people), so the round goes in
 three steps. (1) An optimal *assignment* on the graph's double cover, where everyone picks
-one partner and is picked by one (`_auction`: a Jacobi auction with ε-scaling in numpy,
+one partner and is picked by one (`_assignment`: scipy's LAPJVsp on the sparse graph,
 exact for the integer value vectors of `_benefits`). Its value bounds every matching from
 above, and where it is a set of mutual choices it is a matching: on our rounds that is
 99 % or more of the people. (2) The people it leaves in longer cycles are re-solved exactly
@@ -67,7 +67,7 @@ import itertools
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -94,6 +94,7 @@ from bot.domain.match_model import validate_people as validate_people
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 WordArray = npt.NDArray[np.uint64]
+KeyArray = npt.NDArray[np.int32] | IntArray
 
 _MIX = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
@@ -223,7 +224,7 @@ class Index:
         prio = self.priority[ii] + self.priority[jj]
         return Components(cross, repeat, same_org, prio, score.astype(np.int64), tie)
 
-    def ranks(self, rows: IntArray, cols: IntArray) -> IntArray:
+    def ranks(self, rows: IntArray, cols: IntArray) -> KeyArray:
         """`rank(components(rows[:, None], cols[None, :]))` for sorted `cols`, faster: the
         levels summed straight into narrow integers, and repeats patched in from each row's
         recent partners instead of searched for in every cell."""
@@ -262,8 +263,8 @@ class Index:
             row_at, col_at = row_at[hit], col_at[hit]
             fixed = self.rank(self.components(rows[row_at], cols[col_at]))
             key[row_at, col_at] = fixed
-        wide: IntArray = key.astype(np.int64)
-        return wide
+        narrow: KeyArray = key
+        return narrow
 
     def rank(self, c: Components) -> IntArray:
         """A per-pair int64 key with the same order as the value vector (for top-k)."""
@@ -345,19 +346,20 @@ def _weights_of(c: Components, radix: Radix) -> list[int]:
 
 
 BENEFIT_STEP = 32
+TIE_SHARE = 64
 
 
 def _benefits(c: Components, weights: Weights) -> IntArray:
-    """The value vector of each pair as one int64, for the assignment (`_auction`).
+    """The value vector of each pair as one int64, for the assignment (`_assignment`).
 
     The same levels as `Radix`, but sized for a pair rather than a whole round: each level's
     unit is `BENEFIT_STEP` times what the lower levels can add for one pair. Exact Python
     integers would not fit numpy; the assignment only proposes, the blossom decides.
     """
     low, high = weights.pair_range
-    unit = (high - low + 1) * (TIE_MAX + 1)
+    unit = (high - low + 1) * (TIE_MAX + 1) * TIE_SHARE
     good = c.cross & ~c.repeat
-    value: IntArray = (c.score - low) * (TIE_MAX + 1) + c.tie
+    value: IntArray = (c.score - low) * (TIE_MAX + 1) * TIE_SHARE + c.tie
     value += unit * np.where(good, c.prio, 0)
     unit *= 3 * BENEFIT_STEP
     value -= unit * c.same_org.astype(np.int64)
@@ -423,12 +425,26 @@ class Problem:
     people: tuple[Person, ...]
     index: Index
     radix: Radix
-    edges: tuple[tuple[int, int, int], ...]  # (i, j, weight), i < j
     dense: bool
-    ii: IntArray  # the edges' ends as arrays
+    ii: IntArray  # the edges' ends as arrays, i < j
     jj: IntArray
+    parts: Components  # the edges' facts
     benefit: IntArray  # the edges' value vectors as int64 (see `_benefits`)
     adjacency: Adjacency
+    cache: list[tuple[tuple[int, int, int], ...]] = field(default_factory=list, repr=False)
+
+    @property
+    def edges(self) -> tuple[tuple[int, int, int], ...]:
+        """Every edge as (i, j, weight) with its exact weight (made when first asked for: a
+        large round needs only the few in its windows, `edges_at`)."""
+        if not self.cache:
+            self.cache.append(tuple(self.edges_at(np.arange(self.ii.size, dtype=np.int64))))
+        return self.cache[0]
+
+    def edges_at(self, chosen: IntArray) -> list[tuple[int, int, int]]:
+        """The edges numbered `chosen` as (i, j, weight)."""
+        weights = _weights_of(_select(self.parts, chosen), self.radix)
+        return list(zip(self.ii[chosen].tolist(), self.jj[chosen].tolist(), weights, strict=True))
 
 
 def _all_pairs(nodes: IntArray) -> tuple[IntArray, IntArray]:
@@ -464,7 +480,7 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
         cols = everyone if width == n else np.sort(rng.choice(n, size=width, replace=False))
         keys = index.ranks(rows, cols)
         keys[rows[:, None] == cols[None, :]] = -1
-        best = cols[np.argpartition(-keys, k, axis=1)[:, :k]].astype(np.int64)
+        best = cols[np.argpartition(keys, -k, axis=1)[:, -k:]].astype(np.int64)
         found.append(_codes(n, rows, best))
         draws = cols[rng.integers(0, cols.size, size=(rows.size, 4 * (extra + own)))]
         mine = index.sector[draws] == index.sector[rows][:, None]
@@ -506,11 +522,9 @@ def prepare(
     else:
         ii, jj = _candidate_pairs(index, config.candidates_per_person, config.candidate_sample)
     parts = index.components(ii, jj)
-    weights = _weights_of(parts, radix)
     benefit = _benefits(parts, config.weights)
-    edges = tuple(zip(ii.tolist(), jj.tolist(), weights, strict=True))
     adjacency = Adjacency.of(len(ordered), ii, jj, benefit)
-    return Problem(ordered, index, radix, edges, dense, ii, jj, benefit, adjacency)
+    return Problem(ordered, index, radix, dense, ii, jj, parts, benefit, adjacency)
 
 
 def max_matching(nodes: Sequence[int], edges: Iterable[tuple[int, int, int]]) -> dict[int, int]:
@@ -570,118 +584,58 @@ def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
     return fixed
 
 
-def _auction(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
+def _assignment(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
     """An optimal assignment on the graph's double cover: everyone takes one partner and is
     taken by one, maximising the total benefit (each edge usable both ways). `take[u]` is
-    u's partner, or -1 where u stays out (`stand_in`, below anything real, so used only when
-    the candidate graph leaves nothing else).
+    u's partner, or -1 where u stays out (a self edge worth less than anything real, so
+    used only when the candidate graph leaves nothing else).
 
     A pair (u, v) with take[u] == v and take[v] == u is a matching edge; the rest of the
     assignment is cycles. Its value bounds every matching's from above (twice the fractional
     matching optimum), and on rounds like ours nearly all of it is pairs.
 
-    Jacobi auction with ε-scaling (Bertsekas): every unassigned bidder bids at once for the
-    best object by value minus price, raising its price by the gap to the second best plus
-    ε; the highest bid wins. The problem is square, as ε-scaling needs: bidder and object
-    u < n are people, n + u is u's stand-in object and its keeper (a bidder that takes the
-    stand-in, or person u as an object when u stays out). Values are scaled by the number
-    of bidders plus one, so the last phase (ε = 1) leaves an optimal assignment.
-    Deterministic: ties go to the lowest index.
+    Solved by scipy's LAPJVsp (`min_weight_full_bipartite_matching`: shortest augmenting
+    paths on the sparse graph), exact for the integer costs here: each cost is the gap to
+    the best benefit plus one (the solver wants a full matching and positive weights; the
+    self edges make one exist). It replaced a Jacobi auction in numpy that took 1–7 s at
+    10,000 people (docs/benchmarks.md).
     """
-    size = 2 * n
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     people = np.arange(n, dtype=np.int64)
-    src = np.concatenate([ii, jj, people, people + n, people + n])
-    dst = np.concatenate([jj, ii, people + n, people + n, people])
-    real = np.concatenate([benefit, benefit])
-    low = int(real.min()) if real.size else 0
-    high = int(real.max()) if real.size else 0
-    stand_in = np.full(n, low - (high - low) - 1, dtype=np.int64)
-    keeper = np.zeros(size, dtype=np.int64)
-    value = np.concatenate([real, stand_in, keeper]) * (size + 1)
-    order = np.lexsort((dst, src))
-    dst, value = dst[order], value[order]
-    start = np.searchsorted(src[order], np.arange(size + 1)).astype(np.int64)
-    degree = np.diff(start)
-    span = int(value.max() - value.min()) + 1
-    price = np.zeros(size, dtype=np.int64)
-    floor = np.int64(np.iinfo(np.int64).min // 4)
-    everyone = np.arange(size, dtype=np.int64)
-    eps = max(1, span // 4)
-    owner = np.full(size, -1, dtype=np.int64)
-    take = np.full(size, -1, dtype=np.int64)
-    held = np.zeros(size, dtype=np.int64)  # the arc each bidder holds its object by
-    bidders = everyone
-    while True:
-        while bidders.size > AUCTION_ONE_BY_ONE:
-            counts = degree[bidders]
-            offsets = np.zeros(bidders.size, dtype=np.int64)
-            np.cumsum(counts[:-1], out=offsets[1:])
-            segment = np.repeat(np.arange(bidders.size), counts)
-            arcs = np.repeat(start[bidders] - offsets, counts) + np.arange(int(counts.sum()))
-            net = value[arcs] - price[dst[arcs]]
-            best = np.maximum.reduceat(net, offsets)
-            at_best = np.flatnonzero(net == best[segment])
-            first = np.ones(at_best.size, dtype=np.bool_)
-            first[1:] = segment[at_best[1:]] != segment[at_best[:-1]]
-            chosen = at_best[first]
-            net[chosen] = floor
-            second = np.maximum.reduceat(net, offsets)
-            second = np.where(second == floor, best - span, second)
-            wanted = dst[arcs[chosen]]
-            bid = price[wanted] + (best - second) + eps
-            ranked = np.lexsort((bid, wanted))
-            wanted, bid, who = wanted[ranked], bid[ranked], bidders[ranked]
-            wins = np.ones(wanted.size, dtype=np.bool_)
-            wins[:-1] = wanted[1:] != wanted[:-1]
-            won, paid, winners = wanted[wins], bid[wins], who[wins]
-            displaced = owner[won]
-            displaced = displaced[displaced >= 0]
-            take[displaced] = -1
-            owner[won] = winners
-            take[winners] = won
-            held[winners] = arcs[chosen][ranked][wins]
-            price[won] = paid
-            bidders = np.sort(np.concatenate([displaced, who[~wins]]))
-        queue = bidders.tolist()[::-1]
-        while queue:  # the tail of a phase, one bid at a time (Gauss-Seidel)
-            u = queue.pop()
-            net = value[start[u] : start[u + 1]] - price[dst[start[u] : start[u + 1]]]
-            k = int(net.argmax())
-            gap = int(net[k])
-            net[k] = floor
-            gap -= int(net.max()) if net.size > 1 else gap - span
-            j = int(dst[start[u] + k])
-            previous = int(owner[j])
-            owner[j] = u
-            take[u] = j
-            held[u] = start[u] + k
-            price[j] += gap + eps
-            if previous >= 0:
-                take[previous] = -1
-                queue.append(previous)
-        if eps == 1:
-            break
-        eps = max(1, eps // AUCTION_STEP)
-        # Keep whoever is still within the new ε of their best object; the rest bid again.
-        net = value - price[dst]
-        slack = np.maximum.reduceat(net, start[:-1]) - net[held]
-        bidders = np.flatnonzero(slack > eps)
-        owner[take[bidders]] = -1
-        take[bidders] = -1
-    return np.where(take[:n] < n, take[:n], -1)
+    high = int(benefit.max()) if benefit.size else 0
+    low = int(benefit.min()) if benefit.size else 0
+    out = low - (high - low) - 1
+    rows = np.concatenate([ii, jj, people])
+    cols = np.concatenate([jj, ii, people])
+    value = np.concatenate([benefit, benefit, np.full(n, out, dtype=np.int64)])
+    cost = high - value + 1
+    if int(cost.max()) * (n + 1) >= 2**53:  # weights beyond any sensible setting
+        raise ValueError("benefits too wide for an exact float64 assignment")
+    graph = csr_array((cost.astype(np.float64), (rows, cols)), shape=(n, n))
+    matched_rows, matched_cols = min_weight_full_bipartite_matching(graph)
+    take = np.full(n, -1, dtype=np.int64)
+    take[matched_rows] = matched_cols
+    return np.where(take == people, -1, take)
 
 
-AUCTION_STEP = 8
-AUCTION_ONE_BY_ONE = 16
-
-
-def _assignment_pairs(problem: Problem) -> dict[int, int]:
-    """The pairs of the optimal assignment (see `_auction`): mutual choices."""
+def _assignment_pairs(problem: Problem) -> tuple[dict[int, int], int]:
+    """The pairs of the optimal assignment (see `_assignment`): mutual choices; and the
+    fewest people any matching of the candidate graph leaves alone (the assignment's
+    people out, rounded up to the round's parity: its value covers at least as many
+    people as any matching does)."""
     n = problem.index.n
-    take = _auction(n, problem.ii, problem.jj, problem.benefit)
+    take = _assignment(n, problem.ii, problem.jj, problem.benefit)
     back = np.where(take >= 0, take[np.maximum(take, 0)], -1)
     mutual = np.flatnonzero((take >= 0) & (back == np.arange(n)))
-    return dict(zip(mutual.tolist(), take[mutual].tolist(), strict=True))
+    out = int((take < 0).sum())
+    out += (n - out) % 2
+    if n <= WINDOW_CAP:
+        # A window can hold the whole round: re-solving where the alone people are placed
+        # is cheap, and it can leave others alone, whom the last resort pairs better.
+        out = 0
+    return dict(zip(mutual.tolist(), take[mutual].tolist(), strict=True)), out
 
 
 def _window(
@@ -719,6 +673,7 @@ def _window(
 
 WINDOW_FAN = 4
 WINDOW_SEEDS = 100
+WINDOW_GROWTH = 4
 
 
 def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> dict[int, int]:
@@ -726,8 +681,7 @@ def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> di
     their current pairs. Never worse: the current pairs are one of the matchings it weighs."""
     inside = np.zeros(problem.index.n, dtype=np.bool_)
     inside[np.asarray(nodes, dtype=np.int64)] = True
-    chosen = np.flatnonzero(inside[problem.ii] & inside[problem.jj]).tolist()
-    edges = [problem.edges[k] for k in chosen]
+    edges = problem.edges_at(np.flatnonzero(inside[problem.ii] & inside[problem.jj]))
     present = {(i, j) for i, j, _ in edges}
     current = [
         (u, v) for u in nodes if (v := mate.get(u)) is not None and u < v and (u, v) not in present
@@ -741,14 +695,18 @@ def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> di
     return fixed
 
 
-def _defects(problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, int]) -> list[int]:
-    """People a better matching might serve: those left alone (beyond one in an odd round),
+def _defects(
+    problem: Problem, mate: Mapping[int, int], proposed: Mapping[int, int], alone_least: int
+) -> list[int]:
+    """People a better matching might serve: those left alone (when more are than
+    `alone_least`, the fewest any matching of the candidate graph leaves; see
+    `_assignment_pairs`; the last resort `_fix_up` places them),
     those in pairs that the windows made (not proposed by the assignment) that repeat a
     meeting, and, while there are more same-sector pairs than the sector sizes force (the
     largest sector beyond half), those in any same-sector pair."""
     index = problem.index
     alone = [u for u in range(index.n) if u not in mate]
-    if len(alone) <= index.n % 2:
+    if len(alone) <= max(index.n % 2, alone_least):
         alone = []
     pairs = _pairs_of(mate)
     if not pairs:
@@ -867,7 +825,7 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     """Pairs for the round (one person left over when odd).
 
     Up to `block_size` people (or with `exact`): one blossom run over the whole graph. Above:
-    the optimal assignment on the double cover proposes the pairs (`_auction`); the people
+    the optimal assignment on the double cover proposes the pairs (`_assignment`); the people
     it leaves in longer cycles are re-solved exactly with the whole pairs around them, in
     windows of about `4 × WINDOW_SEEDS`; then pairs those windows made that repeat a
     meeting, or share a sector while the sector mix allows better, get windows of their
@@ -877,16 +835,16 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     config = problem.index.config
     if exact or problem.dense or n <= config.block_size:
         return _fix_up(problem, max_matching(list(range(n)), problem.edges))
-    proposed = _assignment_pairs(problem)
+    proposed, alone_least = _assignment_pairs(problem)
     mate = dict(proposed)
     rest = [u for u in range(n) if u not in mate]
     for first in range(0, len(rest), WINDOW_SEEDS):
         seeds = [u for u in rest[first : first + WINDOW_SEEDS] if u not in mate]
         if seeds:
-            limit = max(config.dense_limit, 4 * len(seeds))
+            limit = max(config.dense_limit, WINDOW_GROWTH * len(seeds))
             mate = _resolve(problem, mate, _window(problem, mate, seeds, limit))
     for attempt in range(config.improve_passes):
-        bad = _defects(problem, mate, proposed)
+        bad = _defects(problem, mate, proposed, alone_least)
         if not bad:
             break
         bad = bad[: WINDOW_CAP // 4]
@@ -1051,7 +1009,7 @@ def _result(problem: Problem, groups: list[tuple[int, ...]], seconds: float) -> 
     return RoundResult(tuple(built), summary, objective)
 
 
-def _select(c: Components, where: BoolArray) -> Components:
+def _select(c: Components, where: BoolArray | IntArray) -> Components:
     return Components(
         c.cross[where],
         c.repeat[where],

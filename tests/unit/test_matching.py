@@ -20,7 +20,7 @@ from bot.domain.matching import (
     MetRecord,
     Person,
     Problem,
-    _auction,
+    _assignment,
     _pairs_of,
     _resolve,
     _window,
@@ -313,7 +313,7 @@ def test_suggest_for() -> None:
         )
     )
 )
-def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
+def test_assignment_is_optimal(graph: tuple[int, list[Any]]) -> None:
     """Against every assignment: each person takes a partner along an edge or stays out
     (as giver and taker both), each partner taken once."""
     n, edges = graph
@@ -322,7 +322,7 @@ def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
     benefit = np.array([e[1] for e in edges], dtype=np.int64)
     value = {(a, b): w for (a, b), w in edges} | {(b, a): w for (a, b), w in edges}
     low, high = min(value.values(), default=0), max(value.values(), default=0)
-    out = low - (high - low) - 1  # the stand-in's value (see _auction)
+    out = low - (high - low) - 1  # the stand-in's value (see _assignment)
 
     def total(take: Sequence[int]) -> int | None:
         if any(t >= 0 and (u, t) not in value for u, t in enumerate(take)):
@@ -339,7 +339,7 @@ def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
             if (t := total([-1 if p[u] == u else p[u] for u in range(n)])) is not None
         ),
     )
-    take = _auction(n, ii, jj, benefit).tolist()
+    take = _assignment(n, ii, jj, benefit).tolist()
     assert total(take) == best
 
 
