@@ -673,7 +673,7 @@ def _window(
 
 WINDOW_FAN = 4
 WINDOW_SEEDS = 100
-WINDOW_GROWTH = 4
+WINDOW_GROWTH = 8
 
 
 def _resolve(problem: Problem, mate: dict[int, int], nodes: Sequence[int]) -> dict[int, int]:

@@ -377,6 +377,7 @@ SPARSE = MatchConfig(seed=4, dense_limit=60, block_size=100, candidates_per_pers
 @given(st.integers(200, 500), st.integers(0, 10**6), st.sampled_from((0.3, 0.45, 0.5, 0.55, 0.7)))
 @example(455, 1, 0.45)  # the best few candidates closed off a region smaller than a window
 @example(313, 550985, 0.55)  # a same-sector pair among the assignment's own mutual picks
+@example(200, 0, 0.3)  # odd cycles of the assignment that windows of 4 per seed left short
 def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civil: float) -> None:
     """Same-sector pairs and repeats: no more than the exact optimum on the same candidate
     graph (so none when the graph holds a cross-sector, repeat-free matching; civil society
@@ -387,7 +388,7 @@ def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civ
     assert sorted(m for g in fast.groups for m in g.members) == sorted(p.id for p in people)
     assert fast.summary.same_sector <= exact.summary.same_sector
     assert fast.summary.repeats <= exact.summary.repeats
-    assert fast.summary.score >= 0.98 * exact.summary.score
+    assert fast.summary.score >= 0.99 * exact.summary.score
 
 
 @settings(max_examples=25, deadline=None)
