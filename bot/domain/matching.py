@@ -606,13 +606,14 @@ def _assignment(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArr
     people = np.arange(n, dtype=np.int64)
     high = int(benefit.max()) if benefit.size else 0
     low = int(benefit.min()) if benefit.size else 0
-    out = low - (high - low) - 1
+    # Staying out costs more than any exchange along an augmenting path can gain, so the
+    # assignment first covers as many people as any matching can (as the blossom's
+    # max_cardinality does), which makes its people out a bound (`_assignment_pairs`).
+    out = low - (n + 1) * (high - low + 1)
     rows = np.concatenate([ii, jj, people])
     cols = np.concatenate([jj, ii, people])
     value = np.concatenate([benefit, benefit, np.full(n, out, dtype=np.int64)])
     cost = high - value + 1
-    if int(cost.max()) * (n + 1) >= 2**53:  # weights beyond any sensible setting
-        raise ValueError("benefits too wide for an exact float64 assignment")
     graph = csr_array((cost.astype(np.float64), (rows, cols)), shape=(n, n))
     matched_rows, matched_cols = min_weight_full_bipartite_matching(graph)
     take = np.full(n, -1, dtype=np.int64)
@@ -631,10 +632,6 @@ def _assignment_pairs(problem: Problem) -> tuple[dict[int, int], int]:
     mutual = np.flatnonzero((take >= 0) & (back == np.arange(n)))
     out = int((take < 0).sum())
     out += (n - out) % 2
-    if n <= WINDOW_CAP:
-        # A window can hold the whole round: re-solving where the alone people are placed
-        # is cheap, and it can leave others alone, whom the last resort pairs better.
-        out = 0
     return dict(zip(mutual.tolist(), take[mutual].tolist(), strict=True)), out
 
 

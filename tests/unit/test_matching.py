@@ -322,7 +322,7 @@ def test_assignment_is_optimal(graph: tuple[int, list[Any]]) -> None:
     benefit = np.array([e[1] for e in edges], dtype=np.int64)
     value = {(a, b): w for (a, b), w in edges} | {(b, a): w for (a, b), w in edges}
     low, high = min(value.values(), default=0), max(value.values(), default=0)
-    out = low - (high - low) - 1  # the stand-in's value (see _assignment)
+    out = low - (n + 1) * (high - low + 1)  # the stand-in's value (see _assignment)
 
     def total(take: Sequence[int]) -> int | None:
         if any(t >= 0 and (u, t) not in value for u, t in enumerate(take)):
