@@ -201,13 +201,7 @@ class Index:
         """Facts for the pairs (ii[k], jj[k]); ii and jj broadcast against each other."""
         w = self.config.weights
         cross = self.sector[ii] != self.sector[jj]
-        low, high = np.minimum(ii, jj), np.maximum(ii, jj)
-        codes = low * self.n + high
-        if self.recent_codes.size:
-            at = np.searchsorted(self.recent_codes, codes).clip(0, self.recent_codes.size - 1)
-            repeat = self.recent_codes[at] == codes
-        else:
-            repeat = np.zeros(codes.shape, dtype=np.bool_)
+        repeat = self.met_recently(ii, jj)
         same_org = self.org[ii] == self.org[jj]
         shared = np.minimum(_common(self.interests, self.interests, ii, jj), w.max_shared)
         offer = np.minimum(_common(self.offers, self.seeks, ii, jj), w.max_offer_terms)
@@ -223,6 +217,16 @@ class Index:
         tie = (mixed >> np.uint64(60)).astype(np.int64)
         prio = self.priority[ii] + self.priority[jj]
         return Components(cross, repeat, same_org, prio, score.astype(np.int64), tie)
+
+    def met_recently(self, ii: IntArray, jj: IntArray) -> BoolArray:
+        """Whether the pairs (ii[k], jj[k]) met within the window (ii, jj broadcast)."""
+        low, high = np.minimum(ii, jj), np.maximum(ii, jj)
+        codes = low * self.n + high
+        if not self.recent_codes.size:
+            return np.zeros(codes.shape, dtype=np.bool_)
+        at = np.searchsorted(self.recent_codes, codes).clip(0, self.recent_codes.size - 1)
+        met: BoolArray = self.recent_codes[at] == codes
+        return met
 
     def ranks(self, rows: IntArray, cols: IntArray) -> KeyArray:
         """`rank(components(rows[:, None], cols[None, :]))` for sorted `cols`, faster: the
@@ -484,10 +488,13 @@ def _candidate_pairs(index: Index, k: int, sample: int) -> tuple[IntArray, IntAr
         found.append(_codes(n, rows, best))
         draws = cols[rng.integers(0, cols.size, size=(rows.size, 4 * (extra + own)))]
         mine = index.sector[draws] == index.sector[rows][:, None]
-        found.append(_first_codes(n, rows, draws, ~mine, extra))
+        # The draws repeat from round to round (same seed): without this, last round's
+        # pairs made along them are all the random partners some people have.
+        fresh = ~index.met_recently(rows[:, None], draws)
+        found.append(_first_codes(n, rows, draws, ~mine & fresh, extra))
         if own:
             mine &= (index.sector[rows] == crowded)[:, None]
-            found.append(_first_codes(n, rows, draws, mine, own))
+            found.append(_first_codes(n, rows, draws, mine & fresh, own))
     codes = np.unique(np.concatenate(found))
     return codes // n, codes % n
 
