@@ -43,13 +43,17 @@ columns), and the graph is the union of these lists; when one sector is more tha
 round, its people also keep a few partners from their own sector. Up to `block_size` people
 the whole candidate graph is solved exactly (one blossom run, about cubic).
 
-Above it, a blossom run is too slow (about 20 s at 10,000 people), so the round goes in
+Above it, a blossom run is too slow (12–36 s at 10,000 people), so the round goes in
 three steps. (1) An optimal *assignment* on the graph's double cover, where everyone picks
 one partner and is picked by one (`_assignment`: scipy's LAPJVsp on the sparse graph,
-exact for the integer value vectors of `_benefits`). Its value bounds every matching from
-above, and where it is a set of mutual choices it is a matching: on our rounds that is
-99 % or more of the people. (2) The people it leaves in longer cycles are re-solved exactly
-by the blossom together with the whole pairs around them (`_window`: breadth first over each
+on the integer value vectors of `_benefits`; staying out costs more than any other change
+could gain, so it covers as many people as any matching can). Its value bounds every
+matching from above, and where it is a set of mutual choices it is a matching: on our rounds
+that is 98–100 % of the people (an even cycle splits into two matchings of equal value; odd
+cycles need the blossom). Whoever it leaves out, no matching of the graph can place either
+(`_assignment_pairs`): they are left to the last resort, not chased with windows. (2) The
+people it leaves in longer cycles are re-solved exactly by the blossom together with the
+whole pairs around them (`_window`: breadth first over each
 person's best candidates and their current partners). (3) Pairs those windows made that
 repeat a meeting, or share a sector while the sector mix allows better, and anyone still
 alone, get exact windows of their own, doubling in size. Every window re-solve keeps the
@@ -594,18 +598,21 @@ def _fix_up(problem: Problem, mate: dict[int, int]) -> dict[int, int]:
 def _assignment(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArray:
     """An optimal assignment on the graph's double cover: everyone takes one partner and is
     taken by one, maximising the total benefit (each edge usable both ways). `take[u]` is
-    u's partner, or -1 where u stays out (a self edge worth less than anything real, so
-    used only when the candidate graph leaves nothing else).
+    u's partner, or -1 where u stays out (a self edge worth less than any exchange of real
+    edges along an augmenting path can gain, so the assignment first covers as many people
+    as it can, as the blossom's `max_cardinality` does).
 
     A pair (u, v) with take[u] == v and take[v] == u is a matching edge; the rest of the
     assignment is cycles. Its value bounds every matching's from above (twice the fractional
     matching optimum), and on rounds like ours nearly all of it is pairs.
 
     Solved by scipy's LAPJVsp (`min_weight_full_bipartite_matching`: shortest augmenting
-    paths on the sparse graph), exact for the integer costs here: each cost is the gap to
-    the best benefit plus one (the solver wants a full matching and positive weights; the
-    self edges make one exist). It replaced a Jacobi auction in numpy that took 1–7 s at
-    10,000 people (docs/benchmarks.md).
+    paths on the sparse graph) in float64: each cost is the gap to the best benefit plus
+    one (the solver wants a full matching and positive weights; the self edges make one
+    exist). Real edges' costs are exact integers far below 2**53; the self edges' are
+    large, and sums of many could round, which only matters where people must stay out
+    (the assignment only proposes, the blossom decides). It replaced a Jacobi auction in
+    numpy that took 0.9–6.6 s at 10,000 people (docs/benchmarks.md).
     """
     from scipy.sparse import csr_array
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
@@ -831,7 +838,7 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     Up to `block_size` people (or with `exact`): one blossom run over the whole graph. Above:
     the optimal assignment on the double cover proposes the pairs (`_assignment`); the people
     it leaves in longer cycles are re-solved exactly with the whole pairs around them, in
-    windows of about `4 × WINDOW_SEEDS`; then pairs those windows made that repeat a
+    windows of about `WINDOW_GROWTH × WINDOW_SEEDS`; then pairs those windows made that repeat a
     meeting, or share a sector while the sector mix allows better, get windows of their
     own, doubling in size up to `WINDOW_CAP` people.
     """
