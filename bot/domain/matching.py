@@ -50,13 +50,13 @@ on the integer value vectors of `_benefits`; staying out costs more than any oth
 could gain, so it covers as many people as any matching can). Its value bounds every
 matching from above, and where it is a set of mutual choices it is a matching: on our rounds
 that is 98–100 % of the people (an even cycle splits into two matchings of equal value; odd
-cycles need the blossom). Whoever it leaves out, no matching of the graph can place either
-(`_assignment_pairs`): they are left to the last resort, not chased with windows. (2) The
-people it leaves in longer cycles are re-solved exactly by the blossom together with the
-whole pairs around them (`_window`: breadth first over each
-person's best candidates and their current partners). (3) Pairs those windows made that
-repeat a meeting, or share a sector while the sector mix allows better, and anyone still
-alone, get exact windows of their own, doubling in size. Every window re-solve keeps the
+cycles need the blossom). Every matching of the graph leaves at least as many people alone
+as it leaves out (`_assignment_pairs`), so that many are left to the last resort, not chased
+with windows. (2) The people it leaves in longer cycles are re-solved exactly by the blossom
+together with the whole pairs around them (`_window`: breadth first over each person's best
+candidates and their current partners). (3) Pairs those windows made that repeat a meeting,
+or share a sector while the sector mix allows better, and people alone beyond that bound,
+get exact windows of their own, doubling in size. Every window re-solve keeps the
 current pairs among its options, so it never makes the round worse. Whoever the candidate
 graph cannot place is re-solved on the complete graph among them, their best candidates
 and those candidates' partners. An odd round attaches the one person left to the pair where
