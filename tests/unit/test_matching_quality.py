@@ -48,3 +48,13 @@ def test_random_partners_are_not_last_rounds_partners() -> None:
     records = records + records_of(first, date(2026, 1, 7))
     second = prepare(people, History.from_records(records), DECOMPOSED)
     assert solve(second).summary.repeats == solve(second, exact=True).summary.repeats == 0
+
+
+def test_at_half_civil_society_everyone_else_has_random_partners_in_it() -> None:
+    """With civil society exactly half, a round without same-sector pairs exists (each of
+    them with someone from another sector). The candidate graph must hold one: before the
+    others drew random partners from civil society too, the tests' mix at 3,000 people had
+    a same-sector pair (and at 10,000 people in its second round, 203)."""
+    people, records = mix("tests", 3000, 3)
+    problem = prepare(people, History.from_records(records), DECOMPOSED)
+    assert solve(problem).summary.same_sector == 0
