@@ -3,13 +3,9 @@
 docs/benchmarks.md holds a 10,000-person round to at least 99.9 % of the exact optimum's
 score on the same candidate graph, with never more same-sector groups or repeats. Here the
 same bars hold at sizes where the exact blossom is quick: a block size of 200 sends rounds
-of 600–1,200 through the assignment and its repair windows (`bot/domain/matching.py`), two rounds
-each (the second with the first as history), on the three mixes `bench/matching.py` uses.
-
-Not met everywhere: the tests' mix at 1,200 people reaches 99.85 % in its second round
-(8,652 of 8,665; the 20 people its candidate graph cannot place shift who else is alone, and
-the repair windows of 8 people per seed do not reach far enough; windows of 32 per seed
-do). That case is held to 99.8 % until the windows reach further (docs/benchmarks.md).
+of 600–1,200 through the assignment and its repair windows (`bot/domain/matching/`), two
+rounds each (the second with the first as history), on the three mixes `bench/matching.py`
+uses.
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ def test_decomposed_rounds_keep_the_quality_bars(name: str, n: int) -> None:
         assert sorted(m for g in fast.groups for m in g.members) == sorted(p.id for p in people)
         assert fast.summary.same_sector <= exact.summary.same_sector
         assert fast.summary.repeats <= exact.summary.repeats
-        assert fast.summary.score >= (0.998 if n == 1200 else 0.999) * exact.summary.score
+        assert fast.summary.score >= 0.999 * exact.summary.score
         records = records + records_of(fast, date(2026, month, 7))
 
 
