@@ -22,8 +22,8 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
         "matching.py",
         [],
         [
-            *("--sizes", "120,600", "--rounds", "2", "--block-size", "200"),
-            *("--networkx-max", "120", "--cli-sizes", "300", "--cli-runs", "1"),
+            *("--sizes", "80,500", "--rounds", "2", "--block-size", "200"),
+            *("--networkx-max", "80", "--cli-sizes", "200", "--cli-runs", "1"),
         ],
     ),
     "memory": ("memory.py", [], ["--quick"]),
