@@ -18,7 +18,14 @@ HERE = Path(__file__).resolve().parent
 
 # name → (script, full arguments, quick arguments)
 BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
-    "matching": ("matching.py", [], ["--sizes", "100,500", "--rounds", "3"]),
+    "matching": (
+        "matching.py",
+        [],
+        [
+            *("--sizes", "80,500", "--rounds", "2", "--block-size", "200"),
+            *("--networkx-max", "80", "--cli-sizes", "200", "--cli-runs", "1"),
+        ],
+    ),
     "memory": ("memory.py", [], ["--quick"]),
     "rsvp_burst": (
         "rsvp_burst.py",

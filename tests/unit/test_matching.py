@@ -20,7 +20,7 @@ from bot.domain.matching import (
     MetRecord,
     Person,
     Problem,
-    _auction,
+    _assignment,
     _pairs_of,
     _resolve,
     _window,
@@ -313,7 +313,7 @@ def test_suggest_for() -> None:
         )
     )
 )
-def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
+def test_assignment_is_optimal(graph: tuple[int, list[Any]]) -> None:
     """Against every assignment: each person takes a partner along an edge or stays out
     (as giver and taker both), each partner taken once."""
     n, edges = graph
@@ -322,7 +322,7 @@ def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
     benefit = np.array([e[1] for e in edges], dtype=np.int64)
     value = {(a, b): w for (a, b), w in edges} | {(b, a): w for (a, b), w in edges}
     low, high = min(value.values(), default=0), max(value.values(), default=0)
-    out = low - (high - low) - 1  # the stand-in's value (see _auction)
+    out = low - (n + 1) * (high - low + 1)  # the stand-in's value (see _assignment)
 
     def total(take: Sequence[int]) -> int | None:
         if any(t >= 0 and (u, t) not in value for u, t in enumerate(take)):
@@ -339,7 +339,7 @@ def test_auction_is_an_optimal_assignment(graph: tuple[int, list[Any]]) -> None:
             if (t := total([-1 if p[u] == u else p[u] for u in range(n)])) is not None
         ),
     )
-    take = _auction(n, ii, jj, benefit).tolist()
+    take = _assignment(n, ii, jj, benefit).tolist()
     assert total(take) == best
 
 
@@ -377,6 +377,7 @@ SPARSE = MatchConfig(seed=4, dense_limit=60, block_size=100, candidates_per_pers
 @given(st.integers(200, 500), st.integers(0, 10**6), st.sampled_from((0.3, 0.45, 0.5, 0.55, 0.7)))
 @example(455, 1, 0.45)  # the best few candidates closed off a region smaller than a window
 @example(313, 550985, 0.55)  # a same-sector pair among the assignment's own mutual picks
+@example(200, 0, 0.3)  # odd cycles of the assignment that windows of 4 per seed left short
 def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civil: float) -> None:
     """Same-sector pairs and repeats: no more than the exact optimum on the same candidate
     graph (so none when the graph holds a cross-sector, repeat-free matching; civil society
@@ -387,7 +388,7 @@ def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civ
     assert sorted(m for g in fast.groups for m in g.members) == sorted(p.id for p in people)
     assert fast.summary.same_sector <= exact.summary.same_sector
     assert fast.summary.repeats <= exact.summary.repeats
-    assert fast.summary.score >= 0.98 * exact.summary.score
+    assert fast.summary.score >= 0.99 * exact.summary.score
 
 
 @settings(max_examples=25, deadline=None)
