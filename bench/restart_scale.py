@@ -51,6 +51,7 @@ from tests.emulator import Emulator
 CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
 BY_EMOJI = {EMOJI[c]: c for c in CHOICES}
 FIRST_DAY = date(2027, 4, 1)
+PAUSE = 1.1  # s between a stop and the next start: the global limit's window is clear
 COMMAND_EVERY = 0.1  # s between `/meeting list` commands while the start reconciles
 
 
@@ -255,10 +256,12 @@ async def run(
             try:
                 for n in range(1, runs + 1):
                     await runner.stop()
+                    await asyncio.sleep(PAUSE)
                     same.append(await restart.start())
                     print(f"start {n}, nothing changed: {short(same[-1])}", flush=True)
                     await runner.stop()
                     changes = change_while_down(emu, announcements, rng)
+                    await asyncio.sleep(PAUSE)
                     changed.append(await restart.start())
                     print(f"start {n}, {changes} changes: {short(changed[-1])}", flush=True)
             finally:

@@ -193,7 +193,7 @@ async def measure(
             emu, server, start + timedelta(days=7), f"Møte {n}", "08:30", "10:00"
         )
         announcements.append((server[1].id, message))
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(args.pause)
     idle = rss_mb(pid)
 
     # The burst on the first server (several reactions per person; the bot takes the old ones
@@ -210,14 +210,14 @@ async def measure(
         await asyncio.sleep(0.2)
     else:
         raise RuntimeError("the burst was not stored and cleaned up in 300 s")
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(args.pause)
     figures["after_burst_mb"] = rss_mb(pid)
 
     guild, _announce, _intro, admin, _people = servers[0]
     started = time.monotonic()
     await invoke(emu, guild.id, admin.id, "match round", options={}, timeout=900)
     figures["round_s"] = round(time.monotonic() - started, 1)
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(args.pause)
     figures["after_round_mb"] = rss_mb(pid)
     figures["warmup_s"] = round(time.monotonic() - t0, 1)
 
@@ -368,10 +368,12 @@ def main() -> int:
     parser.add_argument("--profiles", type=int, default=1000, help="in the first round")
     parser.add_argument("--soak-profiles", type=int, default=100, help="in the soak's round")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pause", type=float, default=1.0, help="s before each RSS reading")
     parser.add_argument("--quick", action="store_true", help="small sizes, 2 s of soak")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.rate, args.reminder_every, args.samples = 2.0, 10, 1.0, 2
+        args.pause = 0.2
         args.guilds, args.members, args.burst, args.profiles, args.soak_profiles = (
             2,
             50,
