@@ -9,8 +9,10 @@ are run by the bot's scheduler at once (a moved clock ahead of the real one woul
 them). Every server's reminder plan posts the channel reminder on the meeting day at 10:30.
 
 1. *idle*: settled, each server with one announced meeting.
-2. *after the burst*: `--burst` reaction events from 2,000 members on the first server's
-   announcement (as `bench/rsvp_burst.py`), stored, and the old reactions taken away.
+2. *after the bursts*: `--burst` reaction events from 2,000 members on the second server's
+   announcement at `--paced-rate` events/s (500), then the same on the first server's as
+   fast as the gateway takes them (as `bench/rsvp_burst.py`); each stored, and the old
+   reactions taken away.
 3. *after the round*: `/match round` over `--profiles` introduced members of that server.
 4. *soak*: for `--duration` seconds, every second `--rate` reaction events (adds, removes
    and changes of answer, each person holding one answer) spread over every server's
@@ -196,21 +198,12 @@ async def measure(
     await asyncio.sleep(args.pause)
     idle = rss_mb(pid)
 
-    # The burst on the first server (several reactions per person; the bot takes the old ones
-    # away once it is quiet).
-    channel, message = announcements[0]
-    burst = plan_events(servers[0][4][:2000], args.burst, args.seed)
-    await emu.react_many([(channel, message, u, EMOJI[c], a) for u, c, a in burst], timeout=120)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if all(len(v) == 1 for v in held(emu, channel, message).values()) and await stored_as_shown(
-            emu, args.db_path, announcements
-        ):
-            break
-        await asyncio.sleep(0.2)
-    else:
-        raise RuntimeError("the burst was not stored and cleaned up in 300 s")
-    await asyncio.sleep(args.pause)
+    # The same burst twice (several reactions per person; the bot takes the old ones away
+    # once it is quiet): first paced at --paced-rate events/s on the second server, then
+    # as fast as the gateway takes it on the first.
+    await burst(args, emu, servers[1], announcements[1], announcements, args.paced_rate)
+    figures["after_paced_mb"] = rss_mb(pid)
+    await burst(args, emu, servers[0], announcements[0], announcements, 0)
     figures["after_burst_mb"] = rss_mb(pid)
 
     guild, _announce, _intro, admin, _people = servers[0]
@@ -324,6 +317,36 @@ async def measure(
     return idle
 
 
+async def burst(
+    args: argparse.Namespace,
+    emu: Emulator,
+    server: tuple,
+    target: tuple[int, int],
+    announcements: list[tuple[int, int]],
+    rate: float,
+) -> None:
+    """`--burst` events on one announcement, at `rate` events/s (0: all at once); returns
+    once every answer is stored and the old reactions are gone."""
+    channel, message = target
+    plan = plan_events(server[4][:2000], args.burst, args.seed)
+    actions = [(channel, message, u, EMOJI[c], a) for u, c, a in plan]
+    step = max(1, int(rate / 10)) if rate else len(actions)
+    for at in range(0, len(actions), step):
+        await emu.react_many(actions[at : at + step], timeout=120)
+        if rate:
+            await asyncio.sleep(0.1)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if all(len(v) == 1 for v in held(emu, channel, message).values()) and await stored_as_shown(
+            emu, args.db_path, announcements
+        ):
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise RuntimeError("the burst was not stored and cleaned up in 300 s")
+    await asyncio.sleep(args.pause)
+
+
 def stored(db_path: Path) -> dict[tuple[int, int], str]:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as con:
         rows = con.execute(
@@ -365,6 +388,7 @@ def main() -> int:
     parser.add_argument("--guilds", type=int, default=5)
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--burst", type=int, default=5000, help="reaction events in the burst")
+    parser.add_argument("--paced-rate", type=float, default=500, help="events/s of the paced burst")
     parser.add_argument("--profiles", type=int, default=1000, help="in the first round")
     parser.add_argument("--soak-profiles", type=int, default=100, help="in the soak's round")
     parser.add_argument("--seed", type=int, default=1)
@@ -386,7 +410,12 @@ def main() -> int:
     print("| bot process (VmRSS) | MB |")
     print("|---|---:|")
     print(f"| idle, settled | {figures['idle_mb']} |")
-    print(f"| after a burst of {args.burst} reaction events | {figures['after_burst_mb']} |")
+    print(
+        f"| after a burst of {args.burst} reaction events at {args.paced_rate:.0f}/s | {figures['after_paced_mb']} |"
+    )
+    print(
+        f"| after the same burst at once (as fast as the gateway takes it) | {figures['after_burst_mb']} |"
+    )
     print(
         f"| after `/match round` of {args.profiles} ({figures['round_s']} s) | {figures['after_round_mb']} |"
     )
