@@ -16,7 +16,7 @@ server's monthly post must be there exactly once and every answer stored as give
 otherwise). The reference, in the same launch: the same number of answers and one monthly
 post on one server (`--servers 1`, `--answers` × servers members). Worst of `--runs`.
 
-    python bench/many_servers.py [--servers 300] [--answers 50] [--runs 3] [--seed 1]
+    python bench/many_servers.py [--servers 300] [--answers 50] [--runs 2] [--seed 1]
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=300)
     parser.add_argument("--answers", type=int, default=50, help="answers (members) per server")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     many, one = [], []
