@@ -37,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.clock import FakeClock
 from bot.db import Database
+from bot.domain.meeting import parse_draft
 from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
+from bot.services.meetings import MeetingService
 from bot.services.reminders import ReminderService
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
 from tests.e2e.conftest import ADMINISTRATOR, BotRunner
@@ -62,8 +64,32 @@ async def seed_settings(db_path: Path, servers: list[tuple[int, int]]) -> None:
         await db.close()
 
 
+async def announce(
+    runner: BotRunner, service: MeetingService, guild_id: int, admin_id: int
+) -> tuple[int, int]:
+    """One meeting announced in the server; (channel, announcement message)."""
+    assert runner.bot is not None
+    guild = runner.bot.get_guild(guild_id)
+    assert guild is not None
+    draft = parse_draft(
+        title="Møteplass",
+        date_text="10.3.2027",
+        start_text="08:30",
+        end_text="10:00",
+        timezone="Europe/Oslo",
+        now=runner.clock.now(),
+    )
+    meeting = await service.meetings.create(
+        guild_id, draft, runner.clock.now(), created_by=admin_id
+    )
+    meeting, _note = await service.publish(guild, meeting)
+    assert meeting.channel_id is not None and meeting.message_id is not None
+    return meeting.channel_id, meeting.message_id
+
+
 async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | int]:
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("discord").setLevel(logging.ERROR)  # 429 retries are counted instead
     catalog = Catalog.load()
     title = catalog.text("nb", "reminders.monthly.title")
     rng = random.Random(seed)
@@ -87,24 +113,18 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
             try:
                 assert runner.bot is not None and runner.db is not None
                 assert len(runner.bot.guilds) == servers_n, len(runner.bot.guilds)
-                messages: list[tuple[int, int]] = []  # (channel, announcement)
-                for guild, channel, admin, _people in servers:
-                    result = await emu.invoke(
-                        guild.id,
-                        admin.id,
-                        "meeting create",
-                        options={
-                            "title": "Møteplass",
-                            "date": "10.3.2027",
-                            "start": "08:30",
-                            "end": "10:00",
-                        },
-                        channel_id=channel.id,
-                        timeout=30,
-                    )
-                    assert result.error is None, result.error
-                    posted = [m for m in emu.messages(channel.id) if m["embeds"]]
-                    messages.append((channel.id, int(posted[-1]["id"])))
+                # Announced as `/meeting create` does (parse, store, publish), without its
+                # `meeting_changed` per meeting: each one re-derives the reminder jobs of
+                # every server, so 300 creates take minutes at 300 servers (see the doc);
+                # the jobs are derived once below.
+                service: MeetingService = runner.bot.services["meetings"]
+                setup_started = time.perf_counter()
+                messages = await asyncio.gather(
+                    *(announce(runner, service, s[0].id, s[2].id) for s in servers)
+                )
+                reminders: ReminderService = runner.bot.services["reminders"]
+                await reminders.sync()
+                setup_s = time.perf_counter() - setup_started
                 await runner.bot.wait_until_settled()
                 # The load: every answer and the 09:00 job, at the same moment.
                 plan = []
@@ -120,8 +140,8 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
                 emu.enable_global_limit(limit=50, per=1.0)
                 emu.enable_edit_bucket(limit=5, per=5.0)
                 edits_before = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+")
-                reminders: ReminderService = runner.bot.services["reminders"]
                 clock.set(NINE)
+                first_request = len(emu.requests)
                 started = time.perf_counter()
                 tick = asyncio.create_task(reminders.tick())
                 sent = await emu.react_many(plan, timeout=300)
@@ -152,7 +172,7 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
                     for channel_id, _ in messages
                 ]
                 edits = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+") - edits_before
-                limited = len(emu.global_limited)
+                limited = sum(1 for r in emu.requests[first_request:] if r.status == 429)
             finally:
                 await runner.stop()
     if stored_s is None or posted_s is None:
@@ -161,6 +181,7 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
         "servers": servers_n,
         "answers": len(plan),
         "connected_s": round(connected_s, 2),
+        "announced_s": round(setup_s, 2),
         "pushed_s": round(pushed_s, 2),
         "stored_s": round(stored_s, 2),
         "posted_s": round(posted_s, 2),
@@ -170,13 +191,14 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
         "posts_wrong": sum(1 for p in posts if p != 1),
         "lost": lost,
         "edits": edits,
-        "global_429": limited,
+        "answered_429": limited,
     }
 
 
 # The worst run for each figure.
 WORST = {
     "connected_s": max,
+    "announced_s": max,
     "pushed_s": max,
     "stored_s": max,
     "posted_s": max,
@@ -186,7 +208,7 @@ WORST = {
     "posts_wrong": max,
     "lost": max,
     "edits": max,
-    "global_429": max,
+    "answered_429": max,
 }
 
 
@@ -216,13 +238,14 @@ def main() -> int:
     print("|---|---:|---:|---:|")
     for key, label in (
         ("connected_s", "connected and settled, s"),
+        ("announced_s", "a meeting announced in every server (before the load), s"),
         ("pushed_s", "answers pushed by the gateway, s"),
         ("stored_s", "every answer stored, s"),
         ("answers_per_s", "answers stored per s"),
         ("posted_s", "every monthly post out, s"),
         ("shown_s", "every announcement shows its counts, s"),
         ("edits", "message edits (announcements)"),
-        ("global_429", "global 429s"),
+        ("answered_429", "requests answered 429 (retried)"),
         ("lost", "answers lost"),
         ("posts_wrong", "servers without exactly one post"),
     ):
