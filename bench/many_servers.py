@@ -4,8 +4,9 @@ minute while the monthly post is due in all of them at 09:00.
 The emulator serves every server in one gateway session (one READY, one GUILD_CREATE per
 server); **the emulator and the bot share this process and its event loop**, so the
 figures include the emulator's own work. Each server has an announcement channel, an open
-meeting (announced through `/meeting create` before the load) and `--answers` members who
-each answer once (going, maybe or not going). Discord's global limit (50 requests/s) and
+meeting (announced before the load as `/meeting create` does, through the meeting service;
+the reminder jobs are derived once after all of them) and `--answers` members who each
+answer once (going, maybe or not going). Discord's global limit (50 requests/s) and
 the per-channel edit limit are on. At the moment the bot's clock (a FakeClock) reaches
 09:00 Oslo time on the 1st, the bench pushes every answer through the gateway as fast as
 it takes them and wakes the reminder service (as its 09:00 job does) at the same time.
