@@ -567,7 +567,14 @@ class MeetingService:
                 (f.get("name"), f.get("value"), bool(f.get("inline")))
                 for f in embed.get("fields") or []
             ]
-            return (embed.get("title"), embed.get("description"), fields)
+            footer = (embed.get("footer") or {}).get("text")
+            return (
+                embed.get("title"),
+                embed.get("description"),
+                fields,
+                footer,
+                embed.get("color"),
+            )
 
         return shown(embeds[0]) == shown(wanted)
 

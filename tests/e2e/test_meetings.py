@@ -220,13 +220,12 @@ async def test_a_start_edits_only_announcements_that_are_out_of_date(
     await configure(world)
     await create(world)
     await create(world, title="Second", date="5.3.2027")
-    meetings = await MeetingRepository(runner.db).list_upcoming(  # type: ignore[arg-type]
-        world.guild.id, runner.clock.now()
-    )
+    assert runner.db is not None
+    meetings = await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now())
     first, second = meetings
     a, b = world.members[:2]
     await world.emu.react(world.announce.id, first.message_id, a.id, GOING)
-    await wait_for_count(RsvpRepository(runner.db), first.id, going=1)  # type: ignore[arg-type]
+    await wait_for_count(RsvpRepository(runner.db), first.id, going=1)
     await settle(runner)
     edits = "/channels/{channel_id}/messages/{message_id}"
     before = world.emu.count_requests("PATCH", edits)
