@@ -27,6 +27,13 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
         ],
     ),
     "memory": ("memory.py", [], ["--quick"]),
+    "restart_scale": (
+        "restart_scale.py",
+        [],
+        ["--servers", "2", "--meetings", "3", "--answers", "40", "--runs", "1"],
+    ),
+    "many_servers": ("many_servers.py", [], ["--servers", "10", "--answers", "10", "--runs", "1"]),
+    "soak": ("soak.py", [], ["--quick"]),
     "rsvp_burst": (
         "rsvp_burst.py",
         [],

@@ -324,6 +324,34 @@ async def test_raw_reaction_events_are_received(
     }
 
 
+async def test_one_session_serves_many_servers(emu: Emulator, world: World) -> None:
+    """One gateway session carries every server the bot is in (one READY with a stub per
+    server, then a GUILD_CREATE each), and events of any of them arrive on it."""
+    others = [emu.add_guild(f"Region {n}") for n in range(40)]
+    channels = [emu.add_channel(g.id, "moter") for g in others]
+    people = [emu.add_member(g.id, f"m{n}") for n, g in enumerate(others)]
+    with pointed_at(emu):
+        bot = EmuClient()
+        task = await connect_client(bot, emu)
+        try:
+            assert emu.identify_count == 1
+            assert {g.id for g in bot.guilds} == {world.guild.id, *(g.id for g in others)}
+            posted = [
+                emu.post_message(c.id, p.id, "RSVP") for c, p in zip(channels, people, strict=True)
+            ]
+            sent = await emu.react_many(
+                [
+                    (c.id, int(m["id"]), p.id, "✅", True)
+                    for c, m, p in zip(channels, posted, people, strict=True)
+                ]
+            )
+            assert len(sent) == len(others)
+            await emu.wait_until(lambda: len(bot.raw) == len(others))
+            assert {p.guild_id for _, p in bot.raw} == {g.id for g in others}
+        finally:
+            await stop_client(bot, task)
+
+
 async def test_reaction_users_are_paged_by_100(
     client: EmuClient, emu: Emulator, world: World
 ) -> None:

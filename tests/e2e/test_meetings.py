@@ -210,6 +210,44 @@ async def test_reactions_while_offline_are_reconciled(runner: BotRunner, world: 
     assert says("meeting.embed.counts", answers_field(announcement(world, meeting)), going=1)
 
 
+async def test_a_start_edits_only_announcements_that_are_out_of_date(
+    runner: BotRunner, world: World
+) -> None:
+    """Reconciling at start reads every open announcement but edits only those whose embed
+    does not show the stored answers: a restart with nothing changed edits none (each edit
+    of a message older than an hour counts against Discord's cap), one with a change while
+    down edits that one, and an embed left behind by a crash is brought up to date."""
+    await configure(world)
+    await create(world)
+    await create(world, title="Second", date="5.3.2027")
+    assert runner.db is not None
+    meetings = await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now())
+    first, second = meetings
+    a, b = world.members[:2]
+    await world.emu.react(world.announce.id, first.message_id, a.id, GOING)
+    await wait_for_count(RsvpRepository(runner.db), first.id, going=1)
+    await settle(runner)
+    edits = "/channels/{channel_id}/messages/{message_id}"
+    before = world.emu.count_requests("PATCH", edits)
+    await runner.restart()
+    await settle(runner)
+    assert world.emu.count_requests("PATCH", edits) == before
+    await runner.stop()
+    world.emu.add_reaction(world.announce.id, second.message_id, b.id, MAYBE, dispatch=False)
+    await runner.start()
+    await settle(runner)
+    patched = world.emu.find_requests("PATCH", edits)[before:]
+    assert [r.path.rsplit("/", 1)[-1] for r in patched] == [str(second.message_id)]
+    assert says("meeting.embed.counts", answers_field(announcement(world, second)), maybe=1)
+    # An answer stored but never shown (a crash before the edit): the start shows it.
+    await runner.stop()
+    stored = world.emu.channel_messages[world.announce.id][first.message_id]
+    stored["embeds"] = announcement(world, second)["embeds"]  # what another meeting shows
+    await runner.start()
+    await settle(runner)
+    assert says("meeting.embed.counts", answers_field(announcement(world, first)), going=1)
+
+
 async def test_bot_reactions_removed_while_offline_are_added_back_once(
     runner: BotRunner, world: World
 ) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.domain.meeting import EditRequest, Meeting, PublishState, changes_from_edit
-from bot.domain.rsvp import EMOJI, Choice, choice_for_emoji
+from bot.domain.rsvp import EMOJI, Choice, Counts, choice_for_emoji
 from bot.errors import BadInput, MoteplassError
 from bot.permissions import usable_channel
 from bot.services.coalescer import Coalescer
@@ -359,6 +359,36 @@ class Publisher:
     async def refresh(self, meeting_id: int) -> None:
         self.updater.mark(meeting_id)
 
+    async def _embed(self, meeting: Meeting, counts: Counts) -> discord.Embed:
+        _ = await self.bot.texts(meeting.guild_id)
+        programme = await programme_lines(self.bot, meeting, _)
+        return announcement_embed(_, meeting, counts, programme)
+
+    async def shows_answers(self, meeting: Meeting, message: Any) -> bool:
+        """Whether the announcement as read from Discord already shows what an edit would
+        (so a start with nothing changed edits nothing: edits of messages older than an
+        hour are capped). A roster message is never taken as up to date."""
+        embeds = message.get("embeds") or []
+        if meeting.roster_message_id is not None or not embeds:
+            return False
+        wanted = (await self._embed(meeting, await self.rsvps.counts(meeting.id))).to_dict()
+
+        def shown(embed: Any) -> tuple[object, ...]:
+            fields = [
+                (f.get("name"), f.get("value"), bool(f.get("inline")))
+                for f in embed.get("fields") or []
+            ]
+            footer = (embed.get("footer") or {}).get("text")
+            return (
+                embed.get("title"),
+                embed.get("description"),
+                fields,
+                footer,
+                embed.get("color"),
+            )
+
+        return shown(embeds[0]) == shown(wanted)
+
     async def flush(self, meeting_id: int) -> None:
         meeting = await self.meetings.find_by_id(meeting_id)
         if meeting is None or meeting.channel_id is None or meeting.message_id is None:
@@ -374,8 +404,7 @@ class Publisher:
             if meeting.roster_message_id is not None:
                 await channel.get_partial_message(target).edit(content=roster_text)
             else:
-                programme = await programme_lines(self.bot, meeting, _)
-                embed = announcement_embed(_, meeting, counts, programme)
+                embed = await self._embed(meeting, counts)
                 await channel.get_partial_message(target).edit(embed=embed)
         except discord.NotFound:
             if target == meeting.message_id:

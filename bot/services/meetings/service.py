@@ -483,7 +483,8 @@ class MeetingService:
             outcome = await self.answers.reconcile(meeting.id, observed, self.now())
             if outcome.promoted:
                 self._spawn(self.send_owed(meeting.id))
-            self.updater.mark(meeting.id)
+            if outcome.changed or not await self.publisher.shows_answers(meeting, message):
+                self.updater.mark(meeting.id)
         finally:
             held = self._holding.pop(meeting.id, [])
             for user_id, choice, added in held:
