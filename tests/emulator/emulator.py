@@ -79,8 +79,10 @@ class Emulator:
         old_message_edit_limit: int | None = 3,
         bot_name: str = "Møteplass",
         port: int = 0,
+        control: bool = False,
     ) -> None:
         self.token = token
+        self.control = control  # serve POST /_control (tests/emulator/control.py)
         self._wanted_port = port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
@@ -155,6 +157,10 @@ class Emulator:
             return await handle_gateway(self, request)
 
         app.router.add_get("/", gateway)
+        if self.control:
+            from tests.emulator.control import add_control_routes
+
+            add_control_routes(self, app)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
