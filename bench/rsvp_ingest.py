@@ -293,9 +293,7 @@ async def one_run(
             "ratio": round(ours["events_per_s"] / ceiling["events_per_s"], 3),
         }
         if reference_seconds is not None:
-            result["edit_per_click"] = await edit_per_click_run(
-                emu, world, plan, reference_seconds
-            )
+            result["edit_per_click"] = await edit_per_click_run(emu, world, plan, reference_seconds)
     return result
 
 
@@ -344,8 +342,10 @@ def main() -> int:
         "edit_per_click": ref,
     }
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"\n| {args.runs} runs ({stamp}, nproc {os.cpu_count()}, {cpu_model()}) | events/s "
-          "| p50 ms | p99 ms | converge s | edits | 429s | lost |")
+    print(
+        f"\n| {args.runs} runs ({stamp}, nproc {os.cpu_count()}, {cpu_model()}) | events/s "
+        "| p50 ms | p99 ms | converge s | edits | 429s | lost |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print(
         f"| ceiling: bare discord.py, listeners that count (worst) "

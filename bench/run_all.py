@@ -25,6 +25,16 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
         [],
         ["--events", "600", "--members", "200", "--runs", "2"],
     ),
+    "rsvp_ingest": (
+        "rsvp_ingest.py",
+        [],
+        ["--events", "600", "--members", "200", "--runs", "2", "--reference-seconds", "2"],
+    ),
+    "commands_burst": (
+        "commands_burst.py",
+        [],
+        ["--events", "600", "--members", "200", "--bursts", "1", "--idle", "3", "--profiles", "50"],
+    ),
 }
 
 
