@@ -27,6 +27,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import discord  # noqa: E402
+
 from bench.memory import seed as seed_profiles  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
-from bench.rsvp_ingest import World, actions, cpu_model, percentile, seed_world  # noqa: E402
+from bench.rsvp_ingest import (  # noqa: E402
+    Plan,
+    World,
+    actions,
+    bare_client,
+    cpu_model,
+    percentile,
+    seed_world,
+)
 from bot.clock import SystemClock  # noqa: E402
 from bot.domain.rsvp import Choice  # noqa: E402
 from bot.i18n import Catalog  # noqa: E402
@@ -44,40 +55,62 @@ from bot.services.meetings import MeetingService  # noqa: E402
 from bot.storage.meetings import MeetingRepository  # noqa: E402
 from bot.storage.rsvps import RsvpRepository  # noqa: E402
 from tests.e2e.conftest import BotRunner  # noqa: E402
+from tests.emulator.client import connect_client, pointed_at, stop_client  # noqa: E402
 from tests.emulator.control import EmulatorProcess  # noqa: E402
 
 COMMANDS = ("meeting list", "match me", "meeting create")
 MEETING = {"date": "4.3.2027", "start": "08:30", "end": "10:00"}
 
 
-class Commands:
-    def __init__(self, emu: EmulatorProcess, world: World) -> None:
-        self.emu = emu
-        self.world = world
-        self.serial = 0
+def sample_of(result: Any) -> tuple[float, float] | str:
+    """(ms to the first response, ms to the final answer), or why it failed."""
+    if isinstance(result, str):
+        return result
+    if result["error"] or result["answered_time"] is None:
+        return str(result["error"] or "no answer")
+    first = (result["callback_time"] - result["created"]) * 1000
+    final = (result["answered_time"] - result["created"]) * 1000
+    return first, final
+
+
+def command_calls(world: World, count: int) -> list[dict[str, Any]]:
+    """`count` rounds of the three commands (each meeting with its own title)."""
+    calls = []
+    for n in range(count):
+        for command in COMMANDS:
+            if command == "meeting create":
+                user, options = world.admin_id, {"title": f"Load {n}", **MEETING}
+            else:
+                user, options = world.members[0], {}
+            calls.append(
+                {
+                    "guild_id": world.guild_id,
+                    "user_id": user,
+                    "command": command,
+                    "options": options,
+                }
+            )
+    return calls
+
+
+class Samples:
+    def __init__(self) -> None:
+        self.by_command: dict[str, list[tuple[float, float]]] = {c: [] for c in COMMANDS}
         self.failures: list[str] = []
 
-    async def invoke(self, command: str) -> tuple[float, float] | None:
-        """(ms to the first response, ms to the final answer), or None if it failed."""
-        world = self.world
-        if command == "meeting create":
-            self.serial += 1
-            user, options = world.admin_id, {"title": f"Load {self.serial}", **MEETING}
+    def add(self, command: str, result: Any) -> None:
+        sample = sample_of(result)
+        if isinstance(sample, str):
+            self.failures.append(f"{command}: {sample}")
         else:
-            user, options = world.members[0], {}
-        try:
-            result = await self.emu.call(
-                "invoke", world.guild_id, user, command, options=options, timeout=10
-            )
-        except Exception as exc:
-            self.failures.append(f"{command}: {exc}")
-            return None
-        if result["error"] or result["answered_time"] is None:
-            self.failures.append(f"{command}: {result['error'] or 'no answer'}")
-            return None
-        first = (result["callback_time"] - result["created"]) * 1000
-        final = (result["answered_time"] - result["created"]) * 1000
-        return first, final
+            self.by_command[command].append(sample)
+
+    def add_paced(self, calls: list[dict[str, Any]], results: list[Any]) -> None:
+        for n, result in enumerate(results):
+            self.add(calls[n % len(calls)]["command"], result)
+
+    def summary(self) -> dict[str, dict[str, float | int]]:
+        return {c: summary(s) for c, s in self.by_command.items()}
 
 
 def summary(samples: list[tuple[float, float]]) -> dict[str, float | int]:
@@ -94,12 +127,71 @@ def summary(samples: list[tuple[float, float]]) -> dict[str, float | int]:
     }
 
 
+async def paced_burst(
+    emu: EmulatorProcess,
+    world: World,
+    message_id: int,
+    plan: Plan,
+    calls: list[dict[str, Any]],
+    interval: float,
+    handled: Callable[[], int],
+) -> tuple[float, list[Any]]:
+    """The burst on `message_id` while the emulator invokes `calls` every `interval` s, until
+    `handled()` reaches the burst's size. Events/s of the burst and the paced results."""
+    started = time.perf_counter()
+    await emu.call("start_invoking", "burst", calls, interval)
+    burst = asyncio.create_task(emu.call("react_many", actions(world, message_id, plan)))
+    deadline = time.monotonic() + 60
+    while handled() < len(plan) and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    rate = len(plan) / (time.perf_counter() - started)
+    results = await emu.call("stop_invoking", "burst")
+    await burst
+    return rate, results
+
+
+async def bare_reference(
+    emu: EmulatorProcess, world: World, plan: Plan, calls: list[dict[str, Any]], interval: float
+) -> tuple[float, Samples]:
+    """A bare discord.py client that defers every interaction and sends one follow-up, and
+    whose reaction listeners only count: the same burst and commands (the floor)."""
+    client = bare_client()
+    received = 0
+
+    async def on_reaction(_payload: discord.RawReactionActionEvent) -> None:
+        nonlocal received
+        received += 1
+
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send("ok", ephemeral=True)
+
+    client.on_raw_reaction_add = on_reaction  # type: ignore[attr-defined]
+    client.on_raw_reaction_remove = on_reaction  # type: ignore[attr-defined]
+    client.on_interaction = on_interaction  # type: ignore[attr-defined]
+    samples = Samples()
+    with pointed_at(emu):  # type: ignore[arg-type]
+        task = await connect_client(client, emu)  # type: ignore[arg-type]
+        try:
+            message = await emu.call("post_message", world.channel_id, world.admin_id, "floor")
+            rate, results = await paced_burst(
+                emu, world, int(message["id"]), plan, calls, interval, lambda: received
+            )
+            samples.add_paced(calls, results)
+        finally:
+            await stop_client(client, task)
+    return rate, samples
+
+
 async def run(
     events_n: int, members_n: int, bursts: int, idle: int, profiles: int, interval: float
 ) -> dict[str, Any]:
     async with EmulatorProcess() as emu:
         world = await seed_world(emu, members_n)
-        commands = Commands(emu, world)
+        calls = command_calls(world, 200)
+        idle_samples, busy = Samples(), Samples()
+        rates: list[float] = []
+        lost = 0
         with tempfile.TemporaryDirectory() as tmp:
             db_path = Path(tmp) / "bench.db"
             await seed_profiles(db_path, world.guild_id, world.members[:profiles])
@@ -117,28 +209,31 @@ async def run(
                 assert runner.bot is not None and runner.db is not None
                 service: MeetingService = runner.bot.services["meetings"]
                 original = service._apply
-                committed = 0
+                committed = [0]  # answers committed in the current burst
 
                 async def counted(
                     meeting_id: int, user_id: int, choice: Choice, added: bool
                 ) -> None:
-                    nonlocal committed
                     await original(meeting_id, user_id, choice, added)
-                    committed += 1
+                    committed[0] += 1
 
                 service._apply = counted  # type: ignore[method-assign]
 
-                idle_samples: dict[str, list[tuple[float, float]]] = {c: [] for c in COMMANDS}
-                for _ in range(idle):
-                    for command in COMMANDS:
-                        sample = await commands.invoke(command)
-                        if sample is not None:
-                            idle_samples[command].append(sample)
+                for call in calls[: idle * len(COMMANDS)]:  # idle: one after the other
+                    try:
+                        result: Any = await emu.call(
+                            "invoke",
+                            call["guild_id"],
+                            call["user_id"],
+                            call["command"],
+                            options=call["options"],
+                            timeout=10,
+                        )
+                    except Exception as exc:
+                        result = f"{type(exc).__name__}: {exc}"
+                    idle_samples.add(call["command"], result)
                 await runner.bot.wait_until_settled()
 
-                busy: dict[str, list[tuple[float, float]]] = {c: [] for c in COMMANDS}
-                rates: list[float] = []
-                lost = 0
                 for k in range(bursts):
                     title = f"Burst {k}"
                     await emu.call(
@@ -155,47 +250,36 @@ async def run(
                     meeting = next(m for m in meetings if m.title == title)
                     assert meeting.message_id is not None
                     plan = plan_events(world.members, events_n, seed=k + 1)
-                    committed = 0
-                    issued: list[asyncio.Task[None]] = []
-
-                    async def one(command: str) -> None:
-                        sample = await commands.invoke(command)
-                        if sample is not None:
-                            busy[command].append(sample)
-
-                    started = time.perf_counter()
-                    burst = asyncio.create_task(
-                        emu.call("react_many", actions(world, meeting.message_id, plan))
+                    committed[0] = 0
+                    rate, results = await paced_burst(
+                        emu, world, meeting.message_id, plan, calls, interval, lambda: committed[0]
                     )
-                    deadline = time.monotonic() + 60
-                    tick = 0
-                    while committed < len(plan) and time.monotonic() < deadline:
-                        # open loop: one command every `interval`, whether or not the last
-                        # one was answered, round robin over the three
-                        issued.append(asyncio.create_task(one(COMMANDS[tick % len(COMMANDS)])))
-                        tick += 1
-                        await asyncio.sleep(interval)
-                    rates.append(len(plan) / (time.perf_counter() - started))
-                    await burst
-                    await asyncio.gather(*issued)
+                    rates.append(rate)
+                    busy.add_paced(calls, results)
                     expected = expected_roster(plan)
                     state = await RsvpRepository(runner.db).load_state(meeting.id)
                     stored = {u: a.status.value for u, a in state.answers.items()}
                     lost += sum(
                         1 for u in set(expected) | set(stored) if expected.get(u) != stored.get(u)
                     )
-                    await runner.bot.wait_until_settled()
+                    await runner.bot.wait_until_settled()  # the old reactions taken away
             finally:
                 with contextlib.suppress(Exception):
                     await runner.stop()
+        floor_rate, floor = await bare_reference(
+            emu, world, plan_events(world.members, events_n, seed=1), calls, interval
+        )
     return {
         "events": events_n,
         "bursts": bursts,
+        "interval_s": interval,
         "burst_events_per_s": [round(r) for r in rates],
+        "floor_events_per_s": round(floor_rate),
         "lost": lost,
-        "failures": commands.failures,
-        "idle": {c: summary(s) for c, s in idle_samples.items()},
-        "during_burst": {c: summary(s) for c, s in busy.items()},
+        "failures": idle_samples.failures + busy.failures + floor.failures,
+        "idle": idle_samples.summary(),
+        "during_burst": busy.summary(),
+        "floor_during_burst": floor.summary(),
     }
 
 
@@ -219,7 +303,12 @@ def main() -> int:
         "| final answer p50 / p99 ms |"
     )
     print("|---|---:|---:|---:|")
-    for phase, label in (("idle", "idle"), ("during_burst", "during a burst")):
+    phases = (
+        ("idle", "bot, idle"),
+        ("during_burst", "bot, during a burst"),
+        ("floor_during_burst", "bare discord.py (defer + follow-up), during a burst"),
+    )
+    for phase, label in phases:
         for command in COMMANDS:
             s = result[phase][command]
             if not s["n"]:
@@ -231,7 +320,9 @@ def main() -> int:
             )
     print(
         f"\n{result['bursts']} bursts of {result['events']} reactions; bot ingest events/s per "
-        f"burst (with the commands): {', '.join(f'{r:,}' for r in result['burst_events_per_s'])}; "
+        f"burst (with the commands): {', '.join(f'{r:,}' for r in result['burst_events_per_s'])} "
+        f"(bare client: {result['floor_events_per_s']:,}); one command every "
+        f"{result['interval_s']} s; "
         f"answers lost {result['lost']}; commands failed {len(result['failures'])}"
     )
     for failure in result["failures"][:10]:

@@ -113,7 +113,52 @@ def _embed_fields(emu: Emulator, channel_id: int, message_id: int) -> list[dict[
     return list(message["embeds"][0].get("fields", []))
 
 
+_pacers: dict[str, tuple[asyncio.Task[None], list[asyncio.Task[Any]]]] = {}
+
+
+def _start_invoking(
+    emu: Emulator, name: str, calls: list[dict[str, Any]], interval: float, timeout: float = 10
+) -> None:
+    """Open loop, in the emulator's own time: every `interval` s the next of `calls`
+    (round robin; each `{"guild_id", "user_id", "command", "options"}`) is invoked without
+    waiting for earlier ones, until `stop_invoking(name)`."""
+
+    async def pace() -> None:
+        n = 0
+        start = asyncio.get_running_loop().time()
+        while True:
+            call = calls[n % len(calls)]
+            started.append(
+                asyncio.ensure_future(
+                    emu.invoke(
+                        call["guild_id"],
+                        call["user_id"],
+                        call["command"],
+                        options=call.get("options") or {},
+                        timeout=timeout,
+                    )
+                )
+            )
+            n += 1
+            await asyncio.sleep(max(0.0, start + n * interval - asyncio.get_running_loop().time()))
+
+    started: list[asyncio.Task[Any]] = []
+    _pacers[name] = (asyncio.ensure_future(pace()), started)
+
+
+async def _stop_invoking(emu: Emulator, name: str) -> list[Any]:
+    """Stop the pacer `name`; wait for its interactions; each result, or an error string."""
+    pacer, started = _pacers.pop(name)
+    pacer.cancel()
+    results = await asyncio.gather(*started, return_exceptions=True)
+    return [
+        f"{type(r).__name__}: {r}" if isinstance(r, BaseException) else to_json(r) for r in results
+    ]
+
+
 EXTRA: dict[str, Callable[..., Any]] = {
+    "start_invoking": _start_invoking,
+    "stop_invoking": _stop_invoking,
     "add_members": _add_members,
     "react_many": _react_many,  # JSON lists as tuples
     "edit_stats": _edit_stats,
