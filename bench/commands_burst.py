@@ -7,13 +7,16 @@ to suggest). First, idle: `--idle` invocations of each command one after the oth
 `--bursts` times: a fresh announcement gets a burst of `--events` reaction adds and removes
 (as in bench/rsvp_ingest.py) and, until the bot has committed the whole burst, one command
 every `--interval` s (round robin over the three, open loop: not waiting for the previous
-answer) goes through the emulator's interaction endpoint. Between bursts the bot settles
+answer) goes through the emulator's interaction endpoint. Then one more burst of the same
+size paced at `--paced-rate` reactions/s (people clicking over a few seconds rather than
+all at once) with the same commands. Between bursts the bot settles
 (it takes away the old reactions, about 36 s after a full burst). Per command: p50/p99 from dispatching INTERACTION_CREATE to the
 first response (the bot's defer) and to the final answer (the follow-up or the edited
 original), measured in the emulator process. Every answer is checked: a command that
 errs or is not answered, or a lost reaction answer, fails the bench (exit 1).
 
     python bench/commands_burst.py [--events 5000] [--members 2000] [--bursts 3] [--interval 0.05]
+        [--paced-rate 1000]
 """
 
 from __future__ import annotations
@@ -135,12 +138,13 @@ async def paced_burst(
     calls: list[dict[str, Any]],
     interval: float,
     handled: Callable[[], int],
+    rate: float | None = None,
 ) -> tuple[float, list[Any]]:
     """The burst on `message_id` while the emulator invokes `calls` every `interval` s, until
     `handled()` reaches the burst's size. Events/s of the burst and the paced results."""
     started = time.perf_counter()
     await emu.call("start_invoking", "burst", calls, interval)
-    burst = asyncio.create_task(emu.call("react_many", actions(world, message_id, plan)))
+    burst = asyncio.create_task(emu.call("react_many", actions(world, message_id, plan), rate=rate))
     deadline = time.monotonic() + 60
     while handled() < len(plan) and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
@@ -184,12 +188,19 @@ async def bare_reference(
 
 
 async def run(
-    events_n: int, members_n: int, bursts: int, idle: int, profiles: int, interval: float
+    events_n: int,
+    members_n: int,
+    bursts: int,
+    idle: int,
+    profiles: int,
+    interval: float,
+    paced_rate: float,
 ) -> dict[str, Any]:
     async with EmulatorProcess() as emu:
         world = await seed_world(emu, members_n)
         calls = command_calls(world, 200)
-        idle_samples, busy = Samples(), Samples()
+        idle_samples, busy, paced = Samples(), Samples(), Samples()
+        paced_rates: list[float] = []
         rates: list[float] = []
         lost = 0
         with tempfile.TemporaryDirectory() as tmp:
@@ -234,7 +245,8 @@ async def run(
                     idle_samples.add(call["command"], result)
                 await runner.bot.wait_until_settled()
 
-                for k in range(bursts):
+                for k in range(bursts + (1 if paced_rate else 0)):
+                    rate = paced_rate if k == bursts else None  # the last one paced
                     title = f"Burst {k}"
                     await emu.call(
                         "invoke",
@@ -243,6 +255,7 @@ async def run(
                         "meeting create",
                         options={"title": title, **MEETING},
                     )
+                    # settled: the previous burst's old reactions are taken away first
                     await runner.bot.wait_until_settled()
                     meetings = await MeetingRepository(runner.db).list_upcoming(
                         world.guild_id, runner.clock.now()
@@ -251,18 +264,24 @@ async def run(
                     assert meeting.message_id is not None
                     plan = plan_events(world.members, events_n, seed=k + 1)
                     committed[0] = 0
-                    rate, results = await paced_burst(
-                        emu, world, meeting.message_id, plan, calls, interval, lambda: committed[0]
+                    got, results = await paced_burst(
+                        emu,
+                        world,
+                        meeting.message_id,
+                        plan,
+                        calls,
+                        interval,
+                        lambda: committed[0],
+                        rate,
                     )
-                    rates.append(rate)
-                    busy.add_paced(calls, results)
+                    (rates if rate is None else paced_rates).append(got)
+                    (busy if rate is None else paced).add_paced(calls, results)
                     expected = expected_roster(plan)
                     state = await RsvpRepository(runner.db).load_state(meeting.id)
                     stored = {u: a.status.value for u, a in state.answers.items()}
                     lost += sum(
                         1 for u in set(expected) | set(stored) if expected.get(u) != stored.get(u)
                     )
-                    await runner.bot.wait_until_settled()  # the old reactions taken away
             finally:
                 with contextlib.suppress(Exception):
                     await runner.stop()
@@ -276,9 +295,12 @@ async def run(
         "burst_events_per_s": [round(r) for r in rates],
         "floor_events_per_s": round(floor_rate),
         "lost": lost,
-        "failures": idle_samples.failures + busy.failures + floor.failures,
+        "paced_rate": paced_rate,
+        "paced_events_per_s": [round(r) for r in paced_rates],
+        "failures": idle_samples.failures + busy.failures + paced.failures + floor.failures,
         "idle": idle_samples.summary(),
         "during_burst": busy.summary(),
+        "during_paced_burst": paced.summary(),
         "floor_during_burst": floor.summary(),
     }
 
@@ -291,11 +313,22 @@ def main() -> int:
     parser.add_argument("--idle", type=int, default=20, help="idle invocations per command")
     parser.add_argument("--profiles", type=int, default=300)
     parser.add_argument("--interval", type=float, default=0.05, help="s between commands")
+    parser.add_argument(
+        "--paced-rate", type=float, default=1000, help="reactions/s of one more burst (0: none)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("discord").setLevel(logging.ERROR)
     result = asyncio.run(
-        run(args.events, args.members, args.bursts, args.idle, args.profiles, args.interval)
+        run(
+            args.events,
+            args.members,
+            args.bursts,
+            args.idle,
+            args.profiles,
+            args.interval,
+            args.paced_rate,
+        )
     )
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
@@ -306,6 +339,7 @@ def main() -> int:
     phases = (
         ("idle", "bot, idle"),
         ("during_burst", "bot, during a burst"),
+        ("during_paced_burst", f"bot, during a burst at {result['paced_rate']:g} reactions/s"),
         ("floor_during_burst", "bare discord.py (defer + follow-up), during a burst"),
     )
     for phase, label in phases:
@@ -321,7 +355,8 @@ def main() -> int:
     print(
         f"\n{result['bursts']} bursts of {result['events']} reactions; bot ingest events/s per "
         f"burst (with the commands): {', '.join(f'{r:,}' for r in result['burst_events_per_s'])} "
-        f"(bare client: {result['floor_events_per_s']:,}); one command every "
+        f"(bare client: {result['floor_events_per_s']:,}; paced burst: "
+        f"{', '.join(f'{r:,}' for r in result['paced_events_per_s']) or '–'}); one command every "
         f"{result['interval_s']} s; "
         f"answers lost {result['lost']}; commands failed {len(result['failures'])}"
     )

@@ -33,7 +33,10 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "commands_burst": (
         "commands_burst.py",
         [],
-        ["--events", "600", "--members", "200", "--bursts", "1", "--idle", "3", "--profiles", "50"],
+        [
+            *("--events", "300", "--members", "100", "--bursts", "1", "--idle", "2"),
+            *("--profiles", "30", "--paced-rate", "0"),
+        ],
     ),
 }
 

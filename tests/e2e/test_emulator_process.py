@@ -52,9 +52,11 @@ async def test_emulator_process_serves_a_client_and_answers_control_calls() -> N
                     "requests": before + 1,
                 }
                 sent = await emu.call(
-                    "react_many", [[channel["id"], message.id, uid, "✅", True] for uid in ids]
+                    "react_many",
+                    [[channel["id"], message.id, uid, "✅", True] for uid in ids],
+                    rate=100,  # 100 per second: spread over 40 ms
                 )
-                assert len(sent) == 5
+                assert len(sent) == 5 and sent[-1] - sent[0] >= 0.035
                 await asyncio.wait_for(all_seen.wait(), 5)
                 assert seen == [(uid, "✅") for uid in ids]
 

@@ -82,9 +82,9 @@ def _add_members(emu: Emulator, guild_id: int, names: list[str]) -> list[int]:
 
 
 def _react_many(
-    emu: Emulator, actions: list[list[Any]], timeout: float = 60
+    emu: Emulator, actions: list[list[Any]], timeout: float = 60, rate: float | None = None
 ) -> Awaitable[list[float]]:
-    return emu.react_many([tuple(a) for a in actions], timeout=timeout)
+    return emu.react_many([tuple(a) for a in actions], timeout=timeout, rate=rate)
 
 
 def _edit_stats(emu: Emulator, since: int = 0) -> dict[str, int]:

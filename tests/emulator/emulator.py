@@ -1470,13 +1470,20 @@ class Emulator:
         await asyncio.sleep(0)
 
     async def react_many(
-        self, actions: Iterable[tuple[int, int, int, str, bool]], timeout: float = 60
+        self,
+        actions: Iterable[tuple[int, int, int, str, bool]],
+        timeout: float = 60,
+        rate: float | None = None,
     ) -> list[float]:
-        """Apply many reaction adds/removes and push them as fast as the websocket takes them.
+        """Apply many reaction adds/removes and push them as fast as the websocket takes them
+        (or, with `rate`, that many actions per second, as people clicking over a while).
         Returns, per action that produced an event, the perf_counter time it was written."""
         sessions = self.connected_sessions()
         marks: list[tuple[Session, int]] = []
-        for channel_id, message_id, user_id, emoji, add in actions:
+        begun = time.monotonic()
+        for n, (channel_id, message_id, user_id, emoji, add) in enumerate(actions):
+            if rate is not None and (ahead := begun + n / rate - time.monotonic()) > 0:
+                await asyncio.sleep(ahead)
             before = {id(s): s.seq for s in sessions}
             changed = (self.add_reaction if add else self.remove_reaction)(
                 channel_id, message_id, user_id, emoji
