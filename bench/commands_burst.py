@@ -253,12 +253,12 @@ async def run(
                         world.guild_id,
                         world.admin_id,
                         "meeting create",
-                        options={"title": title, **MEETING},
+                        options={**MEETING, "title": title, "date": "3.3.2027"},
                     )
                     # settled: the previous burst's old reactions are taken away first
                     await runner.bot.wait_until_settled()
                     meetings = await MeetingRepository(runner.db).list_upcoming(
-                        world.guild_id, runner.clock.now()
+                        world.guild_id, runner.clock.now(), limit=1000
                     )
                     meeting = next(m for m in meetings if m.title == title)
                     assert meeting.message_id is not None
