@@ -39,6 +39,19 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
         [],
         ["--events", "600", "--members", "200", "--runs", "2"],
     ),
+    "rsvp_ingest": (
+        "rsvp_ingest.py",
+        [],
+        ["--events", "600", "--members", "200", "--runs", "2", "--reference-seconds", "2"],
+    ),
+    "commands_burst": (
+        "commands_burst.py",
+        [],
+        [
+            *("--events", "300", "--members", "100", "--bursts", "1", "--idle", "2"),
+            *("--profiles", "30", "--paced-rate", "0"),
+        ],
+    ),
 }
 
 

@@ -21,7 +21,7 @@ People answer with one of three reactions (✅ going, 🤔 maybe, ❌ not going)
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -274,6 +274,13 @@ class Batch:
         return any(o.changed for o in self.outcomes)
 
 
+# What decide keeps per event: changed, promoted, waitlisted, reactions to remove, closed,
+# the state's version (changes in the log so far), its capacity, going, waiting.
+_Step = tuple[
+    bool, tuple[int, ...], bool, tuple[tuple[int, Choice], ...], bool, int, int | None, int, int
+]
+
+
 def decide(
     state: RsvpState,
     events: Sequence[tuple[Event, datetime]],
@@ -284,29 +291,105 @@ def decide(
     A React's `seq` is replaced by the next first-come number, one past the highest so far
     (callers pass 0), so the numbers do not depend on how events were grouped.
     `accepting(now)` says whether answers are open at each event's time (`is_open`).
+
+    The batch works on one copy of the answers (not one per event: a burst on a meeting
+    with 2,000 answers copied them for every event); the state after each event is
+    rebuilt from the batch's change log only if someone reads it (`_Replayed`).
     """
-    top = state.max_seq()  # kept equal to state.max_seq() without a scan per event
-    outcomes: list[Outcome] = []
+    top = state.max_seq()  # kept equal to the working answers' max seq without a scan per event
+    answers = dict(state.answers)
+    capacity = state.capacity
+    going, waiting = state.tally()
+    log: list[tuple[tuple[int, Answer | None], ...]] = []  # one entry per changing event
+    steps: list[_Step] = []
     touched: set[int] = set()
     for event, now in events:
-        if isinstance(event, React):
-            event = replace(event, seq=top + 1)
-        if not isinstance(event, SetCapacity):
+        changed, waitlisted, closed = False, False, False
+        promoted: tuple[int, ...] = ()
+        removals: tuple[tuple[int, Choice], ...] = ()
+        if isinstance(event, SetCapacity):
+            if event.capacity != capacity:
+                capacity = event.capacity
+                promoted, going, waiting = _promote(answers, capacity, going, waiting)
+                changed = True
+        else:
             touched.add(event.user_id)
-        outcome = apply(state, event, accepting=accepting(now))
-        if outcome.changed and isinstance(event, React):
-            top += 1
-        elif (
-            outcome.changed
-            and isinstance(event, Unreact)
-            and state.answers[event.user_id].seq == top
-        ):
-            top = outcome.state.max_seq()
-        touched.update(outcome.promoted)
-        outcomes.append(outcome)
-        state = outcome.state
-    promoted = frozenset(u for outcome in outcomes for u in outcome.promoted)
-    return Batch(tuple(outcomes), state, frozenset(touched), promoted)
+            if not accepting(now):
+                closed = True
+            elif isinstance(event, React):
+                event = replace(event, seq=top + 1)
+                changed, promoted, waitlisted, removals, going, waiting = _react_into(
+                    answers, capacity, going, waiting, event
+                )
+                if changed:
+                    top += 1
+            else:
+                was_top = (current := answers.get(event.user_id)) is not None and current.seq == top
+                changed, promoted, going, waiting = _unreact_into(
+                    answers, capacity, going, waiting, event
+                )
+                if changed and was_top:
+                    top = max((a.seq for a in answers.values()), default=0)
+        if changed:
+            actors = () if isinstance(event, SetCapacity) else (event.user_id,)
+            log.append(tuple((u, answers.get(u)) for u in (*actors, *promoted)))
+        touched.update(promoted)
+        steps.append(
+            (changed, promoted, waitlisted, removals, closed, len(log), capacity, going, waiting)
+        )
+    final = RsvpState(capacity, MappingProxyType(answers), (going, waiting)) if log else state
+    outcomes: list[Outcome] = []
+    states: dict[int, RsvpState] = {0: state, len(log): final}
+    for changed, promoted, waitlisted, removals, closed, version, cap, g, w in steps:
+        after = states.get(version)
+        if after is None:
+            after = RsvpState(cap, _Replayed(state.answers, log, version), (g, w))
+            states[version] = after
+        outcomes.append(Outcome(after, changed, promoted, waitlisted, removals, closed))
+    promoted_all = frozenset(u for outcome in outcomes for u in outcome.promoted)
+    return Batch(tuple(outcomes), final, frozenset(touched), promoted_all)
+
+
+class _Replayed(Mapping[int, Answer]):
+    """The answers after the first `upto` changes of a batch, built on first use."""
+
+    __slots__ = ("_answers", "_base", "_log", "_upto")
+
+    def __init__(
+        self,
+        base: Mapping[int, Answer],
+        log: list[tuple[tuple[int, Answer | None], ...]],
+        upto: int,
+    ) -> None:
+        self._base: Mapping[int, Answer] | None = base
+        self._log = log
+        self._upto = upto
+        self._answers: dict[int, Answer] | None = None
+
+    def _built(self) -> dict[int, Answer]:
+        if self._answers is None:
+            assert self._base is not None
+            answers = dict(self._base)
+            for entry in self._log[: self._upto]:
+                for user_id, answer in entry:
+                    if answer is None:
+                        answers.pop(user_id, None)
+                    else:
+                        answers[user_id] = answer
+            self._answers, self._base, self._log = answers, None, []
+        return self._answers
+
+    def __getitem__(self, user_id: int) -> Answer:
+        return self._built()[user_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+    def __repr__(self) -> str:
+        return repr(self._built())
 
 
 def combine(outcomes: Sequence[Outcome]) -> Outcome:
@@ -370,8 +453,27 @@ def _react(state: RsvpState, event: React) -> Outcome:
     if current is not None and current.status.choice is event.choice:
         # The same answer again (a replayed event, or reconciliation): nothing changes.
         return Outcome(state, waitlisted=current.status is Status.WAITLIST)
-    going, waiting = state.tally()
     answers = dict(state.answers)
+    _, promoted, waitlisted, removals, going, waiting = _react_into(
+        answers, state.capacity, *state.tally(), event
+    )
+    return Outcome(
+        RsvpState(state.capacity, MappingProxyType(answers), (going, waiting)),
+        changed=True,
+        promoted=promoted,
+        waitlisted=waitlisted,
+        reactions_to_remove=removals,
+    )
+
+
+def _react_into(
+    answers: dict[int, Answer], capacity: int | None, going: int, waiting: int, event: React
+) -> tuple[bool, tuple[int, ...], bool, tuple[tuple[int, Choice], ...], int, int]:
+    """`_react` on a working copy (mutated): (changed, promoted, waitlisted, removals,
+    going, waiting)."""
+    current = answers.get(event.user_id)
+    if current is not None and current.status.choice is event.choice:
+        return False, (), current.status is Status.WAITLIST, (), going, waiting
     removals: tuple[tuple[int, Choice], ...] = ()
     if current is not None:
         del answers[event.user_id]
@@ -380,7 +482,7 @@ def _react(state: RsvpState, event: React) -> Outcome:
     if event.choice is Choice.GOING:
         status = Status.GOING
         # Someone waiting came first: a newcomer never jumps the queue.
-        if state.capacity is not None and (waiting or not _has_room(state.capacity, going)):
+        if capacity is not None and (waiting or not _has_room(capacity, going)):
             status = Status.WAITLIST
     else:
         status = Status(event.choice.value)
@@ -389,14 +491,8 @@ def _react(state: RsvpState, event: React) -> Outcome:
     freed = current is not None and current.status is Status.GOING
     promoted: tuple[int, ...] = ()
     if freed:
-        promoted, going, waiting = _promote(answers, state.capacity, going, waiting)
-    return Outcome(
-        RsvpState(state.capacity, MappingProxyType(answers), (going, waiting)),
-        changed=True,
-        promoted=promoted,
-        waitlisted=status is Status.WAITLIST,
-        reactions_to_remove=removals,
-    )
+        promoted, going, waiting = _promote(answers, capacity, going, waiting)
+    return True, promoted, status is Status.WAITLIST, removals, going, waiting
 
 
 def _unreact(state: RsvpState, event: Unreact) -> Outcome:
@@ -404,15 +500,26 @@ def _unreact(state: RsvpState, event: Unreact) -> Outcome:
     if current is None or current.status.choice is not event.choice:
         # Not their answer (e.g. the bot took away the reaction they switched from).
         return Outcome(state)
-    going, waiting = _count(current.status, *state.tally(), -1)
     answers = dict(state.answers)
-    del answers[event.user_id]
-    promoted: tuple[int, ...] = ()
-    if current.status is Status.GOING:
-        promoted, going, waiting = _promote(answers, state.capacity, going, waiting)
+    _, promoted, going, waiting = _unreact_into(answers, state.capacity, *state.tally(), event)
     return Outcome(
         RsvpState(state.capacity, MappingProxyType(answers), (going, waiting)), True, promoted
     )
+
+
+def _unreact_into(
+    answers: dict[int, Answer], capacity: int | None, going: int, waiting: int, event: Unreact
+) -> tuple[bool, tuple[int, ...], int, int]:
+    """`_unreact` on a working copy (mutated): (changed, promoted, going, waiting)."""
+    current = answers.get(event.user_id)
+    if current is None or current.status.choice is not event.choice:
+        return False, (), going, waiting
+    going, waiting = _count(current.status, going, waiting, -1)
+    del answers[event.user_id]
+    promoted: tuple[int, ...] = ()
+    if current.status is Status.GOING:
+        promoted, going, waiting = _promote(answers, capacity, going, waiting)
+    return True, promoted, going, waiting
 
 
 def _set_capacity(state: RsvpState, capacity: int | None) -> Outcome:

@@ -79,8 +79,10 @@ class Emulator:
         old_message_edit_limit: int | None = 3,
         bot_name: str = "Møteplass",
         port: int = 0,
+        control: bool = False,
     ) -> None:
         self.token = token
+        self.control = control  # serve POST /_control (tests/emulator/control.py)
         self._wanted_port = port
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.interaction_deadline = interaction_deadline
@@ -155,6 +157,10 @@ class Emulator:
             return await handle_gateway(self, request)
 
         app.router.add_get("/", gateway)
+        if self.control:
+            from tests.emulator.control import add_control_routes
+
+            add_control_routes(self, app)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
@@ -1464,13 +1470,20 @@ class Emulator:
         await asyncio.sleep(0)
 
     async def react_many(
-        self, actions: Iterable[tuple[int, int, int, str, bool]], timeout: float = 60
+        self,
+        actions: Iterable[tuple[int, int, int, str, bool]],
+        timeout: float = 60,
+        rate: float | None = None,
     ) -> list[float]:
-        """Apply many reaction adds/removes and push them as fast as the websocket takes them.
+        """Apply many reaction adds/removes and push them as fast as the websocket takes them
+        (or, with `rate`, that many actions per second, as people clicking over a while).
         Returns, per action that produced an event, the perf_counter time it was written."""
         sessions = self.connected_sessions()
         marks: list[tuple[Session, int]] = []
-        for channel_id, message_id, user_id, emoji, add in actions:
+        begun = time.monotonic()
+        for n, (channel_id, message_id, user_id, emoji, add) in enumerate(actions):
+            if rate is not None and (ahead := begun + n / rate - time.monotonic()) > 0:
+                await asyncio.sleep(ahead)
             before = {id(s): s.seq for s in sessions}
             changed = (self.add_reaction if add else self.remove_reaction)(
                 channel_id, message_id, user_id, emoji

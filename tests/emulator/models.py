@@ -214,6 +214,7 @@ class InteractionRecord:
     original_deleted: bool = False
     followups: list[dict[str, Any]] = field(default_factory=list)
     error: tuple[int, int, str] | None = None  # (status, code, message) of a refused callback
+    answered_time: float | None = None  # perf_counter of the first follow-up or original edit
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def touch(self) -> None:

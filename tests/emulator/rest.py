@@ -1002,6 +1002,8 @@ async def post_followup(emu: Emulator, req: Req) -> Any:
 
     msg = interaction_message(emu, record, body, req.files, store=not ephemeral, msg_type=0)
     record.followups.append(msg)
+    if record.answered_time is None:
+        record.answered_time = time.perf_counter()
     record.touch()
     wait = req.query.get("wait", "false").lower() in ("1", "true")
     return emu.message_json(msg) if wait else Raw(204)
@@ -1036,6 +1038,8 @@ async def patch_webhook_message(emu: Emulator, req: Req) -> Any:
     emu.edit_message(msg, dict(req.json or {}), req.files)
     if msg is record.original:
         record.original_edited = True
+        if record.answered_time is None:
+            record.answered_time = time.perf_counter()
     record.touch()
     return emu.message_json(msg)
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.rsvp import Choice, Event, React, RsvpState, SetCapacity, Unreact, decide
+from bot.domain.rsvp import (
+    Choice,
+    Event,
+    React,
+    RsvpState,
+    SetCapacity,
+    Unreact,
+    apply,
+    decide,
+)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=1)
@@ -39,6 +49,31 @@ def test_one_batch_or_two_give_the_same_answers(
     assert [o.promoted for o in (*first.outcomes, *second.outcomes)] == [
         o.promoted for o in whole.outcomes
     ]
+
+
+@given(
+    events,
+    st.one_of(st.none(), st.integers(0, 4)),
+    st.lists(st.booleans(), min_size=30, max_size=30),
+)
+def test_each_outcome_of_a_batch_is_that_of_applying_the_events_one_by_one(
+    batch: list[Event], capacity: int | None, open_at: list[bool]
+) -> None:
+    """decide works on one copy of the answers per batch; each caller still gets the state
+    right after its own event, as event-by-event `apply` gives (numbered the same way)."""
+    times = [NOW if is_open else START for is_open in open_at]
+    state = RsvpState(capacity)
+    result = decide(state, list(zip(batch, times, strict=False)), open_until_start)
+    for n, (event, now) in enumerate(zip(batch, times, strict=False)):
+        if isinstance(event, React):
+            event = replace(event, seq=state.max_seq() + 1)
+        expected = apply(state, event, accepting=open_until_start(now))
+        got = result.outcomes[n]
+        assert got == expected
+        assert dict(got.state.answers) == dict(expected.state.answers)
+        assert got.state.tally() == expected.state.tally()
+        state = expected.state
+    assert result.state == state
 
 
 @given(events)
