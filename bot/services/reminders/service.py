@@ -94,6 +94,8 @@ class ReminderService:
         self._busy = 0  # meeting/series changes being applied
         self._idle = asyncio.Event()
         self._idle.set()
+        # server → the ids of its scheduled jobs (as of its last sync)
+        self._jobs_of: dict[int, set[str]] = {}
         self.copies = CopyFinder(bot)
         self.series_meetings = SeriesMeetings(
             bot, announcements, self.deliveries, self.series, self.meetings, self.grace
@@ -176,43 +178,31 @@ class ReminderService:
         except Exception:
             log.exception("reminder sync failed")
 
-    async def sync(self) -> int:
-        """Derive every pending job from the database; drop jobs nothing asks for any more.
-        Returns the number of jobs wanted."""
+    async def sync(self, guild_id: int | None = None) -> int:
+        """Derive the pending jobs from the database and drop jobs nothing asks for any more:
+        every server's, or only `guild_id`'s (a meeting of that server changed: the other
+        servers' jobs cannot have changed). Returns the number of jobs wanted."""
         async with self._sync_lock:
             scheduler = self.bot.scheduler
             if not scheduler.running:
                 return 0
             now = self.now()
-            wanted: set[str] = set()
+            if guild_id is not None:
+                guild = self.bot.get_guild(guild_id)
+                wanted = await self._guild_jobs(guild, now) if guild is not None else set()
+                for job_id in self._jobs_of.get(guild_id, set()) - wanted:
+                    job = scheduler.get_job(job_id)
+                    if job is not None:
+                        job.remove()
+                self._jobs_of[guild_id] = wanted
+                return sum(len(jobs) for jobs in self._jobs_of.values())
+            self._jobs_of = {}
+            everything: set[str] = set()
             for guild in list(self.bot.guilds):
-                plan = await self.plans.get(guild.id)
-                for meeting in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
-                    for planned in self._planned(meeting, plan):
-                        if now - planned.due_utc > self.grace:
-                            continue
-                        key = delivery_key(planned.kind, meeting.id, planned.offset_key)
-                        self._schedule(JOB_PREFIX + key, planned.due_utc, now, wanted)
-                for series in await self.series.for_guild(guild.id):
-                    upcoming = series.schedule.next_occurrence(now)
-                    if upcoming is not None:
-                        due = series_announce_due(
-                            upcoming.start_utc, series.lead_days, series.created_at
-                        )
-                        key = series_key(series.id, upcoming.local_date)
-                        self._schedule(JOB_PREFIX + key, due, now, wanted)
-                if plan.monthly_enabled:
-                    zone = (await self.bot.settings_for(guild.id)).timezone
-                    local = now.astimezone(load_zone(zone))
-                    year, month = local.year, local.month
-                    due = monthly_post_time(plan, zone, year, month)
-                    if due <= now:
-                        year, month = (year + month // 12, month % 12 + 1)
-                        due = monthly_post_time(plan, zone, year, month)
-                    key = monthly_post_key(guild.id, year, month)
-                    self._schedule(JOB_PREFIX + key, due, now, wanted)
+                self._jobs_of[guild.id] = await self._guild_jobs(guild, now)
+                everything |= self._jobs_of[guild.id]
             for job in scheduler.get_jobs():
-                if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                if job.id.startswith(JOB_PREFIX) and job.id not in everything:
                     job.remove()
             if scheduler.get_job(SAFETY_JOB) is None:
                 scheduler.add_job(
@@ -223,7 +213,36 @@ class ReminderService:
                     misfire_grace_time=MISFIRE_GRACE_SECONDS,
                     coalesce=True,
                 )
-            return len(wanted)
+            return len(everything)
+
+    async def _guild_jobs(self, guild: discord.Guild, now: datetime) -> set[str]:
+        """Schedule one server's pending jobs (reminders of its upcoming meetings, its
+        series' next meetings, its monthly post); their ids."""
+        wanted: set[str] = set()
+        plan = await self.plans.get(guild.id)
+        for meeting in await self.meetings.list_upcoming(guild.id, now, UPCOMING_LIMIT):
+            for planned in self._planned(meeting, plan):
+                if now - planned.due_utc > self.grace:
+                    continue
+                key = delivery_key(planned.kind, meeting.id, planned.offset_key)
+                self._schedule(JOB_PREFIX + key, planned.due_utc, now, wanted)
+        for series in await self.series.for_guild(guild.id):
+            upcoming = series.schedule.next_occurrence(now)
+            if upcoming is not None:
+                due = series_announce_due(upcoming.start_utc, series.lead_days, series.created_at)
+                key = series_key(series.id, upcoming.local_date)
+                self._schedule(JOB_PREFIX + key, due, now, wanted)
+        if plan.monthly_enabled:
+            zone = (await self.bot.settings_for(guild.id)).timezone
+            local = now.astimezone(load_zone(zone))
+            year, month = local.year, local.month
+            due = monthly_post_time(plan, zone, year, month)
+            if due <= now:
+                year, month = (year + month // 12, month % 12 + 1)
+                due = monthly_post_time(plan, zone, year, month)
+            key = monthly_post_key(guild.id, year, month)
+            self._schedule(JOB_PREFIX + key, due, now, wanted)
+        return wanted
 
     def job_ids(self) -> list[str]:
         return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
@@ -244,7 +263,7 @@ class ReminderService:
                     log.info(
                         "meeting %d changed: %d unsent deliveries dropped", meeting_id, dropped
                     )
-            await self.sync()
+            await self.sync(meeting.guild_id if meeting is not None else None)
         finally:
             self._leave()
 
