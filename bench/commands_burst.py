@@ -218,7 +218,7 @@ async def run(
                     options={"announce_channel": world.channel_id, "language": "en"},
                 )
                 assert runner.bot is not None and runner.db is not None
-                service: MeetingService = runner.bot.services["meetings"]
+                service: MeetingService = runner.bot.services.meetings
                 original = service._apply
                 committed = [0]  # answers committed in the current burst
 

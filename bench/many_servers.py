@@ -118,12 +118,12 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
                 # `meeting_changed` per meeting: each one re-derives the reminder jobs of
                 # every server, so 300 creates take minutes at 300 servers (see the doc);
                 # the jobs are derived once below.
-                service: MeetingService = runner.bot.services["meetings"]
+                service: MeetingService = runner.bot.services.meetings
                 setup_started = time.perf_counter()
                 messages = await asyncio.gather(
                     *(announce(runner, service, s[0].id, s[2].id) for s in servers)
                 )
-                reminders: ReminderService = runner.bot.services["reminders"]
+                reminders: ReminderService = runner.bot.services.reminders
                 await reminders.sync()
                 setup_s = time.perf_counter() - setup_started
                 await runner.bot.wait_until_settled()

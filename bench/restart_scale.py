@@ -100,7 +100,7 @@ class Restart:
         while runner.bot is None or not runner.bot.is_ready():
             await asyncio.sleep(0.001)
         ready_s = time.perf_counter() - started
-        service: MeetingService = runner.bot.services["meetings"]
+        service: MeetingService = runner.bot.services.meetings
         latencies: list[float] = []
         reconciled_s = None
         command: asyncio.Task[object] | None = None

@@ -155,7 +155,7 @@ async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path)
             await MeetingRepository(runner.db).list_upcoming(world.guild_id, runner.clock.now())
         )[0]
         assert meeting.message_id is not None
-        service: MeetingService = runner.bot.services["meetings"]
+        service: MeetingService = runner.bot.services.meetings
         done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
         finished = 0
         all_done = asyncio.Event()
