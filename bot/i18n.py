@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -132,12 +132,12 @@ class Catalog:
         return Text(self, lang)
 
 
-class Localised:
+@runtime_checkable
+class Localised(Protocol):
     """A message parameter whose words depend on the language it is shown in (e.g. the
     names of Discord permissions): `Catalog.text` asks it for its text in that language."""
 
-    def localise(self, _: Text) -> str:
-        raise NotImplementedError
+    def localise(self, _: Text) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

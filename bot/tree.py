@@ -10,6 +10,7 @@ Cogs answer through `answer`, a first response or the follow-up of the defer."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import logging
@@ -355,8 +356,9 @@ class FromCustomId:
         return cls.from_match(match, item)
 
     @classmethod
+    @abc.abstractmethod
     def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> Self:
-        raise NotImplementedError
+        """The item for this custom id's groups (and the item discord.py rebuilt)."""
 
 
 async def answer(
