@@ -28,6 +28,7 @@ from bot.services.matching.common import (
 )
 from bot.services.notify import DmResult, send_dm
 from bot.services.profiles import guild_taxonomy, profile_card
+from bot.services.threads import open_thread, orphan_thread
 from bot.storage.matches import (
     MatchRepository,
     MatchSettings,
@@ -245,13 +246,15 @@ class Delivery:
         """The group's thread: the stored one when it still exists, else (resumed) the one a
         crash left unstored, else a new private one."""
         if group.thread_id is not None:
-            thread = await self.open_thread(group.thread_id)
+            thread = await open_thread(self.bot, group.thread_id)
             if thread is not None:
                 return thread
         _ = await self.bot.texts(channel.guild.id)
         title = _("match.thread.name", names=join_names([names.get(u, "?") for u in present]))
         if resumed and group.thread_id is None:
-            orphan = await self._orphan_thread(channel, title[:100])
+            orphan = await orphan_thread(
+                self.bot, channel, title[:100], await self.matches.thread_ids(channel.guild.id)
+            )
             if orphan is not None:
                 log.info("match group %d: adopted its thread made before a crash", group.id)
                 await self.matches.set_thread(group.id, orphan.id)
@@ -265,27 +268,8 @@ class Delivery:
         await self.matches.set_thread(group.id, thread.id)
         return thread
 
-    async def _orphan_thread(
-        self, channel: discord.TextChannel, name: str
-    ) -> discord.Thread | None:
-        """An active private thread of the bot under `channel` named `name` that no group has
-        stored: the crash came between creating a group's thread and storing its id."""
-        assert self.bot.user is not None
-        try:
-            active = await channel.guild.active_threads()
-        except discord.HTTPException:
-            return None
-        known = await self.matches.thread_ids(channel.guild.id)
-        for thread in sorted(active, key=lambda t: t.id):
-            if (
-                thread.parent_id == channel.id
-                and thread.owner_id == self.bot.user.id
-                and thread.type is discord.ChannelType.private_thread
-                and thread.name == name
-                and thread.id not in known
-            ):
-                return thread
-        return None
+    async def open_thread(self, thread_id: int) -> discord.Thread | None:
+        return await open_thread(self.bot, thread_id)
 
     async def _dm_holds(self, user_id: int, content: str, since: datetime) -> bool:
         """Whether this person's DMs from the bot hold `content` sent since `since` (the
@@ -304,21 +288,6 @@ class Delivery:
         except discord.HTTPException:
             return False
         return False
-
-    async def open_thread(self, thread_id: int) -> discord.Thread | None:
-        """The thread, unarchived so it takes messages; None when it is gone."""
-        try:
-            thread = await self.bot.fetch_channel(thread_id)
-        except discord.HTTPException:
-            return None
-        if not isinstance(thread, discord.Thread):
-            return None
-        if thread.archived and not thread.locked:
-            try:
-                thread = await thread.edit(archived=False)
-            except discord.HTTPException:
-                return None
-        return thread
 
     async def _post_intro(
         self,

@@ -47,6 +47,7 @@ from bot.services.partners.cards import (
     search_card,
 )
 from bot.services.profiles import guild_taxonomy, profile_card
+from bot.services.threads import open_thread, orphan_thread
 from bot.storage.matches import MatchRepository
 from bot.storage.partners import OPEN, Interest, PartnerRepository, Search
 from bot.storage.profiles import Profile, ProfileRepository
@@ -60,22 +61,6 @@ JOB_ID = "partner-sweep"
 SWEEP_MINUTES = 10
 MISFIRE_GRACE_SECONDS = 3600
 HISTORY_LIMIT = 100  # messages read back when looking for a card or a question
-
-
-async def open_thread(bot: discord.Client, thread_id: int) -> discord.Thread | None:
-    """The thread, unarchived so it takes messages; None when it is gone."""
-    try:
-        thread = await bot.fetch_channel(thread_id)
-    except discord.HTTPException:
-        return None
-    if not isinstance(thread, discord.Thread):
-        return None
-    if thread.archived and not thread.locked:
-        try:
-            thread = await thread.edit(archived=False)
-        except discord.HTTPException:
-            return None
-    return thread
 
 
 class PartnerService:
@@ -412,7 +397,11 @@ class PartnerService:
             thread = await open_thread(self.bot, interest.thread_id)
         if thread is None:
             if resumed and interest.thread_id is None:
-                thread = await self._orphan_thread(channel, title)
+                thread = await orphan_thread(
+                    self.bot, channel, title, await self.repo.thread_ids(channel.guild.id)
+                )
+                if thread is not None:
+                    log.info("partner thread %d adopted after a crash", thread.id)
             if thread is None:
                 thread = await channel.create_thread(
                     name=title,
@@ -433,29 +422,6 @@ class PartnerService:
                 await thread.send(text, embeds=cards, allowed_mentions=only_users(both))
             await self.repo.set_opened(interest.id, self.now())
         return thread.id
-
-    async def _orphan_thread(
-        self, channel: discord.TextChannel, name: str
-    ) -> discord.Thread | None:
-        """A private thread of the bot under `channel` named `name` that no interest has
-        stored: a crash came between creating it and storing its id."""
-        assert self.bot.user is not None
-        try:
-            active = await channel.guild.active_threads()
-        except discord.HTTPException:
-            return None
-        known = await self.repo.thread_ids(channel.guild.id)
-        for thread in sorted(active, key=lambda t: t.id):
-            if (
-                thread.parent_id == channel.id
-                and thread.owner_id == self.bot.user.id
-                and thread.type is discord.ChannelType.private_thread
-                and thread.name == name
-                and thread.id not in known
-            ):
-                log.info("partner thread %d adopted after a crash", thread.id)
-                return thread
-        return None
 
     async def _has_cards(self, thread: discord.Thread) -> bool:
         assert self.bot.user is not None
