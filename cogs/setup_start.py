@@ -10,12 +10,11 @@ every press). The steps and the checklist come from `bot.domain.setup_steps`.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import discord
 
@@ -38,57 +37,28 @@ from bot.domain.setup_steps import (
     current_step,
     rhythm,
     step_done,
-    suggested_zone,
 )
 from bot.domain.team import PROJECT_LEAD
-from bot.domain.zones import validate_timezone
 from bot.errors import BadInput
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Text, language_for_discord_locale
-from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, PermissionNames, require_manage_server
-from bot.services.series import TITLE_MAX, create_series
-from bot.services.setup import check_channel, check_role, checklist_text, describe_channel
+from bot.i18n import LANGUAGES, Text
+from bot.permissions import require_manage_server
+from bot.services.series import TITLE_MAX
+from bot.services.setup import checklist_text, describe_channel
+from bot.services.setup_start import carry_out, create_first_series, lacking, settings_of
 from bot.storage.guilds import GuildSettings
 from bot.storage.series import SeriesRepository
-from bot.storage.setup import LANGUAGE_STEP, SetupRepository
+from bot.storage.setup import SetupRepository
 from bot.tree import FromCustomId, ReportingModal, reports_errors
 from cogs.reminders import describe_plan
 from cogs.series import describe, next_dates
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
 _ID = r"(?P<guild>[0-9]{1,20}):(?P<step>[1-6]):(?P<action>[a-z_]{1,20})(?::(?P<arg>[0-9]{1,3}))?"
 RULE_LIMIT = 200
-SELECT_ACTIONS = frozenset({"announce", "intro", "role", "language", "zone", "rhythm", "lead"})
 
 
 def custom_id(kind: str, guild_id: int, step: int, action: str, arg: int | None = None) -> str:
     tail = "" if arg is None else f":{arg}"
     return f"setup:{kind}:{guild_id}:{step}:{action}{tail}"
-
-
-def suggested_language(guild: discord.Guild) -> str:
-    return language_for_discord_locale(str(guild.preferred_locale)) or DEFAULT_LANGUAGE
-
-
-async def _settings(bot: Any, guild: discord.Guild) -> GuildSettings:
-    """The stored settings; a server never stored starts with the language and zone its
-    preferred locale suggests."""
-    settings: GuildSettings = await bot.guild_settings.get(guild.id)
-    if not settings.stored:
-        locale = str(guild.preferred_locale)
-        settings = settings.with_changes(
-            language=suggested_language(guild), timezone=suggested_zone(locale)
-        )
-    return settings
-
-
-async def _save(bot: Any, guild: discord.Guild, **changes: Any) -> GuildSettings:
-    current = await _settings(bot, guild)
-    saved: GuildSettings = await bot.guild_settings.save(
-        current.with_changes(**changes), bot.clock.now()
-    )
-    return saved
 
 
 # ----- rendering -----------------------------------------------------------------------
@@ -173,10 +143,10 @@ async def _channels_page(page: _Page) -> int:
     role = guild.get_role(settings.organiser_role_id or 0)
     page.field(_("setup.field.organiser_role"), role.mention if role else _("setup.value.unset"))
     unset_channel = settings.announce_channel_id is None or settings.intro_channel_id is None
-    lacking = _lacking(guild, channels=unset_channel, role=role is None)
-    if lacking:
+    missing = lacking(guild, channels=unset_channel, role=role is None)
+    if missing:
         page.field(
-            _("setup_start.create.title"), _("setup_start.create.cannot", permissions=lacking)
+            _("setup_start.create.title"), _("setup_start.create.cannot", permissions=missing)
         )
     for row, (action, current) in enumerate(
         (("announce", settings.announce_channel_id), ("intro", settings.intro_channel_id))
@@ -302,7 +272,7 @@ async def render(
     bot: Any, guild: discord.Guild, step: int, *, chosen: int | None = None
 ) -> dict[str, Any]:
     """The message for `step`: content, embed and view (for send or edit)."""
-    settings = await _settings(bot, guild)
+    settings = await settings_of(bot, guild)
     _ = bot.catalog.translator(settings.language)
     facts = await SetupRepository(bot.db).facts(guild.id)
     name = STEP_NAMES[step]
@@ -322,150 +292,6 @@ async def render(
     return {"content": content, "embed": embed, "view": view}
 
 
-def _lacking(guild: discord.Guild, *, channels: bool, role: bool) -> PermissionNames:
-    """What the bot lacks to create the channels and/or the role."""
-    perms = guild.me.guild_permissions
-    flags = []
-    if channels and not perms.manage_channels:
-        flags.append("manage_channels")
-    if role and not perms.manage_roles:
-        flags.append("manage_roles")
-    return PermissionNames(tuple(flags))
-
-
-# ----- actions -------------------------------------------------------------------------
-
-
-async def _created(request: Coroutine[Any, Any, T]) -> T:
-    """What Discord created; a refusal or a lost answer as the localised reason (nothing is
-    saved; the next press uses what Discord did create, found by its name)."""
-    try:
-        return await request
-    except discord.Forbidden:
-        raise BadInput("setup_start.error.create_refused") from None
-    except discord.HTTPException as exc:
-        log.warning("guided start: Discord did not create (status %s)", exc.status)
-        raise BadInput("setup_start.error.create_failed") from None
-
-
-async def _create_missing(bot: Any, guild: discord.Guild) -> None:
-    """Create what is not chosen yet: the two channels and the organiser role (one
-    already there by the same name is used, so a press repeated after a crash does not
-    make a second one)."""
-    settings = await _settings(bot, guild)
-    _ = bot.catalog.translator(settings.language)
-    wanted = {
-        "announce": settings.announce_channel_id is None,
-        "intro": settings.intro_channel_id is None,
-        "role": settings.organiser_role_id is None,
-    }
-    if not any(wanted.values()):
-        raise BadInput("setup_start.error.nothing_to_create")
-    needed = _lacking(guild, channels=wanted["announce"] or wanted["intro"], role=wanted["role"])
-    if needed:
-        raise BadInput("setup_start.error.cannot_create", permissions=needed)
-    changes: dict[str, int] = {}
-    for kind, needs in (("announce", ANNOUNCE_NEEDS), ("intro", INTRO_NEEDS)):
-        if not wanted[kind]:
-            continue
-        name = _(f"setup_start.create.{kind}_name")
-        channel = discord.utils.get(guild.text_channels, name=name)
-        if channel is None:
-            channel = await _created(guild.create_text_channel(name))
-        check_channel(guild, channel.id, needs)
-        changes[f"{kind}_channel_id"] = channel.id
-    if wanted["role"]:
-        name = _("setup_start.create.role_name")
-        role = discord.utils.get(guild.roles, name=name)
-        if role is None:
-            role = await _created(guild.create_role(name=name, mentionable=False))
-        changes["organiser_role_id"] = role.id
-    await _save(bot, guild, **changes)
-    log.info("guided start created %d things in guild %d", len(changes), guild.id)
-
-
-async def act(
-    bot: Any,
-    interaction: discord.Interaction[Any],
-    step: int,
-    action: str,
-    arg: int | None,
-    values: list[Any],
-) -> dict[str, Any]:
-    """Carry out one press or choice; the message to show next."""
-    guild = interaction.guild
-    assert guild is not None
-    now = bot.clock.now()
-    move = True  # show the first step not done when this one is done now
-    chosen: int | None = None
-    if action in SELECT_ACTIONS and not values:
-        raise BadInput("error.bad_value", value="—")  # Discord sends at least one
-    if action == "go":
-        move = False
-    elif action in ("announce", "intro"):
-        channel_id = int(values[0].id)
-        check_channel(guild, channel_id, ANNOUNCE_NEEDS if action == "announce" else INTRO_NEEDS)
-        await _save(bot, guild, **{f"{action}_channel_id": channel_id})
-    elif action == "role":
-        role = check_role(guild, int(values[0].id))
-        await _save(bot, guild, organiser_role_id=role.id)
-    elif action == "create" and step == CHANNELS:
-        await _create_missing(bot, guild)
-    elif action == "language":
-        if values[0] not in LANGUAGES:
-            raise BadInput("error.bad_value", value=str(values[0])[:100])
-        await _save(bot, guild, language=values[0])
-        move = False
-    elif action == "zone":
-        await _save(bot, guild, timezone=validate_timezone(str(values[0])))
-        move = False
-    elif action == "save":
-        await _save(bot, guild)
-        await SetupRepository(bot.db).confirm(guild.id, LANGUAGE_STEP, now)
-    elif action == "rhythm":
-        chosen = int(values[0]) if str(values[0]).isdigit() else None
-        if chosen is None or rhythm(chosen) is None:
-            raise BadInput("error.bad_value", value=str(values[0])[:100])
-        move = False
-    elif action == "create" and step == SERIES:
-        picked = rhythm(arg if arg is not None else -1)
-        if picked is None:
-            raise BadInput("error.bad_value", value=str(arg))
-        # A second press (an old message, a retry) never makes a second series.
-        if not await SeriesRepository(bot.db).for_guild(guild.id):
-            settings = await _settings(bot, guild)
-            _ = bot.catalog.translator(settings.language)
-            title = _("setup_start.series.title", region=guild.name)[:TITLE_MAX]
-            await create_series(
-                bot,
-                guild.id,
-                interaction.user.id,
-                picked.parsed,
-                picked.start_time,
-                picked.end_time,
-                title,
-            )
-    elif action == "accept":
-        reminders = bot.services.reminders
-        await reminders.plans.set(guild.id, await reminders.plans.get(guild.id), now)
-        await reminders.sync()
-    elif action == "lead":
-        member = values[0]
-        if getattr(member, "bot", False):
-            raise BadInput("team.error.bot")
-        team = bot.services.team
-        await team.repo.set_role(guild.id, int(member.id), PROJECT_LEAD, None, now)
-        await team.refresh_stale(guild.id)
-        await team.publish(guild, post=True)
-    else:
-        raise BadInput("error.bad_value", value=action)
-    if move:
-        facts = await SetupRepository(bot.db).facts(guild.id)
-        if step_done(facts, step):
-            step = current_step(facts)
-    return await render(bot, guild, step, chosen=chosen)
-
-
 def _guild_of(interaction: discord.Interaction[Any], guild_id: int) -> None:
     """The press is by a member with Manage Server, in the server the flow is for."""
     if interaction.guild is None or interaction.guild.id != guild_id:
@@ -483,8 +309,11 @@ async def _answer(
 ) -> None:
     _guild_of(interaction, guild_id)
     await interaction.response.defer()  # before any work: the 3 s deadline
-    shown = await act(interaction.client, interaction, step, action, arg, values)
-    await interaction.edit_original_response(**shown)
+    guild = interaction.guild
+    assert guild is not None
+    bot = interaction.client
+    step, chosen = await carry_out(bot, guild, interaction.user.id, step, action, arg, values)
+    await interaction.edit_original_response(**await render(bot, guild, step, chosen=chosen))
 
 
 def _parts(match: re.Match[str]) -> tuple[int, int, str, int | None]:
@@ -528,103 +357,64 @@ class StartButton(
         if self.action == "own":
             _guild_of(interaction, self.guild_id)
             assert interaction.guild is not None
-            settings = await _settings(interaction.client, interaction.guild)
+            settings = await settings_of(interaction.client, interaction.guild)
             _ = interaction.client.catalog.translator(settings.language)
             await interaction.response.send_modal(RuleModal(_, self.guild_id))
             return
         await _answer(interaction, self.guild_id, self.step, self.action, self.arg, [])
 
 
+class _StartPick(FromCustomId, _StartItem):
+    """A select of the flow: its picked values are the action's values."""
+
+    item: Any
+
+    def __init__(self, cid: str, select: discord.ui.Item[Any]) -> None:
+        select.custom_id = cid  # type: ignore[attr-defined]
+        super().__init__(select)  # type: ignore[call-arg]  # the DynamicItem's
+        self._set_parts(cid, self.__discord_ui_compiled_template__.fullmatch(cid))  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> _StartPick:
+        return cls(match.string, item)
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _answer(
+            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
+        )
+
+
 class StartSelect(
-    FromCustomId,
-    _StartItem,
+    _StartPick,
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     template=re.compile("setup:s:" + _ID),
 ):
-    def __init__(self, cid: str, select: discord.ui.Select[Any]) -> None:
-        select.custom_id = cid
-        super().__init__(select)
-        self._set_parts(cid, re.fullmatch("setup:s:" + _ID, cid))
-
-    @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartSelect:
-        assert isinstance(item, discord.ui.Select)
-        return cls(match.string, item)
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _answer(
-            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
-        )
+    pass
 
 
 class StartChannelSelect(
-    FromCustomId,
-    _StartItem,
+    _StartPick,
     discord.ui.DynamicItem[discord.ui.ChannelSelect[discord.ui.View]],
     template=re.compile("setup:c:" + _ID),
 ):
-    def __init__(self, cid: str, select: discord.ui.ChannelSelect[Any]) -> None:
-        select.custom_id = cid
-        super().__init__(select)
-        self._set_parts(cid, re.fullmatch("setup:c:" + _ID, cid))
-
-    @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartChannelSelect:
-        assert isinstance(item, discord.ui.ChannelSelect)
-        return cls(match.string, item)
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _answer(
-            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
-        )
+    pass
 
 
 class StartRoleSelect(
-    FromCustomId,
-    _StartItem,
+    _StartPick,
     discord.ui.DynamicItem[discord.ui.RoleSelect[discord.ui.View]],
     template=re.compile("setup:r:" + _ID),
 ):
-    def __init__(self, cid: str, select: discord.ui.RoleSelect[Any]) -> None:
-        select.custom_id = cid
-        super().__init__(select)
-        self._set_parts(cid, re.fullmatch("setup:r:" + _ID, cid))
-
-    @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartRoleSelect:
-        assert isinstance(item, discord.ui.RoleSelect)
-        return cls(match.string, item)
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _answer(
-            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
-        )
+    pass
 
 
 class StartUserSelect(
-    FromCustomId,
-    _StartItem,
+    _StartPick,
     discord.ui.DynamicItem[discord.ui.UserSelect[discord.ui.View]],
     template=re.compile("setup:u:" + _ID),
 ):
-    def __init__(self, cid: str, select: discord.ui.UserSelect[Any]) -> None:
-        select.custom_id = cid
-        super().__init__(select)
-        self._set_parts(cid, re.fullmatch("setup:u:" + _ID, cid))
-
-    @classmethod
-    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> StartUserSelect:
-        assert isinstance(item, discord.ui.UserSelect)
-        return cls(match.string, item)
-
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _answer(
-            interaction, self.guild_id, self.step, self.action, self.arg, list(self.item.values)
-        )
+    pass
 
 
 DYNAMIC_ITEMS = (StartButton, StartSelect, StartChannelSelect, StartRoleSelect, StartUserSelect)
@@ -661,16 +451,15 @@ class RuleModal(ReportingModal):
         parsed = parse_rule(self.rule.value)
         if parsed.start_time is None or parsed.end_time is None:
             raise BadInput("series.error.no_time")
-        if not await SeriesRepository(bot.db).for_guild(guild.id):
-            await create_series(
-                bot,
-                guild.id,
-                interaction.user.id,
-                parsed,
-                parsed.start_time,
-                parsed.end_time,
-                self.title_input.value,
-            )
+        await create_first_series(
+            bot,
+            guild,
+            interaction.user.id,
+            parsed,
+            parsed.start_time,
+            parsed.end_time,
+            self.title_input.value,
+        )
         facts = await SetupRepository(bot.db).facts(guild.id)
         shown = await render(bot, guild, current_step(facts))
         await interaction.edit_original_response(**shown)
