@@ -187,16 +187,26 @@ class MoteplassBot(commands.AutoShardedBot):
             executor: Any = self.scheduler._lookup_executor("default")
             jobs = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
             self.scheduler.shutdown(wait=False)  # cancels running jobs
+        events = await self._stop_event_handlers()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await super().close()
+        # Events keep coming until the gateway is closed: their handlers too end before the
+        # database does (an answer dropped by a late one is read from the reactions at the
+        # next start).
+        events += await self._stop_event_handlers()
+        if events or jobs:
+            log.info("stopped %d event handlers and %d jobs", events, len(jobs))
+
+    async def _stop_event_handlers(self) -> int:
+        """Wait for the running event handlers, up to SHUTDOWN_GRACE; cancel the rest."""
         current = asyncio.current_task()
         events = [t for t in self._event_tasks if t is not current and not t.done()]
         if events:
             _, late = await asyncio.wait(events, timeout=SHUTDOWN_GRACE)
             for task in late:
                 task.cancel()
-        await asyncio.gather(*jobs, *events, return_exceptions=True)
-        if events or jobs:
-            log.info("stopped %d event handlers and %d jobs", len(events), len(jobs))
-        await super().close()
+            await asyncio.gather(*events, return_exceptions=True)
+        return len(events)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         if self.settings.identify_delay is None:

@@ -67,3 +67,30 @@ async def test_stopped_during_a_burst_logs_no_error_and_keeps_what_was_saved(
     await runner.start()
     assert runner.db is not None
     await wait_for_count(RsvpRepository(runner.db), meeting.id, going=len(world.members))
+
+
+async def test_reactions_arriving_while_it_stops_log_no_error_and_are_read_at_start(
+    runner: BotRunner, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Events keep coming until the gateway is closed, after the services stopped: their
+    handlers are waited for too (an answer then is read from the reactions at the next
+    start), none runs against the closed database."""
+    await configure(world)
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(300)]
+
+    async def keep_reacting() -> None:
+        for person in people:
+            await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+            await asyncio.sleep(0)
+
+    with caplog.at_level(logging.INFO):
+        reacting = asyncio.create_task(keep_reacting())
+        await asyncio.sleep(0.01)
+        await runner.stop()
+        await reacting
+    assert not problems(caplog), problems(caplog)
+    await runner.start()
+    assert runner.db is not None
+    await wait_for_count(RsvpRepository(runner.db), meeting.id, going=len(people))
