@@ -185,8 +185,11 @@ class MoteplassBot(commands.AutoShardedBot):
         jobs: list[asyncio.Future[Any]] = []
         if self.scheduler.running:
             executor: Any = self.scheduler._lookup_executor("default")
+            self.scheduler.pause()  # no job starts now; the running ones may end
             jobs = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
-            self.scheduler.shutdown(wait=False)  # cancels running jobs
+            if jobs:
+                await asyncio.wait(jobs, timeout=SHUTDOWN_GRACE)
+            self.scheduler.shutdown(wait=False)  # cancels what is still running
         events = await self._stop_event_handlers()
         await asyncio.gather(*jobs, return_exceptions=True)
         await super().close()
