@@ -38,6 +38,19 @@ DRAFT = MeetingDraft(
 )
 
 
+def typed(**texts: str) -> MeetingDraft:
+    """`parse_draft` of what a person typed in `/meeting create`: the breakfast of 3
+    December 08:30–10:00 unless `texts` says otherwise."""
+    fields: dict[str, str] = {
+        "title": "Frokost",
+        "date_text": "3.12.2026",
+        "start_text": "8.30",
+        "end_text": "1h30",
+        "timezone": "Europe/Oslo",
+    }
+    return parse_draft(**(fields | texts), now=NOW)  # type: ignore[arg-type]
+
+
 def key_of(draft: MeetingDraft, now: datetime = NOW) -> tuple[str, dict[str, object]]:
     with pytest.raises(BadInput) as err:
         validate_draft(draft, now)
@@ -99,15 +112,7 @@ def test_unknown_zone() -> None:
 
 
 def test_parse_draft_from_typed_text() -> None:
-    draft = parse_draft(
-        title="Frokost",
-        date_text="3.12.2026",
-        start_text="8.30",
-        end_text="1h30",
-        timezone="europe/oslo",
-        now=NOW,
-        deadline_text="1.12.2026",
-    )
+    draft = typed(timezone="europe/oslo", deadline_text="1.12.2026")
     assert draft.starts_at == START and draft.ends_at == START + timedelta(minutes=90)
     assert draft.timezone == "Europe/Oslo"
     assert draft.rsvp_deadline == datetime(2026, 12, 1, 23, 0, tzinfo=UTC)
@@ -115,16 +120,7 @@ def test_parse_draft_from_typed_text() -> None:
 
 def test_white_space_around_texts_is_dropped() -> None:
     """Discord refuses an embed field of white space only: a place of " " is no place."""
-    draft = parse_draft(
-        title="  Frokost\n",
-        date_text="3.12.2026",
-        start_text="8.30",
-        end_text="1h30",
-        timezone="Europe/Oslo",
-        now=NOW,
-        place=" \t ",
-        description=" \n",
-    )
+    draft = typed(title="  Frokost\n", place=" \t ", description=" \n")
     assert (draft.title, draft.place, draft.description) == ("Frokost", "", "")
     edited = apply_changes(MEETING, MeetingChanges(place="  ", description=" Ny "), NOW)
     assert (edited.place, edited.description) == ("", "Ny")
@@ -142,14 +138,7 @@ def test_capacity_outside_the_range_is_refused_wherever_it_is_set(capacity: int)
 
 def test_parse_draft_end_before_start() -> None:
     with pytest.raises(BadInput) as err:
-        parse_draft(
-            title="x",
-            date_text="3.12.2026",
-            start_text="10:00",
-            end_text="09:00",
-            timezone="Europe/Oslo",
-            now=NOW,
-        )
+        typed(start_text="10:00", end_text="09:00")
     assert err.value.key == "meeting.error.end_before_start"
 
 

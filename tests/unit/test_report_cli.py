@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import struct
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,13 @@ from tests.storage.national_seed import seed_national
 from tests.storage.report_seed import G, seed
 
 
-@pytest.fixture
-async def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "seeded.db"
+async def seeded_file(
+    path: Path, seeding: Callable[[Database], Awaitable[object]], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A database file seeded by `seeding`, and the CLI's settings pointing at it."""
     db = await Database.open(path)
     try:
-        await seed(db)
+        await seeding(db)
     finally:
         await db.close()
     monkeypatch.setenv("DATABASE_PATH", str(path))
@@ -31,21 +33,19 @@ async def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+async def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return await seeded_file(tmp_path / "seeded.db", seed, monkeypatch)
+
+
+def report(out: Path, start: str, end: str) -> int:
+    """`python -m bot report` for the seeded server from `start` to `end`."""
+    return main(["report", "--guild", str(G), "--from", start, "--to", end, "--out", str(out)])
+
+
 def test_report_cli_writes_csv_and_png(seeded: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main(
-        [
-            "report",
-            "--guild",
-            str(G),
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-11-30",
-            "--out",
-            str(out),
-        ]
-    )
+    code = report(out, "2026-01-01", "2026-11-30")
     assert code == 0
     csv_file = out / "moteplass-report-2026-01-01-2026-11-30.csv"
     png_file = out / "moteplass-report-2026-01-01-2026-11-30.png"
@@ -60,34 +60,14 @@ def test_report_cli_writes_csv_and_png(seeded: Path, tmp_path: Path) -> None:
 
 def test_report_cli_refuses_a_reversed_range(seeded: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main(
-        [
-            "report",
-            "--guild",
-            str(G),
-            "--from",
-            "2026-05-01",
-            "--to",
-            "2026-04-01",
-            "--out",
-            str(out),
-        ]
-    )
+    code = report(out, "2026-05-01", "2026-04-01")
     assert code == 2
     assert not out.exists()
 
 
 @pytest.fixture
 async def national_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "national.db"
-    db = await Database.open(path)
-    try:
-        await seed_national(db)
-    finally:
-        await db.close()
-    monkeypatch.setenv("DATABASE_PATH", str(path))
-    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    return path
+    return await seeded_file(tmp_path / "national.db", seed_national, monkeypatch)
 
 
 def test_report_all_writes_a_row_per_opted_in_server_and_a_total(
