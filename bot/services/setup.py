@@ -6,9 +6,9 @@ from __future__ import annotations
 import discord
 
 from bot.domain.setup_steps import LATER, SetupFacts, checklist
-from bot.errors import BadInput
+from bot.errors import BadInput, ChannelUnavailable
 from bot.i18n import Text
-from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions
+from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, missing_permissions, usable_channel
 
 DONE_MARK = "✅"
 LEFT_MARK = "⬜"
@@ -17,18 +17,14 @@ LEFT_MARK = "⬜"
 def check_channel(
     guild: discord.Guild, channel_id: int, needs: tuple[str, ...]
 ) -> discord.abc.GuildChannel:
-    """A text channel of `guild` in which the bot has `needs`; else a BadInput saying why."""
-    channel = guild.get_channel(channel_id)
-    if not isinstance(channel, discord.TextChannel):
-        raise BadInput("setup.error.not_text_channel", channel=f"<#{channel_id}>")
-    missing = missing_permissions(channel, needs)
-    if missing:
-        raise BadInput(
-            "setup.error.channel_no_access",
-            channel=channel.mention,
-            permissions=missing,
-        )
-    return channel
+    """A text channel of `guild` in which the bot has `needs`; else a BadInput saying why
+    (`usable_channel`'s check, said as a choice being refused)."""
+    try:
+        return usable_channel(guild, channel_id, needs)
+    except ChannelUnavailable as exc:
+        if "permissions" in exc.params:
+            raise BadInput("setup.error.channel_no_access", **exc.params) from None
+        raise BadInput("setup.error.not_text_channel", **exc.params) from None
 
 
 def check_role(guild: discord.Guild, role_id: int) -> discord.Role:
