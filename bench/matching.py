@@ -16,11 +16,13 @@ it spent building the candidate graph), score, cross-sector share, same-sector g
 repeats and peak RSS; then, on the last round's graph (same people, same history, same
 candidate graph), the reference: the exact optimum from one rustworkx blossom run over the
 whole candidate graph (and networkx up to `--networkx-max` people), with its score, its
-same-sector groups and its time. Then, per mix at `--cli-sizes`, what an organiser waits
+same-sector groups and its time; and the exact optimum of the first round's graph (no
+history yet), whose score ratio is the last column. Then, per mix at `--cli-sizes`, what an organiser waits
 for: `python -m bot match` on a CSV of the same people as its own process (wall clock, the
 worst of `--cli-runs`), beside the round inside this process. It ends with a Markdown block
 to paste into docs/benchmarks.md, and one JSON line; it exits 1 if a round is below 99.9 %
-of the exact score or has more same-sector groups than the exact optimum.
+of the exact score (first or last round) or has more same-sector groups than the exact
+optimum.
 """
 
 from __future__ import annotations
@@ -189,7 +191,7 @@ def run_size(
     seconds: list[float] = []
     preparing: list[float] = []
     results: list[RoundResult] = []
-    problem = None
+    problem = first = None
     for r in range(rounds):
         when = date(2026 + r // 12, r % 12 + 1, 7)
         history = History.from_records(records, config.window_rounds)
@@ -200,7 +202,8 @@ def run_size(
         seconds.append(time.perf_counter() - started)
         results.append(result)
         records.extend(records_of(result, when))
-    assert problem is not None
+        first = first or problem
+    assert problem is not None and first is not None
     last = results[-1]
     row: dict[str, object] = {
         "mix": name,
@@ -228,6 +231,11 @@ def run_size(
         row["score_ratio"] = round(last.summary.score / exact.summary.score, 5)
         row["time_ratio"] = round(max(seconds) / (row["exact_seconds"] or 1e-9), 3)
         row["objective_equal"] = last.objective == exact.objective
+        # The first round too (no history yet: a different graph from the last one's).
+        first_exact = solve(first, exact=True)
+        row["first_score_ratio"] = round(results[0].summary.score / first_exact.summary.score, 5)
+        row["first_same_sector"] = results[0].summary.same_sector
+        row["first_exact_same_sector"] = first_exact.summary.same_sector
     if n <= networkx_max:
         started = time.perf_counter()
         reference = networkx_weight(problem.edges)
@@ -305,8 +313,8 @@ def markdown(rows: list[dict[str, object]], cli: list[dict[str, object]]) -> str
         "",
         "| mix | people | edges | s/round mean (worst) | of which graph | score | same-sector"
         " groups, repeats (all rounds) | last round: same-sector, repeats | exact: same-sector,"
-        " repeats | exact score | exact s | score / exact |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " repeats | exact score | exact s | score / exact | first round: score / exact |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         exact = "exact_score" in r
@@ -318,9 +326,10 @@ def markdown(rows: list[dict[str, object]], cli: list[dict[str, object]]) -> str
             + (
                 f" | {r['exact_same_sector']}, {r['exact_repeats']} | {r['exact_score']:,}"
                 f" | {r['exact_seconds']}"
-                f" | {100 * float(r['score_ratio']):.3f} % |"  # type: ignore[arg-type]
+                f" | {100 * float(r['score_ratio']):.3f} %"  # type: ignore[arg-type]
+                f" | {100 * float(r['first_score_ratio']):.3f} % |"  # type: ignore[arg-type]
                 if exact
-                else " | – | – | – | – |"
+                else " | – | – | – | – | – |"
             )
         )
     if cli:
@@ -369,6 +378,8 @@ def main() -> int:
             print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
             if "exact_score" in row and (
                 float(row["score_ratio"]) < GOAL_RATIO  # type: ignore[arg-type]
+                or float(row["first_score_ratio"]) < GOAL_RATIO  # type: ignore[arg-type]
+                or int(row["first_same_sector"]) > int(row["first_exact_same_sector"])  # type: ignore[call-overload]
                 or int(row["same_sector"]) > int(row["exact_same_sector"])  # type: ignore[call-overload]
                 or int(row["last_repeats"]) > int(row["exact_repeats"])  # type: ignore[call-overload]
             ):
