@@ -16,6 +16,7 @@ import pytest
 
 from bench.matching import MIXES, mix, records_of
 from bot.domain.matching import History, MatchConfig, prepare, solve
+from bot.domain.matching.solver import _half_and_half_pairs
 
 DECOMPOSED = MatchConfig(seed=1, block_size=200)
 
@@ -54,3 +55,17 @@ def test_at_half_civil_society_everyone_else_has_random_partners_in_it() -> None
     people, records = mix("tests", 3000, 3)
     problem = prepare(people, History.from_records(records), DECOMPOSED)
     assert solve(problem).summary.same_sector == 0
+
+
+def test_at_exactly_half_civil_society_the_round_is_the_exact_optimum() -> None:
+    """Every mix we bench has civil society at exactly half: a round without same-sector
+    pairs is then a bipartite matching between civil society and the rest, which the
+    bipartite assignment solves exactly. The double cover's repair windows left the half
+    mix's first round at 99.78 % of the exact score here (33,582 of 33,656), at 99.3 % with
+    10,000 people."""
+    people, records = mix("half", 3000, 1)
+    problem = prepare(people, History.from_records(records), MatchConfig(seed=1))
+    assert _half_and_half_pairs(problem) is not None
+    fast, exact = solve(problem), solve(problem, exact=True)
+    assert fast.summary.same_sector == exact.summary.same_sector == 0
+    assert fast.summary.score == exact.summary.score

@@ -111,6 +111,56 @@ def _assignment(n: int, ii: IntArray, jj: IntArray, benefit: IntArray) -> IntArr
     return np.where(take == people, -1, take)
 
 
+def _half_and_half_pairs(problem: Problem) -> tuple[dict[int, int], int] | None:
+    """When one sector is exactly half the round (as in the communities we bench: civil
+    society is half of them), a matching with no same-sector pair pairs each of its members
+    with someone outside it: the round is a bipartite matching between that sector and the
+    rest, and the optimal assignment on that bipartite graph (not the double cover) is that
+    matching's optimum, with no odd cycles to repair. At 10,000 people it reached the exact
+    optimum where the double cover's repair stopped at 99.3 % (docs/benchmarks.md).
+
+    None when no sector is half. People the bipartite graph cannot place (no candidate on
+    the other side) stay out for the windows and the last resort, as with `_assignment`.
+    """
+    index = problem.index
+    n = index.n
+    counts = np.bincount(index.sector)
+    half = int(counts.argmax())
+    if 2 * int(counts[half]) not in (n, n + 1):
+        return None
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    inside = index.sector == half
+    ii, jj = problem.ii, problem.jj
+    across = inside[ii] != inside[jj]
+    members = np.where(inside[ii], ii, jj)[across]
+    others = np.where(inside[ii], jj, ii)[across]
+    benefit = problem.benefit[across]
+    side_a, side_b = np.flatnonzero(inside), np.flatnonzero(~inside)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[side_a] = np.arange(side_a.size)
+    col_of = np.full(n, -1, dtype=np.int64)
+    col_of[side_b] = np.arange(side_b.size)
+    high = int(benefit.max()) if benefit.size else 0
+    low = int(benefit.min()) if benefit.size else 0
+    out = low - (n + 1) * (high - low + 1)  # staying out: as in `_assignment`
+    # A row of its own per person outside the sector, for staying out: a full matching of
+    # the columns then always exists.
+    rows = np.concatenate([row_of[members], side_a.size + np.arange(side_b.size)])
+    cols = np.concatenate([col_of[others], np.arange(side_b.size)])
+    value = np.concatenate([benefit, np.full(side_b.size, out, dtype=np.int64)])
+    cost = (high - value + 1).astype(np.float64)
+    graph = csr_array((cost, (rows, cols)), shape=(side_a.size + side_b.size, side_b.size))
+    matched_rows, matched_cols = min_weight_full_bipartite_matching(graph)
+    real = matched_rows < side_a.size
+    a = side_a[matched_rows[real]].tolist()
+    b = side_b[matched_cols[real]].tolist()
+    mate = dict(zip(a, b, strict=True))
+    mate.update(zip(b, a, strict=True))
+    return mate, n % 2
+
+
 def _assignment_pairs(problem: Problem) -> tuple[dict[int, int], int]:
     """The pairs of the optimal assignment (see `_assignment`): mutual choices; and the
     fewest people any matching of the candidate graph leaves alone (the assignment's
@@ -322,7 +372,7 @@ def _solve_pairs(problem: Problem, exact: bool) -> dict[int, int]:
     config = problem.index.config
     if exact or problem.dense or n <= config.block_size:
         return _fix_up(problem, max_matching(list(range(n)), problem.edges))
-    proposed, alone_least = _assignment_pairs(problem)
+    proposed, alone_least = _half_and_half_pairs(problem) or _assignment_pairs(problem)
     mate = dict(proposed)
     rest = [u for u in range(n) if u not in mate]
     for first in range(0, len(rest), WINDOW_SEEDS):
