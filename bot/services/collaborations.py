@@ -17,11 +17,10 @@ search or `/collaboration add`, confirmed by the members, counted in the report.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,7 @@ from bot.domain.collaborations import (
 from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
 from bot.i18n import BABEL_LOCALES, Text
+from bot.services.lifecycle import Lifecycle
 from bot.services.notify import DmResult, only_user, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.collaborations import Collaboration, CollaborationRepository
@@ -98,11 +98,13 @@ class Listed:
     month: date | None  # None: not confirmed by two yet
 
 
-class CollaborationService:
+class CollaborationService(Lifecycle):
+    start_failure = "collaborations start-up failed"
+
     def __init__(
         self, bot: MoteplassBot, confirm_view: ConfirmView, matching: MatchingService
     ) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.matching = matching  # "we started working together" is a follow-up answer
         self.confirm_view = confirm_view
         self.repo = CollaborationRepository(bot.db)
@@ -116,30 +118,13 @@ class CollaborationService:
             "match": self._match_members,
             "partner": self._partner_members,
         }
-        self._lock = asyncio.Lock()  # asking never interleaves in one process
-        self._ready = asyncio.Event()
-        self._started = False
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
+        # asking never interleaves in one process: it holds self._lock
 
     # ----- lifecycle -----------------------------------------------------------------
 
-    async def settled(self) -> None:
-        await self._ready.wait()
-        async with self._lock:
-            pass
-
-    async def start(self) -> None:
-        """On the first `on_ready`: ask whoever a crash left unasked (once)."""
-        try:
-            if not self._started:
-                self._started = True
-                await self.resume()
-        except Exception:
-            log.exception("collaborations start-up failed")
-        finally:
-            self._ready.set()
+    async def _first_start(self) -> None:
+        """Ask whoever a crash left unasked (once)."""
+        await self.resume()
 
     # ----- origins -------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.triggers.date import DateTrigger
 
 from bot.i18n import Text
+from bot.services.lifecycle import drop_jobs, job_ids, schedule_at
 from bot.services.matching.common import (
     ANSWERS,
     IGNORED_LIMIT,
@@ -67,11 +67,8 @@ class Followups:
         return self.bot.clock.now()
 
     async def close(self) -> None:
-        scheduler = self.bot.scheduler
-        if scheduler.running:
-            for job in scheduler.get_jobs():
-                if job.id.startswith(JOB_PREFIX):
-                    job.remove()
+        if self.bot.scheduler.running:
+            drop_jobs(self.bot.scheduler, JOB_PREFIX)
 
     async def sync(self) -> int:
         """One job per round whose follow-up is pending; stale jobs removed. Returns jobs."""
@@ -85,21 +82,13 @@ class Followups:
                 continue
             job_id = f"{JOB_PREFIX}{round_.id:d}"
             wanted.add(job_id)
-            scheduler.add_job(
-                self._run_job,
-                DateTrigger(run_date=max(round_.followup_due_at, now)),
-                id=job_id,
-                replace_existing=True,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                coalesce=True,
-            )
-        for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
-                job.remove()
+            due = round_.followup_due_at
+            schedule_at(scheduler, job_id, self._run_job, due, now, MISFIRE_GRACE_SECONDS)
+        drop_jobs(scheduler, JOB_PREFIX, keep=wanted)
         return len(wanted)
 
     def job_ids(self) -> list[str]:
-        return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
+        return job_ids(self.bot.scheduler, JOB_PREFIX)
 
     async def _run_job(self) -> None:
         try:
