@@ -17,6 +17,7 @@ search or `/collaboration add`, confirmed by the members, counted in the report.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
 from bot.i18n import BABEL_LOCALES, Text
 from bot.services.lifecycle import Lifecycle
-from bot.services.notify import DmResult, only_user, send_dm
+from bot.services.notify import DmResult, dm_channel, holds_button, only_user, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.collaborations import Collaboration, CollaborationRepository
 from bot.storage.matches import MatchRepository
@@ -392,26 +393,14 @@ class CollaborationService(Lifecycle):
         """Whether this member's request is in their DMs or the fallback channel."""
         prefix = confirm_custom_id(collab.id, user_id, "yes").rsplit(":", 1)[0] + ":"
         places: list[discord.abc.Messageable] = []
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            places.append(user.dm_channel or await user.create_dm())
-        except discord.HTTPException:
-            pass
+        with contextlib.suppress(discord.HTTPException):
+            places.append(await dm_channel(self.bot, user_id))
         channel = await self._channel(collab.fallback_channel_id)
         if channel is not None:
             places.append(channel)
-        assert self.bot.user is not None
         for place in places:
-            try:
-                async for message in place.history(limit=50):
-                    if message.author.id != self.bot.user.id:
-                        continue
-                    for row in message.components:
-                        for item in getattr(row, "children", ()):
-                            if str(getattr(item, "custom_id", "") or "").startswith(prefix):
-                                return True
-            except discord.HTTPException:
-                continue
+            if await holds_button(self.bot, place, prefix):
+                return True
         return False
 
     # ----- answers -------------------------------------------------------------------

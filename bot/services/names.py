@@ -82,3 +82,17 @@ class NameResolver:
                 return None
         self.remember(member)
         return member.display_name
+
+
+async def is_member(guild: discord.Guild, user_id: int) -> bool:
+    """Whether this person is in the server (cache, else REST). Unsure (Discord failed):
+    True, so that the caller delivers or asks rather than skips."""
+    if guild.get_member(user_id) is not None:
+        return True
+    try:
+        await guild.fetch_member(user_id)
+    except discord.NotFound:
+        return False
+    except discord.HTTPException:
+        return True
+    return True

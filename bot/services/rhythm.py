@@ -57,7 +57,7 @@ from bot.services.matching import (
     round_summary,
 )
 from bot.services.meetings import timestamps
-from bot.services.notify import CANNOT_DM, DmResult, send_dm
+from bot.services.notify import CANNOT_DM, DmResult, dm_channel, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.deliveries import Claim, DeliveryRepository
 from bot.storage.matches import MatchRepository, MatchRound, MatchSettings
@@ -427,8 +427,7 @@ class RhythmService(Lifecycle):
                     settings.report_channel_id, guild_id=guild_id
                 )
             elif (recipient := await self._dm_recipient(settings)) is not None:
-                user = self.bot.get_user(recipient) or await self.bot.fetch_user(recipient)
-                channel = user.dm_channel or await user.create_dm()
+                channel = await dm_channel(self.bot, recipient)
             else:
                 return False
             async for message in channel.history(

@@ -28,7 +28,7 @@ from bot.services.matching.common import (
     only_users,
 )
 from bot.services.matching.delivery import Delivery
-from bot.services.notify import DmResult, send_dm
+from bot.services.notify import DmResult, dm_channel, holds_button, send_dm
 from bot.storage.matches import (
     MatchRepository,
     MatchRound,
@@ -174,26 +174,14 @@ class Followups:
     async def _asked_by_dm(self, user_id: int, group: SavedGroup) -> bool:
         """Whether this person's DMs hold the question already (a retried follow-up)."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
+            channel = await dm_channel(self.bot, user_id)
         except discord.HTTPException:
             return False
         return await self._asked_in(channel, group)
 
     async def _asked_in(self, channel: discord.abc.Messageable, group: SavedGroup) -> bool:
-        assert self.bot.user is not None
         prefix = followup_custom_id(group.id, ANSWERS[0]).rsplit(":", 1)[0] + ":"
-        try:
-            async for message in channel.history(limit=50):
-                if message.author.id != self.bot.user.id:
-                    continue
-                for row in message.components:
-                    for item in getattr(row, "children", ()):
-                        if str(getattr(item, "custom_id", "") or "").startswith(prefix):
-                            return True
-        except discord.HTTPException:
-            return False
-        return False
+        return await holds_button(self.bot, channel, prefix)
 
     async def _post_in_thread(
         self,

@@ -35,6 +35,7 @@ from bot.services.matching import (
     only_users,
     person_of,
 )
+from bot.services.names import is_member
 from bot.services.partners.cards import (
     CHOICE_KINDS,
     CLOSE_STATUSES,
@@ -128,17 +129,6 @@ class PartnerService(Lifecycle):
 
     async def _zone(self, guild_id: int) -> str:
         return (await self.bot.guild_settings.get(guild_id)).timezone
-
-    async def _is_member(self, guild: discord.Guild, user_id: int) -> bool:
-        if guild.get_member(user_id) is not None:
-            return True
-        try:
-            await guild.fetch_member(user_id)
-        except discord.NotFound:
-            return False
-        except discord.HTTPException:
-            return True  # unsure: ask rather than skip
-        return True
 
     # ----- the draft -----------------------------------------------------------------
 
@@ -446,7 +436,7 @@ class PartnerService(Lifecycle):
         """Ask once; a retried claim looks for the question in the thread first."""
         search = await self.repo.get(guild.id, interest.search_id)
         both = [interest.user_id] if search is None else [search.user_id, interest.user_id]
-        present = [await self._is_member(guild, uid) for uid in both]
+        present = [await is_member(guild, uid) for uid in both]
         thread = None
         if search is not None and all(present) and interest.thread_id is not None:
             thread = await open_thread(self.bot, interest.thread_id)
