@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,17 +45,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Delivery:
     """Delivery of a round's groups: a private thread per group (or DMs), each step written
     down as it happens, resumed after a restart without posting twice. The caller holds the
     matching lock."""
 
-    def __init__(
-        self, bot: MoteplassBot, matches: MatchRepository, profiles: ProfileRepository
-    ) -> None:
-        self.bot = bot
-        self.matches = matches
-        self.profiles = profiles
+    bot: MoteplassBot
+    matches: MatchRepository
+    profiles: ProfileRepository
 
     def now(self) -> datetime:
         return self.bot.clock.now()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -43,25 +44,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Followups:
     """ "Did you meet?": one job per pending round, each round and group asked once, silence
     counted once, answers stored (see the package docstring: **Follow-up**, **Silence**)."""
 
-    def __init__(
-        self,
-        bot: MoteplassBot,
-        matches: MatchRepository,
-        profiles: ProfileRepository,
-        delivery: Delivery,
-        followup_view: FollowupView,
-        lock: asyncio.Lock,
-    ) -> None:
-        self.bot = bot
-        self.matches = matches
-        self.profiles = profiles
-        self.delivery = delivery
-        self.followup_view = followup_view
-        self._lock = lock
+    bot: MoteplassBot
+    matches: MatchRepository
+    profiles: ProfileRepository
+    delivery: Delivery
+    followup_view: FollowupView
+    lock: asyncio.Lock  # the matching service's: rounds, deliveries and asking never interleave
 
     def now(self) -> datetime:
         return self.bot.clock.now()
@@ -100,7 +93,7 @@ class Followups:
         """Ask every due round's groups "did you meet?" once (after finishing deliveries
         that failed earlier). Returns groups asked."""
         asked = 0
-        async with self._lock:
+        async with self.lock:
             await self.delivery.resume()
             now = self.now()
             for round_ in await self.matches.due_followups(now):
