@@ -42,6 +42,7 @@ from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
 from bot.i18n import BABEL_LOCALES, Text
 from bot.services.lifecycle import Lifecycle
+from bot.services.names import in_guild
 from bot.services.notify import DmResult, dm_channel, holds_button, only_user, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.collaborations import Collaboration, CollaborationRepository
@@ -260,7 +261,7 @@ class CollaborationService(Lifecycle):
         for person in named:
             if person.bot:
                 raise BadInput("collab.error.bot", member=person.display_name)
-            if not await self._in_guild(guild, person.id):
+            if not await in_guild(guild, person.id):
                 raise BadInput("collab.error.not_member", member=person.display_name)
         members = check_members([*([user_id] if include_me else []), *(p.id for p in named)])
         origin: Origin = "other"
@@ -283,15 +284,6 @@ class CollaborationService(Lifecycle):
         )
         log.info("guild %d: collaboration %d recorded (%s)", guild.id, collab.id, origin)
         return collab, await self.ask_all(guild, collab.id)
-
-    async def _in_guild(self, guild: discord.Guild, user_id: int) -> bool:
-        if guild.get_member(user_id) is not None:
-            return True
-        try:
-            await guild.fetch_member(user_id)
-        except discord.NotFound:
-            return False
-        return True
 
     # ----- asking --------------------------------------------------------------------
 
