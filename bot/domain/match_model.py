@@ -145,14 +145,29 @@ class Summary:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "people": self.people,
-            "groups": self.groups,
-            "cross_sector_share": round(self.cross_sector_share, 4),
-            "repeats": self.repeats,
-            "score": self.score,
-            "seconds": round(self.seconds, 4),
-        }
+        return summary_fields(
+            self.people,
+            self.groups,
+            self.cross_sector_share,
+            self.repeats,
+            self.score,
+            self.seconds,
+        )
+
+
+def summary_fields(
+    people: int, groups: int, cross_sector_share: float, repeats: int, score: int, seconds: float
+) -> dict[str, Any]:
+    """What every summary shows first (`python -m bot match` prints it): a round's, a
+    seating's."""
+    return {
+        "people": people,
+        "groups": groups,
+        "cross_sector_share": round(cross_sector_share, 4),
+        "repeats": repeats,
+        "score": score,
+        "seconds": round(seconds, 4),
+    }
 
 
 @dataclass(frozen=True, slots=True)

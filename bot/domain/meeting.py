@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.dates import combine, parse_date, parse_datetime, parse_end, parse_time
@@ -127,7 +128,12 @@ class Meeting(MeetingDraft):
 
     def draft(self) -> MeetingDraft:
         """The fields an organiser describes, without the stored ones."""
-        return MeetingDraft(**{f.name: getattr(self, f.name) for f in fields(MeetingDraft)})
+        return MeetingDraft(**_draft_fields(self))
+
+
+def _draft_fields(draft: MeetingDraft) -> dict[str, Any]:
+    """The fields an organiser describes, by name (of a draft or a meeting)."""
+    return {f.name: getattr(draft, f.name) for f in fields(MeetingDraft)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,17 +252,7 @@ def apply_changes(meeting: Meeting, changes: MeetingChanges, now: datetime) -> M
         check_start=changes.starts_at is not UNSET,
         check_deadline=changes.rsvp_deadline is not UNSET,
     )
-    return replace(
-        meeting,
-        title=draft.title,
-        starts_at=draft.starts_at,
-        ends_at=draft.ends_at,
-        place=draft.place,
-        description=draft.description,
-        capacity=draft.capacity,
-        rsvp_deadline=draft.rsvp_deadline,
-        updated_at=now,
-    )
+    return replace(meeting, **_draft_fields(draft), updated_at=now)
 
 
 def check_cancel_reason(reason: str | None) -> str | None:

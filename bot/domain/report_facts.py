@@ -3,6 +3,7 @@ and what a report is asked for; `bot.domain.stats` turns them into a `Report`. P
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeAlias
@@ -19,6 +20,11 @@ ANSWER_STATUSES: tuple[AnswerStatus, ...] = ("going", "maybe", "not_going", "wai
 def _require_aware(name: str, moment: datetime) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
+
+
+def _require_one_of(what: str, value: str | None, allowed: Collection[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}")
 
 
 _MEETING_STATUSES = frozenset({"scheduled", "cancelled"})
@@ -41,8 +47,7 @@ class MeetingFact:
 
     def __post_init__(self) -> None:
         _require_aware("starts_at", self.starts_at)
-        if self.status not in _MEETING_STATUSES:
-            raise ValueError(f"unknown meeting status {self.status!r}")
+        _require_one_of("meeting status", self.status, _MEETING_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +60,7 @@ class AnswerFact:
     sector: str | None
 
     def __post_init__(self) -> None:
-        if self.status not in ANSWER_STATUSES:
-            raise ValueError(f"unknown answer status {self.status!r}")
+        _require_one_of("answer status", self.status, ANSWER_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +79,8 @@ class MemberFact:
     met: MetAnswer | None = None  # None: did not answer "did you meet?"
 
     def __post_init__(self) -> None:
-        if self.met is not None and self.met not in _MET_ANSWERS:
-            raise ValueError(f"unknown met answer {self.met!r}")
+        if self.met is not None:
+            _require_one_of("met answer", self.met, _MET_ANSWERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,7 @@ class MatchGroupFact:
 
     def __post_init__(self) -> None:
         _require_aware("round_at", self.round_at)
-        if self.kind not in _MATCH_KINDS:
-            raise ValueError(f"unknown match kind {self.kind!r}")
+        _require_one_of("match kind", self.kind, _MATCH_KINDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.match_model import summary_fields
 from bot.domain.matching import (
     Group,
     History,
@@ -57,12 +58,14 @@ class TableSummary:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "people": self.people,
-            "groups": self.tables,
-            "cross_sector_share": round(self.cross_sector_share, 4),
-            "repeats": self.repeats,
-            "score": self.score,
-            "seconds": round(self.seconds, 4),
+            **summary_fields(
+                self.people,
+                self.tables,
+                self.cross_sector_share,
+                self.repeats,
+                self.score,
+                self.seconds,
+            ),
             "same_sector_pairs": self.same_sector_pairs,
             "same_sector_lower_bound": self.same_sector_lower_bound,
             "shared_interest_pairs": self.shared_interest_pairs,

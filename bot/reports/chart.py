@@ -215,6 +215,55 @@ def _style_axis(axes: Axes) -> None:
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def _stacked_bars(
+    bars: Axes,
+    columns: Sequence[Mapping[str, int]],
+    sectors: Sequence[str],
+    colours: Mapping[str, str],
+    sector_labels: Mapping[str, str],
+    labels: ChartLabels,
+    hatches: Sequence[str | None] = (),
+) -> list[Patch | Line2D]:
+    """One bar per column (its counts by sector) at 0, 1, …, stacked in `sectors` order and
+    hatched where `hatches` says; the participants axis scaled to the tallest. Returns the
+    legend's patches, one per sector."""
+    positions = list(range(len(columns)))
+    width = 0.7 if len(columns) > 1 else 0.4
+    bottoms = [0] * len(columns)
+    handles: list[Patch | Line2D] = []
+    for sector in sectors:
+        heights = [column.get(sector, 0) for column in columns]
+        container = bars.bar(
+            positions,
+            heights,
+            width=width,
+            bottom=bottoms,
+            color=colours[sector],
+            edgecolor=BACKGROUND,
+            linewidth=1.2,
+        )
+        for patch, hatch in zip(container.patches, hatches or [None] * len(columns), strict=True):
+            if hatch:
+                patch.set_hatch(hatch)
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+        handles.append(Patch(facecolor=colours[sector], label=sector_labels.get(sector, sector)))
+    _scale(bars, bottoms, labels.participants)
+    bars.set_xlim(-0.6, len(columns) - 0.4)
+    return handles
+
+
+def _second_axis(bars: Axes) -> Axes:
+    """The right-hand axis (contacts) over the bars."""
+    axis = bars.twinx()
+    _style_axis(axis)
+    return axis
+
+
+def _scale(axis: Axes, values: Sequence[int], label: str) -> None:
+    axis.set_ylim(0, max(1.0, max(values) * 1.15))
+    axis.set_ylabel(label, fontsize=14)
+
+
 def report_chart(
     report: Report,
     *,
@@ -241,30 +290,10 @@ def report_chart(
     figure, bars = _bar_figure(title, labels)
 
     positions = list(range(len(held)))
-    width = 0.7 if len(held) > 1 else 0.4
-    bottoms = [0] * len(held)
     hatches = [None if row.checked_in else "//" for row in held]
-    handles: list[Patch | Line2D] = []
-    for sector in sectors:
-        heights = [row.by_sector.get(sector, 0) for row in held]
-        container = bars.bar(
-            positions,
-            heights,
-            width=width,
-            bottom=bottoms,
-            color=colours[sector],
-            edgecolor=BACKGROUND,
-            linewidth=1.2,
-        )
-        for patch, hatch in zip(container.patches, hatches, strict=True):
-            if hatch:
-                patch.set_hatch(hatch)
-        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-        handles.append(Patch(facecolor=colours[sector], label=sector_labels.get(sector, sector)))
-
-    tallest = max(bottoms)
-    bars.set_ylim(0, max(1.0, tallest * 1.15))
-    bars.set_ylabel(labels.participants, fontsize=14)
+    handles = _stacked_bars(
+        bars, [row.by_sector for row in held], sectors, colours, sector_labels, labels, hatches
+    )
     step = max(1, -(-len(held) // _MAX_TICK_LABELS))
     bars.set_xticks(positions[::step])
     bars.set_xticklabels(
@@ -272,10 +301,8 @@ def report_chart(
         rotation=45 if len(held) > 8 else 0,
         ha="right" if len(held) > 8 else "center",
     )
-    bars.set_xlim(-0.6, len(held) - 0.4)
 
-    line_axis = bars.twinx()
-    _style_axis(line_axis)
+    line_axis = _second_axis(bars)
     contacts = [row.cross_sector_contacts for row in held]
     (line,) = line_axis.plot(
         positions,
@@ -305,8 +332,7 @@ def report_chart(
             label=labels.collaborations,
         )
         handles.append(dashed)
-    line_axis.set_ylim(0, max(1.0, max(contacts + collaborations) * 1.15))
-    line_axis.set_ylabel(labels.contacts, fontsize=14)
+    _scale(line_axis, contacts + collaborations, labels.contacts)
 
     if labels.no_checkin and any(hatches):
         handles.append(
@@ -346,24 +372,9 @@ def national_chart(
     figure, bars = _bar_figure(title, labels)
 
     positions = list(range(len(rows)))
-    width = 0.7 if len(rows) > 1 else 0.4
-    bottoms = [0] * len(rows)
-    handles: list[Patch | Line2D] = []
-    for sector in sectors:
-        heights = [row.by_sector.get(sector, 0) for row in rows]
-        bars.bar(
-            positions,
-            heights,
-            width=width,
-            bottom=bottoms,
-            color=colours[sector],
-            edgecolor=BACKGROUND,
-            linewidth=1.2,
-        )
-        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
-        handles.append(Patch(facecolor=colours[sector], label=sector_labels.get(sector, sector)))
-    bars.set_ylim(0, max(1.0, max(bottoms) * 1.15))
-    bars.set_ylabel(labels.participants, fontsize=14)
+    handles = _stacked_bars(
+        bars, [row.by_sector for row in rows], sectors, colours, sector_labels, labels
+    )
     bars.set_xticks(positions)
     many = len(rows) > 6
     bars.set_xticklabels(
@@ -371,10 +382,8 @@ def national_chart(
         rotation=30 if many else 0,
         ha="right" if many else "center",
     )
-    bars.set_xlim(-0.6, len(rows) - 0.4)
 
-    marker_axis = bars.twinx()
-    _style_axis(marker_axis)
+    marker_axis = _second_axis(bars)
     contacts = [row.new_contacts for row in rows]
     (markers,) = marker_axis.plot(
         positions,
@@ -387,8 +396,7 @@ def national_chart(
         markeredgewidth=1.5,
         label=labels.contacts,
     )
-    marker_axis.set_ylim(0, max(1.0, max(contacts) * 1.15))
-    marker_axis.set_ylabel(labels.contacts, fontsize=14)
+    _scale(marker_axis, contacts, labels.contacts)
     handles.append(markers)
     _legend_above(bars, handles)
     return _png(figure)

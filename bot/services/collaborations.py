@@ -17,11 +17,11 @@ search or `/collaboration add`, confirmed by the members, counted in the report.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,9 @@ from bot.domain.collaborations import (
 from bot.domain.stats import UNKNOWN_SECTOR
 from bot.errors import BadInput, NotFound
 from bot.i18n import BABEL_LOCALES, Text
-from bot.services.notify import DmResult, only_user, send_dm
+from bot.services.lifecycle import Lifecycle
+from bot.services.names import in_guild
+from bot.services.notify import DmResult, dm_channel, holds_button, only_user, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.collaborations import Collaboration, CollaborationRepository
 from bot.storage.matches import MatchRepository
@@ -98,11 +100,13 @@ class Listed:
     month: date | None  # None: not confirmed by two yet
 
 
-class CollaborationService:
+class CollaborationService(Lifecycle):
+    start_failure = "collaborations start-up failed"
+
     def __init__(
         self, bot: MoteplassBot, confirm_view: ConfirmView, matching: MatchingService
     ) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.matching = matching  # "we started working together" is a follow-up answer
         self.confirm_view = confirm_view
         self.repo = CollaborationRepository(bot.db)
@@ -116,30 +120,13 @@ class CollaborationService:
             "match": self._match_members,
             "partner": self._partner_members,
         }
-        self._lock = asyncio.Lock()  # asking never interleaves in one process
-        self._ready = asyncio.Event()
-        self._started = False
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
+        # asking never interleaves in one process: it holds self._lock
 
     # ----- lifecycle -----------------------------------------------------------------
 
-    async def settled(self) -> None:
-        await self._ready.wait()
-        async with self._lock:
-            pass
-
-    async def start(self) -> None:
-        """On the first `on_ready`: ask whoever a crash left unasked (once)."""
-        try:
-            if not self._started:
-                self._started = True
-                await self.resume()
-        except Exception:
-            log.exception("collaborations start-up failed")
-        finally:
-            self._ready.set()
+    async def _first_start(self) -> None:
+        """Ask whoever a crash left unasked (once)."""
+        await self.resume()
 
     # ----- origins -------------------------------------------------------------------
 
@@ -274,7 +261,7 @@ class CollaborationService:
         for person in named:
             if person.bot:
                 raise BadInput("collab.error.bot", member=person.display_name)
-            if not await self._in_guild(guild, person.id):
+            if not await in_guild(guild, person.id):
                 raise BadInput("collab.error.not_member", member=person.display_name)
         members = check_members([*([user_id] if include_me else []), *(p.id for p in named)])
         origin: Origin = "other"
@@ -297,15 +284,6 @@ class CollaborationService:
         )
         log.info("guild %d: collaboration %d recorded (%s)", guild.id, collab.id, origin)
         return collab, await self.ask_all(guild, collab.id)
-
-    async def _in_guild(self, guild: discord.Guild, user_id: int) -> bool:
-        if guild.get_member(user_id) is not None:
-            return True
-        try:
-            await guild.fetch_member(user_id)
-        except discord.NotFound:
-            return False
-        return True
 
     # ----- asking --------------------------------------------------------------------
 
@@ -407,26 +385,14 @@ class CollaborationService:
         """Whether this member's request is in their DMs or the fallback channel."""
         prefix = confirm_custom_id(collab.id, user_id, "yes").rsplit(":", 1)[0] + ":"
         places: list[discord.abc.Messageable] = []
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            places.append(user.dm_channel or await user.create_dm())
-        except discord.HTTPException:
-            pass
+        with contextlib.suppress(discord.HTTPException):
+            places.append(await dm_channel(self.bot, user_id))
         channel = await self._channel(collab.fallback_channel_id)
         if channel is not None:
             places.append(channel)
-        assert self.bot.user is not None
         for place in places:
-            try:
-                async for message in place.history(limit=50):
-                    if message.author.id != self.bot.user.id:
-                        continue
-                    for row in message.components:
-                        for item in getattr(row, "children", ()):
-                            if str(getattr(item, "custom_id", "") or "").startswith(prefix):
-                                return True
-            except discord.HTTPException:
-                continue
+            if await holds_button(self.bot, place, prefix):
+                return True
         return False
 
     # ----- answers -------------------------------------------------------------------

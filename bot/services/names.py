@@ -82,3 +82,24 @@ class NameResolver:
                 return None
         self.remember(member)
         return member.display_name
+
+
+async def in_guild(guild: discord.Guild, user_id: int) -> bool:
+    """Whether this person is in the server (cache, else REST); raises
+    `discord.HTTPException` when Discord cannot tell."""
+    if guild.get_member(user_id) is not None:
+        return True
+    try:
+        await guild.fetch_member(user_id)
+    except discord.NotFound:
+        return False
+    return True
+
+
+async def is_member(guild: discord.Guild, user_id: int) -> bool:
+    """`in_guild`, but unsure (Discord failed) is True: the caller delivers or asks rather
+    than skips."""
+    try:
+        return await in_guild(guild, user_id)
+    except discord.HTTPException:
+        return True

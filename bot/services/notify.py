@@ -24,11 +24,16 @@ class DmResult(enum.Enum):
     FAILED = "failed"
 
 
+async def dm_channel(client: discord.Client, user_id: int) -> discord.DMChannel:
+    """This person's DM channel (cache, else REST); raises `discord.HTTPException`."""
+    user = client.get_user(user_id) or await client.fetch_user(user_id)
+    return user.dm_channel or await user.create_dm()
+
+
 async def send_dm(client: discord.Client, user_id: int, **message: Any) -> DmResult:
     """Send one DM. Never raises for Discord errors; logs ids only, never the text."""
     try:
-        user = client.get_user(user_id) or await client.fetch_user(user_id)
-        channel = user.dm_channel or await user.create_dm()
+        channel = await dm_channel(client, user_id)
         await channel.send(allowed_mentions=discord.AllowedMentions.none(), **message)
     except discord.Forbidden as exc:
         if exc.code == CANNOT_DM:
@@ -43,6 +48,26 @@ async def send_dm(client: discord.Client, user_id: int, **message: Any) -> DmRes
         log.warning("DM to user %s failed (status %s, code %s)", user_id, exc.status, exc.code)
         return DmResult.FAILED
     return DmResult.SENT
+
+
+async def holds_button(
+    client: discord.Client, place: discord.abc.Messageable, prefix: str, limit: int = 50
+) -> bool:
+    """After a crash between sending a question and recording it: does one of the bot's
+    last `limit` messages in `place` carry a button whose custom id starts with `prefix`?
+    (False when the history cannot be read.)"""
+    assert client.user is not None
+    try:
+        async for message in place.history(limit=limit):
+            if message.author.id != client.user.id:
+                continue
+            for row in message.components:
+                for item in getattr(row, "children", ()):
+                    if str(getattr(item, "custom_id", "") or "").startswith(prefix):
+                        return True
+    except discord.HTTPException:
+        return False
+    return False
 
 
 def only_user(user_id: int) -> discord.AllowedMentions:

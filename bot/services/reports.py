@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
@@ -24,6 +25,9 @@ from bot.reports.csv_export import csv_labels, national_csv, report_csv
 from bot.storage.guilds import DEFAULT_TIMEZONE, GuildSettingsRepository
 from bot.storage.reports import ReportRepository
 from bot.storage.team import TeamRepository
+
+if TYPE_CHECKING:
+    from bot.reports.chart import ChartLabels
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,26 +158,35 @@ def _sector_look(taxonomy: Taxonomy, _: Text) -> tuple[dict[str, str], dict[str,
     return _sector_labels(taxonomy, _), colours
 
 
+def _chart_labels(_: Text, *, empty: str, subtitle: str, per_meeting: bool) -> ChartLabels:
+    """The chart's texts; a server's chart (`per_meeting`) also has the collaborations line
+    and the no-check-in legend."""
+    from bot.reports.chart import ChartLabels  # matplotlib: only when used
+
+    return ChartLabels(
+        participants=_("report.chart.participants"),
+        contacts=_("report.chart.contacts"),
+        collaborations=_("collab.report.chart") if per_meeting else "",
+        empty=empty,
+        no_checkin=_("report.chart.no_checkin") if per_meeting else "",
+        subtitle=subtitle,
+    )
+
+
 def render(report: Report, _: Text, taxonomy: Taxonomy | None = None) -> RenderedReport:
     """CSV and PNG (CPU work: run it in a thread from async code)."""
     # matplotlib loads at the first report, not when the bot starts (docs/benchmarks.md).
-    from bot.reports.chart import ChartLabels, report_chart
+    from bot.reports.chart import report_chart
 
     sectors, colours = _sector_look(taxonomy or load_taxonomy(), _)
     csv_bytes = report_csv(report, csv_labels(_, sectors))
+    subtitle = range_text(report.request, _)
     png = report_chart(
         report,
         title=_("report.chart.title"),
         sector_labels=sectors,
         sector_colours=colours,
-        labels=ChartLabels(
-            participants=_("report.chart.participants"),
-            contacts=_("report.chart.contacts"),
-            collaborations=_("collab.report.chart"),
-            empty=_("report.chart.empty"),
-            no_checkin=_("report.chart.no_checkin"),
-            subtitle=range_text(report.request, _),
-        ),
+        labels=_chart_labels(_, empty=_("report.chart.empty"), subtitle=subtitle, per_meeting=True),
     )
     first, last = _local_days(report.request)
     return RenderedReport(report, csv_bytes, png, f"moteplass-report-{first}-{last}")
@@ -219,7 +232,7 @@ def render_national(
     sectors, colours = _sector_look(taxonomy or load_taxonomy(), _)
     view = national.view
     csv_bytes = national_csv(view, csv_labels(_, sectors))
-    from bot.reports.chart import ChartLabels, national_chart  # matplotlib: only when used
+    from bot.reports.chart import national_chart  # matplotlib: only when used
 
     subtitle = _(
         "report.national.subtitle",
@@ -234,11 +247,8 @@ def render_national(
         title=_("report.national.title"),
         sector_labels=sectors,
         sector_colours=colours,
-        labels=ChartLabels(
-            participants=_("report.chart.participants"),
-            contacts=_("report.chart.contacts"),
-            empty=_("report.national.empty"),
-            subtitle=subtitle,
+        labels=_chart_labels(
+            _, empty=_("report.national.empty"), subtitle=subtitle, per_meeting=False
         ),
     )
     stem = f"moteplass-national-{national.first}-{national.last}"

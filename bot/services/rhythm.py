@@ -23,15 +23,12 @@ stored for the slot is finished (its delivery resumed), never made again.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.reminders import Decision, late_rule
 from bot.domain.rhythm import (
@@ -50,6 +47,7 @@ from bot.domain.team import PROJECT_LEAD
 from bot.errors import BadInput, MoteplassError
 from bot.i18n import Text
 from bot.permissions import usable_channel
+from bot.services.lifecycle import Lifecycle, drop_jobs, job_ids, schedule_at, schedule_every
 from bot.services.matching import (
     DeliveryReport,
     MatchingService,
@@ -59,7 +57,7 @@ from bot.services.matching import (
     round_summary,
 )
 from bot.services.meetings import timestamps
-from bot.services.notify import CANNOT_DM, DmResult, send_dm
+from bot.services.notify import CANNOT_DM, DmResult, dm_channel, send_dm
 from bot.services.profiles import guild_taxonomy
 from bot.storage.deliveries import Claim, DeliveryRepository
 from bot.storage.matches import MatchRepository, MatchRound, MatchSettings
@@ -91,9 +89,9 @@ COPY_SEARCH_LIMIT = 100
 COPY_LOOKBACK = timedelta(hours=1)
 
 
-class RhythmService:
+class RhythmService(Lifecycle):
     def __init__(self, bot: MoteplassBot, matching: MatchingService) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.matching = matching
         self.matches = MatchRepository(bot.db)
         self.team = TeamRepository(bot.db)
@@ -101,38 +99,19 @@ class RhythmService:
         self.deliveries = DeliveryRepository(bot.db)
         self.profiles = ProfileRepository(bot.db)
         self.grace = timedelta(hours=bot.settings.reminder_grace_hours)
-        self._lock = asyncio.Lock()
-        self._started = False
-        self._ready = asyncio.Event()
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
 
     # ----- lifecycle -----------------------------------------------------------------
 
-    async def settled(self) -> None:
-        await self._ready.wait()
-        async with self._lock:
-            pass
+    async def _first_start(self) -> None:
+        """Catch up on a slot that came while the bot was away."""
+        await self.tick()
 
-    async def start(self) -> None:
-        """On every `on_ready`: the first time, catch up on a slot that came while the bot
-        was away; every time, re-derive the jobs (idempotent: one id per server)."""
-        try:
-            if not self._started:
-                self._started = True
-                await self.tick()
-            await self.sync()
-        finally:
-            self._ready.set()
+    async def _every_start(self) -> None:
+        await self.sync()  # idempotent: one job id per server
 
     async def close(self) -> None:
-        scheduler = self.bot.scheduler
-        if not scheduler.running:
-            return
-        for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) or job.id == SAFETY_JOB:
-                job.remove()
+        if self.bot.scheduler.running:
+            drop_jobs(self.bot.scheduler, JOB_PREFIX, SAFETY_JOB)
 
     # ----- slots ---------------------------------------------------------------------
 
@@ -168,17 +147,11 @@ class RhythmService:
     # ----- scheduling ----------------------------------------------------------------
 
     async def _run_job(self) -> None:
-        try:
-            await self.tick()
-        except Exception:
-            log.exception("match rhythm tick failed")
+        await self._guarded("match rhythm tick", self.tick)
 
     async def _safety(self) -> None:
         await self._run_job()
-        try:
-            await self.sync()
-        except Exception:
-            log.exception("match rhythm sync failed")
+        await self._guarded("match rhythm sync", self.sync)
 
     async def sync(self) -> int:
         """One job per server with a rhythm, at its next slot; others dropped. Returns the
@@ -197,30 +170,16 @@ class RhythmService:
                 continue
             job_id = f"{JOB_PREFIX}{settings.guild_id:d}"
             wanted.add(job_id)
-            scheduler.add_job(
-                self._run_job,
-                DateTrigger(run_date=max(due, now)),
-                id=job_id,
-                replace_existing=True,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                coalesce=True,
-            )
-        for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
-                job.remove()
+            schedule_at(scheduler, job_id, self._run_job, due, now, MISFIRE_GRACE_SECONDS)
+        drop_jobs(scheduler, JOB_PREFIX, keep=wanted)
         if scheduler.get_job(SAFETY_JOB) is None:
-            scheduler.add_job(
-                self._safety,
-                IntervalTrigger(seconds=SAFETY_INTERVAL.total_seconds()),
-                id=SAFETY_JOB,
-                replace_existing=True,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                coalesce=True,
+            schedule_every(
+                scheduler, SAFETY_JOB, self._safety, SAFETY_INTERVAL, MISFIRE_GRACE_SECONDS
             )
         return len(wanted)
 
     def job_ids(self) -> list[str]:
-        return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
+        return job_ids(self.bot.scheduler, JOB_PREFIX)
 
     # ----- settings ------------------------------------------------------------------
 
@@ -468,8 +427,7 @@ class RhythmService:
                     settings.report_channel_id, guild_id=guild_id
                 )
             elif (recipient := await self._dm_recipient(settings)) is not None:
-                user = self.bot.get_user(recipient) or await self.bot.fetch_user(recipient)
-                channel = user.dm_channel or await user.create_dm()
+                channel = await dm_channel(self.bot, recipient)
             else:
                 return False
             async for message in channel.history(

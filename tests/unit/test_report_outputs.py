@@ -33,6 +33,7 @@ from bot.reports.csv_export import (
     CSV_COLUMNS,
     MEETING_COLUMNS,
     ROUND_COLUMNS,
+    SECTIONS,
     TOTAL_KEYS,
     csv_labels,
     report_csv,
@@ -90,15 +91,7 @@ def _table(rows: list[list[str]]) -> list[dict[str, str]]:
 
 def test_csv_has_the_report_numbers(report: Report) -> None:
     sections = _sections(report_csv(report))
-    assert list(sections) == [
-        "meetings",
-        "rounds",
-        "introductions_by_month",
-        "collaborations_by_month",
-        "collaborations_by_sectors",
-        "totals",
-        "programme",
-    ]
+    assert list(sections) == list(SECTIONS)
 
     meetings = _table(sections["meetings"])
     assert list(meetings[0])[: len(MEETING_COLUMNS)] == list(MEETING_COLUMNS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,8 @@ from bot.services.matching.common import (
     reasons_from_json,
     render_reasons,
 )
-from bot.services.notify import DmResult, send_dm
+from bot.services.names import is_member
+from bot.services.notify import DmResult, dm_channel, send_dm
 from bot.services.profiles import guild_taxonomy, profile_card
 from bot.services.threads import open_thread, orphan_thread
 from bot.storage.matches import (
@@ -43,17 +45,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Delivery:
     """Delivery of a round's groups: a private thread per group (or DMs), each step written
     down as it happens, resumed after a restart without posting twice. The caller holds the
     matching lock."""
 
-    def __init__(
-        self, bot: MoteplassBot, matches: MatchRepository, profiles: ProfileRepository
-    ) -> None:
-        self.bot = bot
-        self.matches = matches
-        self.profiles = profiles
+    bot: MoteplassBot
+    matches: MatchRepository
+    profiles: ProfileRepository
 
     def now(self) -> datetime:
         return self.bot.clock.now()
@@ -129,17 +129,6 @@ class Delivery:
             await self._raise_priority(guild.id, partners)
         return report
 
-    async def _is_member(self, guild: discord.Guild, user_id: int) -> bool:
-        if guild.get_member(user_id) is not None:
-            return True
-        try:
-            await guild.fetch_member(user_id)
-        except discord.NotFound:
-            return False
-        except discord.HTTPException:
-            return True  # unsure: deliver rather than skip
-        return True
-
     async def _raise_priority(self, guild_id: int, user_ids: Iterable[int]) -> None:
         current = {p.user_id for p in await self.profiles.all(guild_id) if p.priority > 0}
         await self.profiles.set_priorities(guild_id, current | set(user_ids))
@@ -170,7 +159,7 @@ class Delivery:
             delivered = state.delivered_via if state is not None else None
             if delivered == "gone":
                 gone.append(uid)
-            elif delivered is not None or await self._is_member(guild, uid):
+            elif delivered is not None or await is_member(guild, uid):
                 present.append(uid)
             else:
                 gone.append(uid)
@@ -278,8 +267,7 @@ class Delivery:
         assert self.bot.user is not None
         since -= DM_CLOCK_SKEW
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            dm = user.dm_channel or await user.create_dm()
+            dm = await dm_channel(self.bot, user_id)
             async for message in dm.history(limit=20):
                 if message.created_at < since:
                     break

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.triggers.date import DateTrigger
 
 from bot.i18n import Text
+from bot.services.lifecycle import drop_jobs, job_ids, schedule_at
 from bot.services.matching.common import (
     ANSWERS,
     IGNORED_LIMIT,
@@ -28,7 +29,7 @@ from bot.services.matching.common import (
     only_users,
 )
 from bot.services.matching.delivery import Delivery
-from bot.services.notify import DmResult, send_dm
+from bot.services.notify import DmResult, dm_channel, holds_button, send_dm
 from bot.storage.matches import (
     MatchRepository,
     MatchRound,
@@ -43,35 +44,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class Followups:
     """ "Did you meet?": one job per pending round, each round and group asked once, silence
     counted once, answers stored (see the package docstring: **Follow-up**, **Silence**)."""
 
-    def __init__(
-        self,
-        bot: MoteplassBot,
-        matches: MatchRepository,
-        profiles: ProfileRepository,
-        delivery: Delivery,
-        followup_view: FollowupView,
-        lock: asyncio.Lock,
-    ) -> None:
-        self.bot = bot
-        self.matches = matches
-        self.profiles = profiles
-        self.delivery = delivery
-        self.followup_view = followup_view
-        self._lock = lock
+    bot: MoteplassBot
+    matches: MatchRepository
+    profiles: ProfileRepository
+    delivery: Delivery
+    followup_view: FollowupView
+    lock: asyncio.Lock  # the matching service's: rounds, deliveries and asking never interleave
 
     def now(self) -> datetime:
         return self.bot.clock.now()
 
     async def close(self) -> None:
-        scheduler = self.bot.scheduler
-        if scheduler.running:
-            for job in scheduler.get_jobs():
-                if job.id.startswith(JOB_PREFIX):
-                    job.remove()
+        if self.bot.scheduler.running:
+            drop_jobs(self.bot.scheduler, JOB_PREFIX)
 
     async def sync(self) -> int:
         """One job per round whose follow-up is pending; stale jobs removed. Returns jobs."""
@@ -85,21 +75,13 @@ class Followups:
                 continue
             job_id = f"{JOB_PREFIX}{round_.id:d}"
             wanted.add(job_id)
-            scheduler.add_job(
-                self._run_job,
-                DateTrigger(run_date=max(round_.followup_due_at, now)),
-                id=job_id,
-                replace_existing=True,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                coalesce=True,
-            )
-        for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
-                job.remove()
+            due = round_.followup_due_at
+            schedule_at(scheduler, job_id, self._run_job, due, now, MISFIRE_GRACE_SECONDS)
+        drop_jobs(scheduler, JOB_PREFIX, keep=wanted)
         return len(wanted)
 
     def job_ids(self) -> list[str]:
-        return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
+        return job_ids(self.bot.scheduler, JOB_PREFIX)
 
     async def _run_job(self) -> None:
         try:
@@ -111,7 +93,7 @@ class Followups:
         """Ask every due round's groups "did you meet?" once (after finishing deliveries
         that failed earlier). Returns groups asked."""
         asked = 0
-        async with self._lock:
+        async with self.lock:
             await self.delivery.resume()
             now = self.now()
             for round_ in await self.matches.due_followups(now):
@@ -185,26 +167,14 @@ class Followups:
     async def _asked_by_dm(self, user_id: int, group: SavedGroup) -> bool:
         """Whether this person's DMs hold the question already (a retried follow-up)."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
+            channel = await dm_channel(self.bot, user_id)
         except discord.HTTPException:
             return False
         return await self._asked_in(channel, group)
 
     async def _asked_in(self, channel: discord.abc.Messageable, group: SavedGroup) -> bool:
-        assert self.bot.user is not None
         prefix = followup_custom_id(group.id, ANSWERS[0]).rsplit(":", 1)[0] + ":"
-        try:
-            async for message in channel.history(limit=50):
-                if message.author.id != self.bot.user.id:
-                    continue
-                for row in message.components:
-                    for item in getattr(row, "children", ()):
-                        if str(getattr(item, "custom_id", "") or "").startswith(prefix):
-                            return True
-        except discord.HTTPException:
-            return False
-        return False
+        return await holds_button(self.bot, channel, prefix)
 
     async def _post_in_thread(
         self,

@@ -14,6 +14,7 @@ import discord
 
 from bot.domain.match_model import History, MatchConfig, Suggestion
 from bot.errors import BadInput
+from bot.services.lifecycle import Lifecycle
 from bot.services.matching.common import (
     DELIVERIES,
     EVER_ROUNDS,
@@ -52,53 +53,39 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class MatchingService:
+class MatchingService(Lifecycle):
+    start_failure = "matching start-up failed"
+
     def __init__(self, bot: MoteplassBot, followup_view: FollowupView) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.followup_view = followup_view
         self.profiles = ProfileRepository(bot.db)
         self.matches = MatchRepository(bot.db)
         self.meetings = MeetingRepository(bot.db)
         self.rsvps = RsvpRepository(bot.db)
-        # Rounds, deliveries, follow-ups and counting never interleave in one process.
-        self._lock = asyncio.Lock()
-        self._ready = asyncio.Event()
+        # Rounds, deliveries, follow-ups and counting never interleave in one process: they
+        # hold self._lock.
         self.delivery = Delivery(bot, self.matches, self.profiles)
         self.followups = Followups(
             bot, self.matches, self.profiles, self.delivery, followup_view, self._lock
         )
-        self._started = False
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
 
     # ----- lifecycle -----------------------------------------------------------------
 
-    async def settled(self) -> None:
-        await self._ready.wait()
-        async with self._lock:
-            pass
+    async def _first_start(self) -> None:
+        """Finish interrupted deliveries and catch up on due follow-ups."""
+        released, given_up = await self.matches.release_interrupted_followups()
+        if released or given_up:
+            log.warning(
+                "follow-ups cut off by a restart: %d retried, %d given up",
+                len(released),
+                given_up,
+            )
+        await self.resume_deliveries()
+        await self.run_followups()
 
-    async def start(self) -> None:
-        """On every `on_ready`: the first time, finish interrupted deliveries and catch up on
-        due follow-ups; every time, re-derive the jobs from the database."""
-        try:
-            if not self._started:
-                self._started = True
-                released, given_up = await self.matches.release_interrupted_followups()
-                if released or given_up:
-                    log.warning(
-                        "follow-ups cut off by a restart: %d retried, %d given up",
-                        len(released),
-                        given_up,
-                    )
-                await self.resume_deliveries()
-                await self.run_followups()
-            await self.sync()
-        except Exception:
-            log.exception("matching start-up failed")
-        finally:
-            self._ready.set()
+    async def _every_start(self) -> None:
+        await self.sync()  # the jobs, re-derived from the database
 
     async def close(self) -> None:
         await self.followups.close()

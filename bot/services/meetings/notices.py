@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -23,19 +24,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class OwedNotices:
     """Notices a stored change owes (promotions, a new time or place, a cancellation),
     recorded in the transaction that made them and sent here, each once; one sender per
     meeting at a time."""
 
-    def __init__(
-        self, bot: MoteplassBot, meetings: MeetingRepository, notices: NoticeRepository
-    ) -> None:
-        self.bot = bot
-        self.meetings = meetings
-        self.notices = notices
-        # meeting → the lock of the one task sending its owed notices
-        self._owing: dict[int, asyncio.Lock] = {}
+    bot: MoteplassBot
+    meetings: MeetingRepository
+    notices: NoticeRepository
+    # meeting → the lock of the one task sending its owed notices
+    _owing: dict[int, asyncio.Lock] = field(default_factory=dict, init=False)
 
     def now(self) -> datetime:
         return self.bot.clock.now()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.match_model import MatchConfig, Person, Suggestion
 from bot.domain.moments import to_local
@@ -27,6 +25,7 @@ from bot.domain.partners import (
 from bot.errors import BadInput, ChannelUnavailable, NotFound
 from bot.i18n import Text
 from bot.permissions import usable_channel
+from bot.services.lifecycle import Lifecycle, drop_jobs, schedule_every
 from bot.services.matching import (
     EVER_ROUNDS,
     THREAD_ARCHIVE_MINUTES,
@@ -36,6 +35,7 @@ from bot.services.matching import (
     only_users,
     person_of,
 )
+from bot.services.names import is_member
 from bot.services.partners.cards import (
     CHOICE_KINDS,
     CLOSE_STATUSES,
@@ -58,64 +58,41 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = "partner-sweep"
-SWEEP_MINUTES = 10
+SWEEP = timedelta(minutes=10)
 MISFIRE_GRACE_SECONDS = 3600
 HISTORY_LIMIT = 100  # messages read back when looking for a card or a question
 
 
-class PartnerService:
+class PartnerService(Lifecycle):
+    start_failure = "partner search start-up failed"
+
     def __init__(self, bot: MoteplassBot, views: PartnerViews) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.views = views
         self.repo = PartnerRepository(bot.db)
         self.profiles = ProfileRepository(bot.db)
         self.matches = MatchRepository(bot.db)
-        # Posting, threads, closing and the sweep never interleave in one process.
-        self._lock = asyncio.Lock()
-        self._ready = asyncio.Event()
-
-    def now(self) -> datetime:
-        return self.bot.clock.now()
+        # Posting, threads, closing and the sweep never interleave in one process: they
+        # hold self._lock.
 
     # ----- lifecycle -----------------------------------------------------------------
 
-    async def settled(self) -> None:
-        await self._ready.wait()
-        async with self._lock:
-            pass
-
-    async def start(self) -> None:
-        """On every `on_ready`: the sweep (finishes what a restart cut off), and the job."""
-        try:
-            await self.sweep()
-            self.schedule()
-        except Exception:
-            log.exception("partner search start-up failed")
-        finally:
-            self._ready.set()
+    async def _every_start(self) -> None:
+        """The sweep (finishes what a restart cut off), and the job."""
+        await self.sweep()
+        self.schedule()
 
     def schedule(self) -> None:
         scheduler = self.bot.scheduler
         if scheduler.running:
-            scheduler.add_job(
-                self._run_job,
-                IntervalTrigger(minutes=SWEEP_MINUTES),
-                id=JOB_ID,
-                replace_existing=True,
-                coalesce=True,
-                misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            )
+            schedule_every(scheduler, JOB_ID, self._run_job, SWEEP, MISFIRE_GRACE_SECONDS)
 
     async def close(self) -> None:
-        scheduler = self.bot.scheduler
-        if scheduler.running and scheduler.get_job(JOB_ID) is not None:
-            scheduler.remove_job(JOB_ID)
+        if self.bot.scheduler.running:
+            drop_jobs(self.bot.scheduler, JOB_ID)
 
     async def _run_job(self) -> None:
-        try:
-            await self.sweep()
-        except Exception:
-            log.exception("partner sweep failed")
+        await self._guarded("partner sweep", self.sweep)
 
     async def sweep(self) -> None:
         """Expire what ran out, finish cut-off cards and threads, edit stale cards, ask the
@@ -152,17 +129,6 @@ class PartnerService:
 
     async def _zone(self, guild_id: int) -> str:
         return (await self.bot.guild_settings.get(guild_id)).timezone
-
-    async def _is_member(self, guild: discord.Guild, user_id: int) -> bool:
-        if guild.get_member(user_id) is not None:
-            return True
-        try:
-            await guild.fetch_member(user_id)
-        except discord.NotFound:
-            return False
-        except discord.HTTPException:
-            return True  # unsure: ask rather than skip
-        return True
 
     # ----- the draft -----------------------------------------------------------------
 
@@ -470,7 +436,7 @@ class PartnerService:
         """Ask once; a retried claim looks for the question in the thread first."""
         search = await self.repo.get(guild.id, interest.search_id)
         both = [interest.user_id] if search is None else [search.user_id, interest.user_id]
-        present = [await self._is_member(guild, uid) for uid in both]
+        present = [await is_member(guild, uid) for uid in both]
         thread = None
         if search is not None and all(present) and interest.thread_id is not None:
             thread = await open_thread(self.bot, interest.thread_id)

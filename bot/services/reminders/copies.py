@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.meeting import Meeting
+from bot.services.notify import dm_channel
 from bot.services.reminders.common import (
     COPY_LOOKBACK,
     COPY_SEARCH_LIMIT,
@@ -43,10 +44,7 @@ class CopyFinder:
 
     async def dm_posted(self, claim: Claim, meeting: Meeting) -> bool:
         try:
-            user = self.bot.get_user(claim.recipient_id) or await self.bot.fetch_user(
-                claim.recipient_id
-            )
-            channel = user.dm_channel or await user.create_dm()
+            channel = await dm_channel(self.bot, claim.recipient_id)
         except discord.HTTPException:
             return False
         text = dm_reminder_text(await self.bot.texts(meeting.guild_id), meeting)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,30 +41,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class MonthlyPost:
-    def __init__(
-        self,
-        bot: MoteplassBot,
-        deliveries: DeliveryRepository,
-        plans: ReminderPlanRepository,
-        meetings: MeetingRepository,
-        rsvps: RsvpRepository,
-        digest: DigestRepository,
-        matches: MatchRepository,
-        grace: timedelta,
-        failed: Callable[[Claim, discord.HTTPException, datetime], Awaitable[None]],
-        programme: Callable[[Text, Meeting], Awaitable[str]],
-    ) -> None:
-        self.bot = bot
-        self.deliveries = deliveries
-        self.plans = plans
-        self.meetings = meetings
-        self.rsvps = rsvps
-        self.digest = digest
-        self.matches = matches
-        self.grace = grace
-        self.failed = failed  # the service's handling of a refused post
-        self.programme = programme  # the accepted programme under a meeting
+    """The reminder service's part for the monthly post (its repositories, handed in)."""
+
+    bot: MoteplassBot
+    deliveries: DeliveryRepository
+    plans: ReminderPlanRepository
+    meetings: MeetingRepository
+    rsvps: RsvpRepository
+    digest: DigestRepository
+    matches: MatchRepository
+    grace: timedelta
+    # the service's handling of a refused post
+    failed: Callable[[Claim, discord.HTTPException, datetime], Awaitable[None]]
+    # the accepted programme under a meeting
+    programme: Callable[[Text, Meeting], Awaitable[str]]
 
     def now(self) -> datetime:
         return self.bot.clock.now()

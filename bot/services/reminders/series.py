@@ -4,6 +4,7 @@ late ones announced rather than skipped (see `for_guild`)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,22 +35,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class SeriesMeetings:
-    def __init__(
-        self,
-        bot: MoteplassBot,
-        announcements: MeetingService,
-        deliveries: DeliveryRepository,
-        series: SeriesRepository,
-        meetings: MeetingRepository,
-        grace: timedelta,
-    ) -> None:
-        self.bot = bot
-        self.announcements = announcements
-        self.deliveries = deliveries
-        self.series = series
-        self.meetings = meetings
-        self.grace = grace
+    """The reminder service's part for series (its repositories, handed in)."""
+
+    bot: MoteplassBot
+    announcements: MeetingService
+    deliveries: DeliveryRepository
+    series: SeriesRepository
+    meetings: MeetingRepository
+    grace: timedelta
 
     def now(self) -> datetime:
         return self.bot.clock.now()

@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.meeting import Meeting
 from bot.domain.recurrence import load_zone
@@ -33,6 +31,7 @@ from bot.domain.reminders import (
     series_announce_due,
 )
 from bot.i18n import Text
+from bot.services.lifecycle import Lifecycle, drop_jobs, job_ids, schedule_at, schedule_every
 from bot.services.meetings import counts_line
 from bot.services.notify import CANNOT_DM, DmResult, send_dm
 from bot.services.programme import programme_lines, programme_text
@@ -72,11 +71,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ReminderService:
+class ReminderService(Lifecycle):
     def __init__(
         self, bot: MoteplassBot, announcements: MeetingService, rhythm: RhythmService
     ) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.announcements = announcements  # creates and announces series meetings
         self.rhythm = rhythm  # finishes the rhythm's claims of the shared ledger
         self.deliveries = DeliveryRepository(bot.db)
@@ -87,10 +86,9 @@ class ReminderService:
         self.digest = DigestRepository(bot.db)
         self.matches = MatchRepository(bot.db)
         self.grace = timedelta(hours=bot.settings.reminder_grace_hours)
-        self._tick_lock = asyncio.Lock()
+        # self._lock (Lifecycle's) is the tick lock: one tick at a time, claims never
+        # dropped while being sent.
         self._sync_lock = asyncio.Lock()
-        self._started = False
-        self._ready = asyncio.Event()
         self._busy = 0  # meeting/series changes being applied
         self._idle = asyncio.Event()
         self._idle.set()
@@ -113,9 +111,6 @@ class ReminderService:
             self._programme,
         )
 
-    def now(self) -> datetime:
-        return self.bot.clock.now()
-
     # ----- lifecycle -----------------------------------------------------------------
 
     def _enter(self) -> None:
@@ -130,53 +125,32 @@ class ReminderService:
     async def settled(self) -> None:
         await self._ready.wait()
         await self._idle.wait()
-        async with self._sync_lock, self._tick_lock:
+        async with self._sync_lock, self._lock:
             pass
 
-    async def start(self) -> None:
-        """On every `on_ready`: the first time, catch up (tick also takes over claims left by
-        a crash, once); every time, re-derive the jobs (idempotent: ids come from the rows)."""
-        try:
-            if not self._started:
-                self._started = True
-                await self.tick()
-            await self.sync()
-        finally:
-            self._ready.set()
+    async def _first_start(self) -> None:
+        """Catch up (tick also takes over claims left by a crash, once)."""
+        await self.tick()
+
+    async def _every_start(self) -> None:
+        await self.sync()  # idempotent: job ids come from the rows
 
     async def close(self) -> None:
-        scheduler = self.bot.scheduler
-        if not scheduler.running:
-            return
-        for job in scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) or job.id == SAFETY_JOB:
-                job.remove()
+        if self.bot.scheduler.running:
+            drop_jobs(self.bot.scheduler, JOB_PREFIX, SAFETY_JOB)
 
     # ----- scheduling ----------------------------------------------------------------
 
     def _schedule(self, job_id: str, due: datetime, now: datetime, wanted: set[str]) -> None:
         wanted.add(job_id)
-        self.bot.scheduler.add_job(
-            self._run_job,
-            DateTrigger(run_date=max(due, now)),
-            id=job_id,
-            replace_existing=True,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
-            coalesce=True,
-        )
+        schedule_at(self.bot.scheduler, job_id, self._run_job, due, now, MISFIRE_GRACE_SECONDS)
 
     async def _run_job(self) -> None:
-        try:
-            await self.tick()
-        except Exception:
-            log.exception("reminder tick failed")
+        await self._guarded("reminder tick", self.tick)
 
     async def _safety(self) -> None:
         await self._run_job()
-        try:
-            await self.sync()
-        except Exception:
-            log.exception("reminder sync failed")
+        await self._guarded("reminder sync", self.sync)
 
     async def sync(self, guild_id: int | None = None) -> int:
         """Derive the pending jobs from the database and drop jobs nothing asks for any more:
@@ -201,17 +175,10 @@ class ReminderService:
             for guild in list(self.bot.guilds):
                 self._jobs_of[guild.id] = await self._guild_jobs(guild, now)
                 everything |= self._jobs_of[guild.id]
-            for job in scheduler.get_jobs():
-                if job.id.startswith(JOB_PREFIX) and job.id not in everything:
-                    job.remove()
+            drop_jobs(scheduler, JOB_PREFIX, keep=everything)
             if scheduler.get_job(SAFETY_JOB) is None:
-                scheduler.add_job(
-                    self._safety,
-                    IntervalTrigger(seconds=SAFETY_INTERVAL.total_seconds()),
-                    id=SAFETY_JOB,
-                    replace_existing=True,
-                    misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                    coalesce=True,
+                schedule_every(
+                    scheduler, SAFETY_JOB, self._safety, SAFETY_INTERVAL, MISFIRE_GRACE_SECONDS
                 )
             return len(everything)
 
@@ -245,7 +212,7 @@ class ReminderService:
         return wanted
 
     def job_ids(self) -> list[str]:
-        return sorted(j.id for j in self.bot.scheduler.get_jobs() if j.id.startswith(JOB_PREFIX))
+        return job_ids(self.bot.scheduler, JOB_PREFIX)
 
     async def meeting_changed(self, meeting_id: int) -> None:
         """A meeting was created, edited or cancelled: unsent claims are dropped so the plan
@@ -255,7 +222,7 @@ class ReminderService:
             meeting = await self.meetings.find_by_id(meeting_id)
             if meeting is not None:
                 # Under the tick lock: never drop a claim this process is sending right now.
-                async with self._tick_lock:
+                async with self._lock:
                     dropped = await self.deliveries.reschedule_for_meeting(
                         meeting.guild_id, meeting_id
                     )
@@ -282,7 +249,7 @@ class ReminderService:
 
     async def tick(self) -> None:
         """Process everything due at `clock.now()`: reminders, retries, series, monthly."""
-        async with self._tick_lock:
+        async with self._lock:
             now = self.now()
             created = False
             for guild in list(self.bot.guilds):
