@@ -361,6 +361,36 @@ class FromCustomId:
         """The item for this custom id's groups (and the item discord.py rebuilt)."""
 
 
+class Reply:
+    """What a press answers: a catalogue key and its parameters, in the language of the
+    server `guild_id` (Norwegian where there is none)."""
+
+    __slots__ = ("guild_id", "key", "params")
+
+    def __init__(self, guild_id: int | None, key: str, /, **params: Any) -> None:
+        self.guild_id = guild_id
+        self.key = key
+        self.params = params
+
+
+class ServiceButton(FromCustomId):
+    """Mixin for a persistent button (put it first among the bases) whose press is one
+    service call answered with one ephemeral line. The press is acknowledged before any
+    work (Discord's 3 s), `press` does the work and says what to answer, and whatever it
+    raises gets the one error layer's localised reply."""
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+        reply = await self.press(interaction)
+        _ = await interaction.client.texts(reply.guild_id)
+        await interaction.followup.send(_(reply.key, **reply.params), ephemeral=True)
+
+    @abc.abstractmethod
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
+        """What the button is for, done after the defer; the line to answer with."""
+
+
 async def answer(
     interaction: discord.Interaction[Any],
     content: str | None = None,

@@ -29,7 +29,7 @@ from bot.services.matching import (
 from bot.services.meetings import timestamps
 from bot.services.profiles import guild_taxonomy
 from bot.storage.matches import MatchSettings
-from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
+from bot.tree import DEFER, NO_DEFER, Reply, ServiceButton, answer, reports_errors
 from cogs.collaborations import open_form
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ _ANSWERED = {
 
 
 class MetButton(
-    FromCustomId,
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=CUSTOM_ID_TEMPLATE,
 ):
@@ -75,18 +75,18 @@ class MetButton(
         return cls(int(match["group"]), match["answer"])
 
     @reports_errors
-    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         if self.answer == "collab":
             # Working together: the collaboration form (a modal must be the first answer,
             # so only reads before it); sending the form stores "yes, we met".
             await open_form(interaction, "match", self.group_id)
             return
-        bot = interaction.client
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
-        service: MatchingService = bot.services.matching
+        await super().callback(interaction)
+
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
+        service: MatchingService = interaction.client.services.matching
         outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
-        _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
+        return Reply(outcome.guild_id or interaction.guild_id, _ANSWERED[outcome.status])
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:

@@ -37,7 +37,7 @@ from bot.services.partners import (
 )
 from bot.services.profiles import guild_taxonomy
 from bot.storage.partners import Search
-from bot.tree import answer, reports_errors
+from bot.tree import FromCustomId, Reply, ServiceButton, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ def suggestions_embed(
 
 
 class DraftItem(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Item[discord.ui.View]],
     template=re.compile(DRAFT_TEMPLATE),
 ):
@@ -141,13 +142,7 @@ class DraftItem(
         super().__init__(item)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DraftItem:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> DraftItem:
         return cls(int(match["search"]), match["part"], item)
 
     @reports_errors
@@ -182,6 +177,7 @@ class DraftItem(
 
 
 class InterestButton(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(INTEREST_TEMPLATE),
 ):
@@ -198,28 +194,20 @@ class InterestButton(
         self.search_id = search_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> InterestButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> InterestButton:
         return cls(int(match["search"]))
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         assert interaction.guild is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         result = await _service(interaction).interest(
             interaction.guild, self.search_id, interaction.user.id
         )
-        _ = await _bot(interaction).texts(interaction.guild.id)
         key = "partner.interest.opened" if result.new else "partner.interest.again"
-        await interaction.followup.send(_(key, thread=f"<#{result.thread_id}>"), ephemeral=True)
+        return Reply(interaction.guild.id, key, thread=f"<#{result.thread_id}>")
 
 
 class CloseButton(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(CLOSE_TEMPLATE),
 ):
@@ -237,24 +225,15 @@ class CloseButton(
         self.status = status
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CloseButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> CloseButton:
         return cls(int(match["search"]), match["status"])
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         assert interaction.guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         await _service(interaction).close_search(
             interaction.guild_id, self.search_id, interaction.user.id, self.status
         )
-        _ = await _bot(interaction).texts(interaction.guild_id)
-        await interaction.followup.send(_(f"partner.closed.{self.status}"), ephemeral=True)
+        return Reply(interaction.guild_id, f"partner.closed.{self.status}")
 
 
 def card_view(_: Text, search_id: int) -> discord.ui.View:
@@ -269,6 +248,7 @@ def card_view(_: Text, search_id: int) -> discord.ui.View:
 
 
 class FollowupNo(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(FOLLOWUP_NO_TEMPLATE),
 ):
@@ -285,21 +265,12 @@ class FollowupNo(
         self.interest_id = interest_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> FollowupNo:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> FollowupNo:
         return cls(int(match["interest"]))
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         key, guild_id = await _service(interaction).answer_no(self.interest_id, interaction.user.id)
-        _ = await _bot(interaction).texts(guild_id or interaction.guild_id)
-        await interaction.followup.send(_(key), ephemeral=True)
+        return Reply(guild_id or interaction.guild_id, key)
 
 
 def followup_view(_: Text, interest_id: int) -> discord.ui.View:

@@ -32,7 +32,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
 from bot.services.programme import ProgrammeService, programme_lines
-from bot.tree import answer, reports_errors
+from bot.tree import FromCustomId, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def _service(interaction: discord.Interaction[Any]) -> ProgrammeService:
 
 
 class DecisionButton(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(PREFIX + r":(?P<action>accept|decline|move):(?P<id>" + _ID + ")"),
 ):
@@ -81,13 +82,7 @@ class DecisionButton(
         self.proposal_id = proposal_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DecisionButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> DecisionButton:
         return cls(match["action"], int(match["id"]))
 
     @reports_errors
@@ -113,6 +108,7 @@ class DecisionButton(
 
 
 class MoveSelect(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     template=re.compile(PREFIX + r":moveto:(?P<id>" + _ID + ")"),
 ):
@@ -124,13 +120,7 @@ class MoveSelect(
         self.proposal_id = proposal_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> MoveSelect:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> MoveSelect:
         assert isinstance(item, discord.ui.Select)
         return cls(int(match["id"]), item)
 
