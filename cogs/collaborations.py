@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices, meeting_option
+from bot.autocomplete import meeting_option, recent_meetings
 from bot.bot import MoteplassBot
 from bot.domain.collaborations import LINK_MAX, ORIGINS, TITLE_MAX, Origin
 from bot.errors import NotFound
@@ -297,6 +297,7 @@ class CollaborationsCog(
         meeting="It grew out of this meeting",
         include_me="You are in it too (default yes)",
     )
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def add(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -323,12 +324,6 @@ class CollaborationsCog(
             channel_id=interaction.channel_id,
         )
         await answer(interaction, _("collab.recorded", title=collab.title, count=asked))
-
-    @add.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
 
     @app_commands.command(
         name="list",

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices, meeting_option
+from bot.autocomplete import meeting_option, recent_meetings
 from bot.bot import MoteplassBot
 from bot.domain.rhythm import OFF, WEEKDAYS
 from bot.i18n import Text
@@ -126,6 +126,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
 
     @app_commands.command(name="round", description="Pair everyone taking part", extras=ORGANISER)
     @app_commands.describe(meeting="Only those going to this meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def round_(
         self, interaction: discord.Interaction[MoteplassBot], meeting: str | None = None
     ) -> None:
@@ -148,6 +149,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         extras={**ORGANISER, DEFER: NO_DEFER},
     )
     @app_commands.describe(size="People per table (2-12)", meeting="Those going to this meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def tables(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -271,13 +273,6 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         if saved.rhythm_set_by is not None and saved.rhythm != OFF:
             return line + "\n" + _("match.settings.report_dm", user=f"<@{saved.rhythm_set_by}>")
         return line
-
-    @round_.autocomplete("meeting")
-    @tables.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
 
     # ----- everyone ----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import chosen_meeting, recent_meetings, upcoming_meetings
 from bot.bot import MoteplassBot
 from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
 from bot.domain.dates import (
@@ -33,13 +33,6 @@ log = logging.getLogger(__name__)
 # Subcommands cannot carry their own default permissions on Discord; these are checked
 # on the server with `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
-
-
-def _meeting_id(value: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
-    return int(text)
 
 
 @app_commands.guild_only()
@@ -89,7 +82,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     async def _meeting(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Meeting:
         assert interaction.guild_id is not None
-        return await self.service.meetings.require(interaction.guild_id, _meeting_id(value))
+        return await self.service.meetings.require(interaction.guild_id, chosen_meeting(value))
 
     async def _date_choices(
         self, interaction: discord.Interaction[MoteplassBot], current: str
@@ -178,6 +171,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         capacity="New capacity (0 removes the limit)",
         deadline="New answer deadline",
     )
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def edit(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -212,6 +206,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def cancel(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -228,6 +223,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         name="repost", description="Post the announcement again", extras=ORGANISER
     )
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def repost(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
@@ -268,6 +264,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
@@ -289,6 +286,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="export", description="Answers as a CSV file", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
@@ -321,6 +319,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="checkin", description="Record who came", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def checkin(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
         _ = await self.bot.organiser_texts(interaction)
@@ -332,6 +331,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="calendar", description="Add a meeting to your calendar")
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def calendar(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         _ = await self.bot.texts(interaction.guild_id)
         current = await self._meeting(interaction, meeting)
@@ -340,23 +340,6 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         link = google_calendar_link(current)
         await answer(interaction, _("meeting.calendar", link=link), file=file, ephemeral=True)
-
-    @edit.autocomplete("meeting")
-    @cancel.autocomplete("meeting")
-    @repost.autocomplete("meeting")
-    @calendar.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current)
-
-    @attendees.autocomplete("meeting")
-    @export.autocomplete("meeting")
-    @checkin.autocomplete("meeting")
-    async def _recent_meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
 
     @edit.autocomplete("date")
     async def _edit_date(

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import chosen_id, chosen_meeting, meeting_choices, upcoming_meetings
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local
 from bot.domain.moments import to_local
@@ -51,11 +51,9 @@ _STYLES = {
 KIND_CHOICES = [app_commands.Choice(name=kind, value=kind) for kind in KINDS]
 
 
-def _id(value: str, key: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound(key)
-    return int(text)
+def chosen_proposal(value: str) -> int:
+    """A proposal option's value (a chosen id), or NotFound for anything typed."""
+    return chosen_id(value, "programme.error.not_found")
 
 
 def _service(interaction: discord.Interaction[Any]) -> ProgrammeService:
@@ -133,7 +131,7 @@ class MoveSelect(
         values = list(self.item.values)
         if not values:
             raise NotFound("meeting.error.not_found")
-        target = _id(values[0], "meeting.error.not_found")
+        target = chosen_meeting(values[0])
         service = _service(interaction)
         decided = await service.decide(
             interaction.guild_id,
@@ -214,6 +212,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         co_presenter_2="A second co-presenter",
     )
     @app_commands.choices(kind=KIND_CHOICES)
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def propose(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -229,7 +228,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         proposal, current = await self.service.propose(
             interaction.guild_id,
             interaction.user.id,
-            _id(meeting, "meeting.error.not_found"),
+            chosen_meeting(meeting),
             ProposalText(title=title, summary=summary, kind=kind),
             self._co_presenters(co_presenter, co_presenter_2),
         )
@@ -265,7 +264,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         edited = await self.service.edit(
             interaction.guild_id,
             interaction.user.id,
-            _id(proposal, "programme.error.not_found"),
+            chosen_proposal(proposal),
             title=title,
             summary=summary,
             kind=kind,
@@ -279,7 +278,9 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         taken = await self.service.withdraw(
-            interaction.guild_id, interaction.user.id, _id(proposal, "programme.error.not_found")
+            interaction.guild_id,
+            interaction.user.id,
+            chosen_proposal(proposal),
         )
         await answer(interaction, _("programme.withdrawn", title=taken.title), ephemeral=True)
 
@@ -294,6 +295,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
 
     @app_commands.command(name="review", description="Decide on proposals", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting (empty: the next one with open proposals)")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def review(
         self, interaction: discord.Interaction[MoteplassBot], meeting: str | None = None
     ) -> None:
@@ -302,9 +304,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         if meeting is None:
             current = await self.service.next_to_review(interaction.guild.id)
         else:
-            current = await self.service.upcoming(
-                interaction.guild.id, _id(meeting, "meeting.error.not_found")
-            )
+            current = await self.service.upcoming(interaction.guild.id, chosen_meeting(meeting))
         proposals = await self.service.proposals.for_meeting(current.id)
         waiting = [p for p in proposals if p.status is Status.OPEN]
         accepted = ordered(p for p in proposals if p.status is Status.ACCEPTED)
@@ -366,7 +366,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         _ = await self.bot.organiser_texts(interaction)
         arranged = await self.service.arrange(
             interaction.guild_id,
-            _id(item, "programme.error.not_found"),
+            chosen_proposal(item),
             slot=slot,
             position=position,
         )
@@ -376,13 +376,6 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         await answer(interaction, _("programme.arranged", title=arranged.title) + "\n" + shown)
 
     # ----- autocomplete ------------------------------------------------------------
-
-    @propose.autocomplete("meeting")
-    @review.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current)
 
     @edit.autocomplete("proposal")
     @withdraw.autocomplete("proposal")

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import chosen_id
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local, parse_date, parse_time
 from bot.domain.meeting import validate_capacity
@@ -26,13 +27,6 @@ from bot.i18n import Text
 from bot.services.series import check_text, create_series
 from bot.storage.series import Series, SeriesRepository
 from bot.tree import answer
-
-
-def _series_id(value: str) -> int:
-    text = value.strip().lstrip("#")
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("series.error.not_found")
-    return int(text)
 
 
 def _times(parsed: ParsedRule, start: str | None, end: str | None) -> tuple[time, time]:
@@ -84,7 +78,9 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
 
     async def _series(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Series:
         assert interaction.guild_id is not None
-        found = await self.repo.get(interaction.guild_id, _series_id(value))
+        found = await self.repo.get(
+            interaction.guild_id, chosen_id(value.strip().lstrip("#"), "series.error.not_found")
+        )
         if found is None:
             raise NotFound("series.error.not_found")
         return found
