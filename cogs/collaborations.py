@@ -138,7 +138,7 @@ class CollabModal(ReportingModal):
         )
         _ = await interaction.client.texts(self.guild_id)
         text, view = await draft_message(service, _, collab.id, interaction.user.id)
-        await interaction.followup.send(text, view=view, ephemeral=True)
+        await answer(interaction, text, view=view)
 
 
 async def draft_message(

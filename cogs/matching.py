@@ -139,7 +139,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         )
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
         for text in chunks(round_summary(_, report, taxonomy)):
-            await interaction.followup.send(text, ephemeral=True)
+            await answer(interaction, text)
 
     @app_commands.command(
         name="tables",
@@ -246,7 +246,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         text += "\n" + await self._rhythm_text(_, saved)
         if changed:
             text = _("match.settings.saved") + "\n" + text
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
     async def _rhythm_text(self, _: Text, saved: MatchSettings) -> str:
         if saved.rhythm == OFF:
@@ -282,7 +282,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         found = await self.service.suggestions(interaction.guild_id, interaction.user.id)
         if not found:
-            await answer(interaction, _("match.me.none"), ephemeral=True)
+            await answer(interaction, _("match.me.none"))
             return
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         names = {str(profile.user_id): profile.display_name for profile, _s in found}
@@ -299,7 +299,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
                 inline=False,
             )
         embed.set_footer(text=_("match.me.footer"))
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
     @app_commands.command(name="pause", description="No matches for a while")
     @app_commands.describe(weeks="How many weeks (1-52, default 4)")
@@ -308,21 +308,23 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         until = await self.service.pause(interaction.guild_id, interaction.user.id, weeks)
         text = _("match.paused", date=f"<t:{int(until.timestamp())}:D>")
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
     @app_commands.command(name="resume", description="Take part in matching again")
     async def resume(self, interaction: discord.Interaction[MoteplassBot]) -> None:
-        assert interaction.guild_id is not None
-        _ = await self.bot.texts(interaction.guild_id)
-        await self.service.set_status(interaction.guild_id, interaction.user.id, "active")
-        await answer(interaction, _("match.resumed"), ephemeral=True)
+        await self._set_status(interaction, "active", "match.resumed")
 
     @app_commands.command(name="leave", description="Stop taking part in matching")
     async def leave(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        await self._set_status(interaction, "left", "match.left")
+
+    async def _set_status(
+        self, interaction: discord.Interaction[MoteplassBot], status: str, key: str
+    ) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
-        await self.service.set_status(interaction.guild_id, interaction.user.id, "left")
-        await answer(interaction, _("match.left"), ephemeral=True)
+        await self.service.set_status(interaction.guild_id, interaction.user.id, status)
+        await answer(interaction, _(key))
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -340,12 +340,7 @@ class PartnersCog(commands.GroupCog, group_name="partner", group_description="Pa
         )
         _ = await self.bot.texts(interaction.guild.id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
-        await answer(
-            interaction,
-            draft_text(_, search),
-            view=draft_view(_, search, taxonomy),
-            ephemeral=True,
-        )
+        await answer(interaction, draft_text(_, search), view=draft_view(_, search, taxonomy))
 
     @app_commands.command(name="settings", description="Whether you are suggested to searches")
     @app_commands.describe(suggest="On: you may be suggested to partner searches")
@@ -363,7 +358,7 @@ class PartnersCog(commands.GroupCog, group_name="partner", group_description="Pa
         text = _(key)
         if wanted is not None:
             text = _("partner.settings.saved") + "\n" + text
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -272,10 +272,10 @@ class ProfilesCog(commands.Cog):
         notice = clipped_notice(_, done.clipped)
         if notice:
             notes.append(notice)
-        await interaction.followup.send(
+        await answer(
+            interaction,
             follow_up_text(_, taxonomy, card, tuple(notes)),
             view=follow_up_view(_, done.profile, taxonomy),
-            ephemeral=True,
         )
 
     @profile.command(name="show", description="Show an introduction card")
@@ -303,9 +303,7 @@ class ProfilesCog(commands.Cog):
             if not profile.complete:
                 lines.append(_("profile.show.incomplete"))
             lines.append(_(f"profile.show.matching.{profile.matching}"))
-        await answer(
-            interaction, "\n".join(lines), embed=card_embed(_, profile, taxonomy), ephemeral=True
-        )
+        await answer(interaction, "\n".join(lines), embed=card_embed(_, profile, taxonomy))
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -92,17 +92,13 @@ class DecisionButton(
         service = _service(interaction)
         if self.action == "move":
             view = await move_view(interaction, _, service, self.proposal_id)
-            await interaction.followup.send(
-                _("programme.review.move_to"), view=view, ephemeral=True
-            )
+            await answer(interaction, _("programme.review.move_to"), view=view)
             return
         decision = Decision.ACCEPTED if self.action == "accept" else Decision.DECLINED
         decided = await service.decide(
             interaction.guild_id, self.proposal_id, decision, interaction.user.id
         )
-        await interaction.followup.send(
-            _(f"programme.review.{decision.value}", title=decided.title), ephemeral=True
-        )
+        await answer(interaction, _(f"programme.review.{decision.value}", title=decided.title))
 
 
 class MoveSelect(
@@ -141,9 +137,8 @@ class MoveSelect(
             to_meeting=target,
         )
         meeting = await service.meetings.require(interaction.guild_id, decided.meeting_id)
-        await interaction.followup.send(
-            _("programme.review.moved", title=decided.title, meeting=meeting.title),
-            ephemeral=True,
+        await answer(
+            interaction, _("programme.review.moved", title=decided.title, meeting=meeting.title)
         )
 
 
@@ -233,9 +228,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             self._co_presenters(co_presenter, co_presenter_2),
         )
         await answer(
-            interaction,
-            _("programme.proposed", title=proposal.title, meeting=current.title),
-            ephemeral=True,
+            interaction, _("programme.proposed", title=proposal.title, meeting=current.title)
         )
 
     @app_commands.command(name="edit", description="Change your proposal")
@@ -270,7 +263,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             kind=kind,
             co_presenters=others or None,
         )
-        await answer(interaction, _("programme.edited", title=edited.title), ephemeral=True)
+        await answer(interaction, _("programme.edited", title=edited.title))
 
     @app_commands.command(name="withdraw", description="Take back your proposal")
     @app_commands.describe(proposal="Your proposal (open ones only)")
@@ -282,7 +275,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             interaction.user.id,
             chosen_proposal(proposal),
         )
-        await answer(interaction, _("programme.withdrawn", title=taken.title), ephemeral=True)
+        await answer(interaction, _("programme.withdrawn", title=taken.title))
 
     def _co_presenters(self, *members: discord.Member | None) -> list[int]:
         """The people given (bots left out), their names kept for the programme."""
@@ -321,7 +314,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             head.append(fit_lines(lines, 1500, lambda n: _("programme.embed.more", count=n)))
         if not waiting:
             head.append(_("programme.review.nothing_open"))
-        await interaction.followup.send("\n".join(head), ephemeral=True)
+        await answer(interaction, "\n".join(head))
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
         shown = waiting[: PER_MESSAGE * MESSAGES]
         profiles = {
@@ -340,12 +333,10 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
                 if profile and profile.organisation:
                     who += f" · {profile.organisation}"
                 embeds.append(proposal_embed(_, p, who))
-            await interaction.followup.send(
-                embeds=embeds, view=review_view(_, chunk), ephemeral=True
-            )
+            await answer(interaction, embeds=embeds, view=review_view(_, chunk))
         if len(waiting) > len(shown):
             more = _("programme.embed.more", count=len(waiting) - len(shown))
-            await interaction.followup.send(more, ephemeral=True)
+            await answer(interaction, more)
 
     @app_commands.command(
         name="arrange", description="Order the programme and give times", extras=ORGANISER

@@ -12,7 +12,6 @@ from bot.bot import MoteplassBot
 from bot.domain.dates import parse_time
 from bot.domain.reminders import ReminderPlan, validate_plan
 from bot.i18n import Text
-from bot.permissions import require_organiser
 from bot.tree import answer
 
 ORGANISER = {"organiser": True}
@@ -79,7 +78,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
             interaction.guild_id, interaction.user.id, off, self.bot.clock.now()
         )
         key = "reminders.opted_out" if off else "reminders.opted_in"
-        await answer(interaction, _(key), ephemeral=True)
+        await answer(interaction, _(key))
 
     @app_commands.command(name="on", description="Get reminder DMs for meetings you go to")
     async def on(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -113,9 +112,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         monthly_day: int | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, settings)
-        _ = self.bot.catalog.translator(settings.language)
+        _ = await self.bot.organiser_texts(interaction)
         plan = await self.service.plans.get(interaction.guild_id)
         changes: dict[str, object] = {}
         if channel_days is not None:
@@ -145,7 +142,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         text = describe_plan(_, plan)
         if changes:
             text = _("reminders.plan.saved") + "\n" + text
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -18,7 +18,6 @@ from bot.permissions import (
     ANNOUNCE_NEEDS,
     INTRO_NEEDS,
     channel_problems,
-    require_organiser,
 )
 from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
@@ -114,7 +113,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         assert interaction.guild is not None
         facts = await SetupRepository(self.bot.db).facts(interaction.guild.id)
         shown = await render(self.bot, interaction.guild, current_step(facts))
-        await answer(interaction, ephemeral=True, **shown)
+        await answer(interaction, **shown)
 
     @app_commands.command(name="configure", description="Choose channels, role, language, zone")
     @app_commands.describe(
@@ -166,9 +165,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
                 guild.id, LANGUAGE_STEP, self.bot.clock.now()
             )
         _ = self.bot.catalog.translator(saved.language)
-        await answer(
-            interaction, _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
-        )
+        await answer(interaction, _("setup.saved"), embed=settings_embed(_, guild, saved))
 
     @configure.autocomplete("timezone")
     async def _timezone_autocomplete(
@@ -205,7 +202,6 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             interaction,
             _(key, region=saved.region_name or guild.name),
             embed=settings_embed(_, guild, saved),
-            ephemeral=True,
         )
 
     @app_commands.command(name="show", description="Show this server's settings")
@@ -220,7 +216,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         embed.add_field(
             name=_("setup_start.checklist"), value=checklist_text(_, facts)[:1024], inline=False
         )
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
 
 @app_commands.guild_only()
@@ -284,9 +280,7 @@ class CommunityCog(
         colour: str | None,
     ) -> None:
         assert interaction.guild_id is not None
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, settings)
-        _ = self.bot.catalog.translator(settings.language)
+        _ = await self.bot.organiser_texts(interaction)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         entry, new = server_entry(taxonomy, kind, key, labels, colour)
         await TaxonomyRepository(self.bot.db).add(interaction.guild_id, entry)
@@ -294,8 +288,7 @@ class CommunityCog(
         done = "added" if new else "renamed"
         await answer(
             interaction,
-            _(f"setup.taxonomy.{what}_{done}", label=entry.label(settings.language), key=entry.key),
-            ephemeral=True,
+            _(f"setup.taxonomy.{what}_{done}", label=entry.label(_.lang), key=entry.key),
         )
 
 

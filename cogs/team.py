@@ -88,7 +88,7 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
             else _("team.set.done", member=f"<@{member.id}>", role=role_name)
         )
         note = await self._card_note(_, interaction.guild.id)
-        await answer(interaction, f"{text}\n{note}", ephemeral=True)
+        await answer(interaction, f"{text}\n{note}")
 
     @set_.autocomplete("organisation")
     async def _organisation_autocomplete(
@@ -116,15 +116,13 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
         role_name = _(f"team.role.{role.value}")
         if not removed:
             await answer(
-                interaction,
-                _("team.remove.not_held", member=f"<@{member.id}>", role=role_name),
-                ephemeral=True,
+                interaction, _("team.remove.not_held", member=f"<@{member.id}>", role=role_name)
             )
             return
         await self.service.refresh_stale(interaction.guild.id)
         text = _("team.remove.done", member=f"<@{member.id}>", role=role_name)
         note = await self._card_note(_, interaction.guild.id)
-        await answer(interaction, f"{text}\n{note}", ephemeral=True)
+        await answer(interaction, f"{text}\n{note}")
 
     @app_commands.command(
         name="show", description="Post or update the card of who runs Møteplass", extras=ORGANISER
@@ -137,9 +135,7 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
         outcome = await self.service.publish(interaction.guild, post=True)
         card = await self.service.repo.card(interaction.guild.id)
         assert card is not None
-        await answer(
-            interaction, _(f"team.show.{outcome}", channel=f"<#{card.channel_id}>"), ephemeral=True
-        )
+        await answer(interaction, _(f"team.show.{outcome}", channel=f"<#{card.channel_id}>"))
 
 
 async def setup(bot: MoteplassBot) -> None:
