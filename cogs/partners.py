@@ -17,7 +17,6 @@ from discord.ext import commands
 
 from bot.bot import MoteplassBot
 from bot.domain.partners import BRINGS_LIMIT, DESCRIPTION_LIMIT, TITLE_LIMIT
-from bot.domain.profiles import MAX_OPTIONS, clip
 from bot.domain.taxonomy import Taxonomy
 from bot.i18n import Text
 from bot.services.matching import render_reasons
@@ -38,6 +37,7 @@ from bot.services.partners import (
 from bot.services.profiles import guild_taxonomy
 from bot.storage.partners import Search
 from bot.tree import FromCustomId, Reply, ServiceButton, answer, reports_errors
+from cogs.profiles import taxonomy_select
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +67,10 @@ def draft_view(_: Text, search: Search, taxonomy: Taxonomy) -> discord.ui.View:
         "theme": set(search.themes),
     }
     for row, kind in enumerate(CHOICE_KINDS):
-        entries = taxonomy.entries(kind)[:MAX_OPTIONS]
-        if not entries:
-            continue
-        options = [
-            discord.SelectOption(
-                label=clip(e.label(_.lang), 100), value=e.key, default=e.key in chosen[kind]
-            )
-            for e in entries
-        ]
-        select = discord.ui.Select[discord.ui.View](
-            placeholder=_(f"partner.select.{kind}"),
-            options=options,
-            min_values=0,
-            max_values=len(options),
-            row=row,
-        )
-        view.add_item(DraftItem(search.id, kind, select))
+        placeholder = _(f"partner.select.{kind}")
+        select = taxonomy_select(taxonomy, kind, chosen[kind], _.lang, placeholder, row)
+        if select is not None:
+            view.add_item(DraftItem(search.id, kind, select))
     post = discord.ui.Button[discord.ui.View](
         label=_("partner.draft.post"), style=discord.ButtonStyle.success, row=3
     )

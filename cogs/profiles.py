@@ -64,6 +64,23 @@ def _options(taxonomy: Taxonomy, kind: Kind, chosen: set[str], lang: str) -> lis
     ]
 
 
+def taxonomy_select(
+    taxonomy: Taxonomy, kind: Kind, chosen: set[str], lang: str, placeholder: str, row: int
+) -> discord.ui.Select[discord.ui.View] | None:
+    """A select of any of the server's entries of one kind (the first `MAX_OPTIONS`, those
+    in `chosen` ticked), or None where the server has none of that kind."""
+    options = _options(taxonomy, kind, chosen, lang)
+    if not options:
+        return None
+    return discord.ui.Select[discord.ui.View](
+        placeholder=placeholder,
+        options=options,
+        min_values=0,
+        max_values=len(options),
+        row=row,
+    )
+
+
 def follow_up_view(_: Text, profile: Profile, taxonomy: Taxonomy) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     chosen = {profile.sector} if profile.sector else set()
@@ -76,17 +93,10 @@ def follow_up_view(_: Text, profile: Profile, taxonomy: Taxonomy) -> discord.ui.
     )
     view.add_item(ProfileSelect("sector", profile.user_id, sector))
     for row, kind in enumerate(INTEREST_KINDS, start=1):
-        options = _options(taxonomy, kind, set(profile.interests), _.lang)
-        if not options:
-            continue
-        select = discord.ui.Select[discord.ui.View](
-            placeholder=_(f"profile.select.{kind}"),
-            options=options,
-            min_values=0,
-            max_values=len(options),
-            row=row,
-        )
-        view.add_item(ProfileSelect(kind, profile.user_id, select))
+        placeholder = _(f"profile.select.{kind}")
+        select = taxonomy_select(taxonomy, kind, set(profile.interests), _.lang, placeholder, row)
+        if select is not None:
+            view.add_item(ProfileSelect(kind, profile.user_id, select))
     yes = profile.matching != "left"
     matching = discord.ui.Select[discord.ui.View](
         placeholder=_("profile.select.matching"),

@@ -33,6 +33,13 @@ from cogs.setup_start import DYNAMIC_ITEMS, render
 # `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
 Label = app_commands.Range[str, 1, LABEL_LIMIT]
+# The options an entry of the server's taxonomy is given by (/community add_…).
+ENTRY_OPTIONS = {
+    "key": "Stable id: lower-case letters, digits and _",
+    "label_nb": "Name in Norwegian",
+    "label_sv": "Name in Swedish",
+    "label_en": "Name in English",
+}
 
 LANGUAGE_CHOICES = [
     app_commands.Choice(name="Norsk bokmål", value="nb"),
@@ -230,13 +237,7 @@ class CommunityCog(
     @app_commands.command(
         name="add_sector", description="Add or rename a sector of this server", extras=ORGANISER
     )
-    @app_commands.describe(
-        key="Stable id: lower-case letters, digits and _",
-        label_nb="Name in Norwegian",
-        label_sv="Name in Swedish",
-        label_en="Name in English",
-        colour="Card colour, #RRGGBB",
-    )
+    @app_commands.describe(**ENTRY_OPTIONS, colour="Card colour, #RRGGBB")
     async def add_sector(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -254,12 +255,7 @@ class CommunityCog(
         description="Add or rename one of this server's interests or themes",
         extras=ORGANISER,
     )
-    @app_commands.describe(
-        key="Stable id: lower-case letters, digits and _",
-        label_nb="Name in Norwegian",
-        label_sv="Name in Swedish",
-        label_en="Name in English",
-    )
+    @app_commands.describe(**ENTRY_OPTIONS)
     async def add_interest(
         self,
         interaction: discord.Interaction[MoteplassBot],
