@@ -19,7 +19,7 @@ import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import discord
 from discord import app_commands
@@ -359,6 +359,20 @@ class FromCustomId:
     @abc.abstractmethod
     def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> Self:
         """The item for this custom id's groups (and the item discord.py rebuilt)."""
+
+
+class RegistersItems:
+    """Mixin for a cog (put it first among the bases) whose persistent components are
+    `DynamicItem`s: they answer from the moment the cog loads until it unloads."""
+
+    bot: MoteplassBot
+    dynamic_items: ClassVar[tuple[type[discord.ui.DynamicItem[Any]], ...]] = ()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*self.dynamic_items)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*self.dynamic_items)
 
 
 class Reply:

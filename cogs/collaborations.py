@@ -25,6 +25,7 @@ from bot.tree import (
     DEFER,
     NO_DEFER,
     FromCustomId,
+    RegistersItems,
     Reply,
     ReportingModal,
     ServiceButton,
@@ -269,18 +270,17 @@ def confirm_view(_: Text, collab_id: int, user_id: int) -> discord.ui.View:
 
 @app_commands.guild_only()
 class CollaborationsCog(
-    commands.GroupCog, group_name="collaboration", group_description="Collaborations"
+    RegistersItems,
+    commands.GroupCog,
+    group_name="collaboration",
+    group_description="Collaborations",
 ):
+    dynamic_items = (CollabStart, MembersSelect, SendDraft, ConfirmButton)
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.collaborations
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CollabStart, MembersSelect, SendDraft, ConfirmButton)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(CollabStart, MembersSelect, SendDraft, ConfirmButton)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -29,7 +29,7 @@ from bot.services.matching import (
 from bot.services.meetings import timestamps
 from bot.services.profiles import guild_taxonomy
 from bot.storage.matches import MatchSettings
-from bot.tree import DEFER, NO_DEFER, Reply, ServiceButton, answer, reports_errors
+from bot.tree import DEFER, NO_DEFER, RegistersItems, Reply, ServiceButton, answer, reports_errors
 from cogs.collaborations import open_form
 
 log = logging.getLogger(__name__)
@@ -97,18 +97,19 @@ def followup_view(_: Text, group_id: int) -> discord.ui.View:
 
 
 @app_commands.guild_only()
-class MatchingCog(commands.GroupCog, group_name="match", group_description="Matchmaking"):
+class MatchingCog(
+    RegistersItems, commands.GroupCog, group_name="match", group_description="Matchmaking"
+):
+    dynamic_items = (MetButton,)
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.matching
         self.rhythm = bot.services.rhythm
         super().__init__()
 
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(MetButton)
-
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(MetButton)
+        await super().cog_unload()
         await self.service.close()
         await self.rhythm.close()
 

@@ -36,7 +36,7 @@ from bot.services.partners import (
 )
 from bot.services.profiles import guild_taxonomy
 from bot.storage.partners import Search
-from bot.tree import FromCustomId, Reply, ServiceButton, answer, reports_errors
+from bot.tree import FromCustomId, RegistersItems, Reply, ServiceButton, answer, reports_errors
 from cogs.profiles import taxonomy_select
 
 log = logging.getLogger(__name__)
@@ -283,17 +283,18 @@ ON_OFF = [
 
 
 @app_commands.guild_only()
-class PartnersCog(commands.GroupCog, group_name="partner", group_description="Partner search"):
+class PartnersCog(
+    RegistersItems, commands.GroupCog, group_name="partner", group_description="Partner search"
+):
+    dynamic_items = (DraftItem, InterestButton, CloseButton, FollowupNo)
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.partners
         super().__init__()
 
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(DraftItem, InterestButton, CloseButton, FollowupNo)
-
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(DraftItem, InterestButton, CloseButton, FollowupNo)
+        await super().cog_unload()
         await self.service.close()
 
     @commands.Cog.listener()

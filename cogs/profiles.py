@@ -31,7 +31,15 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import DEFER, NO_DEFER, FromCustomId, ReportingModal, answer, reports_errors
+from bot.tree import (
+    DEFER,
+    NO_DEFER,
+    FromCustomId,
+    RegistersItems,
+    ReportingModal,
+    answer,
+    reports_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -243,18 +251,14 @@ class IntroduceModal(ReportingModal):
 # ----- the cog --------------------------------------------------------------------------
 
 
-class ProfilesCog(commands.Cog):
+class ProfilesCog(RegistersItems, commands.Cog):
+    dynamic_items = (ProfileSelect, ProfileDone)
+
     profile = app_commands.Group(name="profile", description="Introductions", guild_only=True)
 
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.profiles
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ProfileSelect, ProfileDone)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ProfileSelect, ProfileDone)
 
     @app_commands.command(
         name="introduce",

@@ -32,7 +32,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
 from bot.services.programme import ProgrammeService, programme_lines
-from bot.tree import FromCustomId, answer, reports_errors
+from bot.tree import FromCustomId, RegistersItems, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -179,17 +179,15 @@ def review_view(_: Text, proposals: list[Proposal]) -> discord.ui.View:
 
 
 @app_commands.guild_only()
-class ProgrammeCog(commands.GroupCog, group_name="programme", group_description="Programme"):
+class ProgrammeCog(
+    RegistersItems, commands.GroupCog, group_name="programme", group_description="Programme"
+):
+    dynamic_items = (DecisionButton, MoveSelect)
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.programme
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(DecisionButton, MoveSelect)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(DecisionButton, MoveSelect)
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

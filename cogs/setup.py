@@ -25,7 +25,7 @@ from bot.services.setup import check_channel, check_role, checklist_text, descri
 from bot.storage.guilds import GuildSettings
 from bot.storage.setup import LANGUAGE_STEP, SetupRepository
 from bot.storage.taxonomy import TaxonomyRepository
-from bot.tree import answer
+from bot.tree import RegistersItems, answer
 from cogs.setup_start import DYNAMIC_ITEMS, render
 
 # Organiser commands carry no default permissions (the organiser role must see them without
@@ -102,16 +102,14 @@ def settings_embed(
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up Møteplass"):
+class SetupCog(
+    RegistersItems, commands.GroupCog, group_name="setup", group_description="Set up Møteplass"
+):
+    dynamic_items = DYNAMIC_ITEMS
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
 
     @app_commands.command(name="start", description="A guided start: channels, series, team")
     @app_commands.checks.has_permissions(manage_guild=True)
