@@ -19,10 +19,11 @@ import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.db import is_busy, is_full
 from bot.errors import MoteplassError
@@ -359,6 +360,28 @@ class FromCustomId:
     @abc.abstractmethod
     def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> Self:
         """The item for this custom id's groups (and the item discord.py rebuilt)."""
+
+
+class Startable(Protocol):
+    async def start(self) -> None: ...
+
+
+ServiceT = TypeVar("ServiceT", bound=Startable)
+
+
+class DrivesService(Generic[ServiceT]):
+    """Mixin for a cog that drives one service (put it first among the bases): the cog
+    keeps the bot and its service, and starts the service after every new gateway
+    session (each service's `start()` is idempotent: its jobs and work derive from rows)."""
+
+    def __init__(self, bot: MoteplassBot, service: ServiceT) -> None:
+        self.bot = bot
+        self.service = service
+        super().__init__()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.service.start()
 
 
 class RegistersItems:

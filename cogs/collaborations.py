@@ -24,6 +24,7 @@ from bot.services.collaborations import (
 from bot.tree import (
     DEFER,
     NO_DEFER,
+    DrivesService,
     FromCustomId,
     RegistersItems,
     Reply,
@@ -270,6 +271,7 @@ def confirm_view(_: Text, collab_id: int, user_id: int) -> discord.ui.View:
 
 @app_commands.guild_only()
 class CollaborationsCog(
+    DrivesService[CollaborationService],
     RegistersItems,
     commands.GroupCog,
     group_name="collaboration",
@@ -278,13 +280,7 @@ class CollaborationsCog(
     dynamic_items = (CollabStart, MembersSelect, SendDraft, ConfirmButton)
 
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.collaborations
-        super().__init__()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        await self.service.start()
+        super().__init__(bot, bot.services.collaborations)
 
     @app_commands.command(name="add", description="Record a collaboration with people here")
     @app_commands.describe(

@@ -36,7 +36,15 @@ from bot.services.partners import (
 )
 from bot.services.profiles import guild_taxonomy
 from bot.storage.partners import Search
-from bot.tree import FromCustomId, RegistersItems, Reply, ServiceButton, answer, reports_errors
+from bot.tree import (
+    DrivesService,
+    FromCustomId,
+    RegistersItems,
+    Reply,
+    ServiceButton,
+    answer,
+    reports_errors,
+)
 from cogs.profiles import taxonomy_select
 
 log = logging.getLogger(__name__)
@@ -284,23 +292,20 @@ ON_OFF = [
 
 @app_commands.guild_only()
 class PartnersCog(
-    RegistersItems, commands.GroupCog, group_name="partner", group_description="Partner search"
+    DrivesService[PartnerService],
+    RegistersItems,
+    commands.GroupCog,
+    group_name="partner",
+    group_description="Partner search",
 ):
     dynamic_items = (DraftItem, InterestButton, CloseButton, FollowupNo)
 
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.partners
-        super().__init__()
+        super().__init__(bot, bot.services.partners)
 
     async def cog_unload(self) -> None:
         await super().cog_unload()
         await self.service.close()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # Fires after every new gateway session; start() is idempotent.
-        await self.service.start()
 
     @app_commands.command(name="seek", description="Describe a project and look for partners")
     @app_commands.describe(

@@ -32,7 +32,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
 from bot.services.programme import ProgrammeService, programme_lines
-from bot.tree import FromCustomId, RegistersItems, answer, reports_errors
+from bot.tree import DrivesService, FromCustomId, RegistersItems, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -180,18 +180,16 @@ def review_view(_: Text, proposals: list[Proposal]) -> discord.ui.View:
 
 @app_commands.guild_only()
 class ProgrammeCog(
-    RegistersItems, commands.GroupCog, group_name="programme", group_description="Programme"
+    DrivesService[ProgrammeService],
+    RegistersItems,
+    commands.GroupCog,
+    group_name="programme",
+    group_description="Programme",
 ):
     dynamic_items = (DecisionButton, MoveSelect)
 
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.programme
-        super().__init__()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        await self.service.start()
+        super().__init__(bot, bot.services.programme)
 
     # ----- members -----------------------------------------------------------------
 

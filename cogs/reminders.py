@@ -12,7 +12,8 @@ from bot.bot import MoteplassBot
 from bot.domain.dates import parse_time
 from bot.domain.reminders import ReminderPlan, validate_plan
 from bot.i18n import Text
-from bot.tree import answer
+from bot.services.reminders import ReminderService
+from bot.tree import DrivesService, answer
 
 ORGANISER = {"organiser": True}
 
@@ -45,21 +46,19 @@ def describe_plan(_: Text, plan: ReminderPlan) -> str:
 
 
 @app_commands.guild_only()
-class RemindersCog(commands.GroupCog, group_name="reminders", group_description="Reminders"):
+class RemindersCog(
+    DrivesService[ReminderService],
+    commands.GroupCog,
+    group_name="reminders",
+    group_description="Reminders",
+):
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.reminders
-        super().__init__()
+        super().__init__(bot, bot.services.reminders)
 
     async def cog_unload(self) -> None:
         await self.service.close()
 
     # ----- listeners ---------------------------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # Fires after every new gateway session; start() is idempotent (job ids from rows).
-        await self.service.start()
 
     @commands.Cog.listener()
     async def on_meeting_changed(self, meeting_id: int) -> None:

@@ -16,7 +16,8 @@ from bot.domain.team import ORGANISATION_LIMIT, ROLES, suggest_organisations, ti
 from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import manages_server, require_manage_server
-from bot.tree import answer
+from bot.services.team import TeamService
+from bot.tree import DrivesService, answer
 
 ORGANISER = {"organiser": True}
 # Stricter than organisers: checked with `require_manage_server` (the structural test
@@ -27,16 +28,14 @@ ROLE_CHOICES = [app_commands.Choice(name=role.replace("_", " "), value=role) for
 
 
 @app_commands.guild_only()
-class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs Møteplass here"):
+class TeamCog(
+    DrivesService[TeamService],
+    commands.GroupCog,
+    group_name="team",
+    group_description="Who runs Møteplass here",
+):
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.team
-        super().__init__()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # After every new gateway session: cards a crash left out of date are edited.
-        await self.service.start()
+        super().__init__(bot, bot.services.team)
 
     async def _manager_texts(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
         require_manage_server(interaction.user)
