@@ -20,14 +20,22 @@ if TYPE_CHECKING:
 RECENT = timedelta(days=60)
 
 
-def meeting_option(value: str | None) -> int | None:
-    """An optional meeting option's value (a chosen id), or NotFound for anything typed."""
-    if value is None:
-        return None
+def chosen_id(value: str, key: str) -> int:
+    """An option's value picked from a list (an id), or NotFound(key) for anything typed."""
     text = value.strip()
     if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
+        raise NotFound(key)
     return int(text)
+
+
+def chosen_meeting(value: str) -> int:
+    """A meeting option's value (a chosen id), or NotFound for anything typed."""
+    return chosen_id(value, "meeting.error.not_found")
+
+
+def meeting_option(value: str | None) -> int | None:
+    """An optional meeting option's value (a chosen id), or NotFound for anything typed."""
+    return None if value is None else chosen_meeting(value)
 
 
 async def meeting_choices(
@@ -52,3 +60,17 @@ async def meeting_choices(
         label = f"{day} · {meeting.title}"[:100]
         choices.append(app_commands.Choice(name=label, value=str(meeting.id)))
     return choices
+
+
+async def upcoming_meetings(
+    interaction: discord.Interaction[MoteplassBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Autocomplete of a meeting not over yet (`@app_commands.autocomplete(meeting=...)`)."""
+    return await meeting_choices(interaction, current)
+
+
+async def recent_meetings(
+    interaction: discord.Interaction[MoteplassBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Autocomplete of a meeting not over yet or ended in the last 60 days."""
+    return await meeting_choices(interaction, current, recent=True)

@@ -19,10 +19,11 @@ import secrets
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from bot.db import is_busy, is_full
 from bot.errors import MoteplassError
@@ -359,6 +360,72 @@ class FromCustomId:
     @abc.abstractmethod
     def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> Self:
         """The item for this custom id's groups (and the item discord.py rebuilt)."""
+
+
+class Startable(Protocol):
+    async def start(self) -> None: ...
+
+
+ServiceT = TypeVar("ServiceT", bound=Startable)
+
+
+class DrivesService(Generic[ServiceT]):
+    """Mixin for a cog that drives one service (put it first among the bases): the cog
+    keeps the bot and its service, and starts the service after every new gateway
+    session (each service's `start()` is idempotent: its jobs and work derive from rows)."""
+
+    def __init__(self, bot: MoteplassBot, service: ServiceT) -> None:
+        self.bot = bot
+        self.service = service
+        super().__init__()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        await self.service.start()
+
+
+class RegistersItems:
+    """Mixin for a cog (put it first among the bases) whose persistent components are
+    `DynamicItem`s: they answer from the moment the cog loads until it unloads."""
+
+    bot: MoteplassBot
+    dynamic_items: ClassVar[tuple[type[discord.ui.DynamicItem[Any]], ...]] = ()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*self.dynamic_items)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*self.dynamic_items)
+
+
+class Reply:
+    """What a press answers: a catalogue key and its parameters, in the language of the
+    server `guild_id` (Norwegian where there is none)."""
+
+    __slots__ = ("guild_id", "key", "params")
+
+    def __init__(self, guild_id: int | None, key: str, /, **params: Any) -> None:
+        self.guild_id = guild_id
+        self.key = key
+        self.params = params
+
+
+class ServiceButton(FromCustomId):
+    """Mixin for a persistent button (put it first among the bases) whose press is one
+    service call answered with one ephemeral line. The press is acknowledged before any
+    work (Discord's 3 s), `press` does the work and says what to answer, and whatever it
+    raises gets the one error layer's localised reply."""
+
+    @reports_errors
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+        reply = await self.press(interaction)
+        _ = await interaction.client.texts(reply.guild_id)
+        await interaction.followup.send(_(reply.key, **reply.params), ephemeral=True)
+
+    @abc.abstractmethod
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
+        """What the button is for, done after the defer; the line to answer with."""
 
 
 async def answer(

@@ -50,7 +50,7 @@ class AboutCog(commands.Cog):
                 if problems:
                     value = "\n".join(problems)[:1024]
                     embed.add_field(name=_("about.problems"), value=value, inline=False)
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices, meeting_option
+from bot.autocomplete import meeting_option, recent_meetings
 from bot.bot import MoteplassBot
 from bot.domain.collaborations import LINK_MAX, ORIGINS, TITLE_MAX, Origin
 from bot.errors import NotFound
@@ -21,7 +21,18 @@ from bot.services.collaborations import (
     confirm_custom_id,
     month_text,
 )
-from bot.tree import DEFER, NO_DEFER, ReportingModal, answer, reports_errors
+from bot.tree import (
+    DEFER,
+    NO_DEFER,
+    DrivesService,
+    FromCustomId,
+    RegistersItems,
+    Reply,
+    ReportingModal,
+    ServiceButton,
+    answer,
+    reports_errors,
+)
 
 EMBED_BUDGET = 5800  # characters of the list's embed, under Discord's 6,000 with the footer
 START_TEMPLATE = r"collab:start:(?P<origin>[a-z]+):(?P<ref>[0-9]{1,19})"
@@ -60,7 +71,9 @@ async def open_form(interaction: discord.Interaction[Any], origin: str, ref: int
 
 
 class CollabStart(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=START_TEMPLATE
+    FromCustomId,
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=START_TEMPLATE,
 ):
     """ "We started working together" for a group: opens the form. Partner search posts one
     in its threads (`start_custom_id("partner", interest id)`)."""
@@ -77,13 +90,7 @@ class CollabStart(
         self.ref = ref
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CollabStart:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> CollabStart:
         origin = match["origin"]
         if origin not in ORIGINS:
             raise NotFound("collab.error.unknown_group")
@@ -133,7 +140,7 @@ class CollabModal(ReportingModal):
         )
         _ = await interaction.client.texts(self.guild_id)
         text, view = await draft_message(service, _, collab.id, interaction.user.id)
-        await interaction.followup.send(text, view=view, ephemeral=True)
+        await answer(interaction, text, view=view)
 
 
 async def draft_message(
@@ -165,6 +172,7 @@ async def draft_message(
 
 
 class MembersSelect(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     template=r"collab:members:(?P<id>[0-9]{1,19})",
 ):
@@ -176,13 +184,7 @@ class MembersSelect(
         super().__init__(select)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> MembersSelect:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> MembersSelect:
         assert isinstance(item, discord.ui.Select)
         return cls(int(match["id"]), item)
 
@@ -199,6 +201,7 @@ class MembersSelect(
 
 
 class SendDraft(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"collab:send:(?P<id>[0-9]{1,19})",
 ):
@@ -210,30 +213,22 @@ class SendDraft(
         super().__init__(button)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> SendDraft:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> SendDraft:
         assert isinstance(item, discord.ui.Button)
         return cls(int(match["id"]), item)
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         service = _service(interaction)
         asked = await service.submit_draft(self.collab_id, interaction.user.id)
         collab = await service.repo.get(self.collab_id)
-        _ = await interaction.client.texts(collab.guild_id if collab else None)
-        await interaction.followup.send(_("collab.sent", count=asked), ephemeral=True)
+        return Reply(collab.guild_id if collab else None, "collab.sent", count=asked)
 
 
 # ----- confirmation ------------------------------------------------------------------------
 
 
 class ConfirmButton(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"collab:confirm:(?P<id>[0-9]{1,19}):(?P<user>[0-9]{1,20}):(?P<answer>yes|no)",
 ):
@@ -254,24 +249,14 @@ class ConfirmButton(
         self.answer = answer
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ConfirmButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> ConfirmButton:
         return cls(int(match["id"]), int(match["user"]), match["answer"])
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
-        service = _service(interaction)
-        outcome = await service.confirm(
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
+        outcome = await _service(interaction).confirm(
             self.collab_id, self.user_id, interaction.user.id, self.answer == "yes"
         )
-        _ = await interaction.client.texts(outcome.guild_id or interaction.guild_id)
-        await interaction.followup.send(_(_CONFIRMED[outcome.status]), ephemeral=True)
+        return Reply(outcome.guild_id or interaction.guild_id, _CONFIRMED[outcome.status])
 
 
 def confirm_view(_: Text, collab_id: int, user_id: int) -> discord.ui.View:
@@ -286,22 +271,16 @@ def confirm_view(_: Text, collab_id: int, user_id: int) -> discord.ui.View:
 
 @app_commands.guild_only()
 class CollaborationsCog(
-    commands.GroupCog, group_name="collaboration", group_description="Collaborations"
+    DrivesService[CollaborationService],
+    RegistersItems,
+    commands.GroupCog,
+    group_name="collaboration",
+    group_description="Collaborations",
 ):
+    dynamic_items = (CollabStart, MembersSelect, SendDraft, ConfirmButton)
+
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.collaborations
-        super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CollabStart, MembersSelect, SendDraft, ConfirmButton)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(CollabStart, MembersSelect, SendDraft, ConfirmButton)
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        await self.service.start()
+        super().__init__(bot, bot.services.collaborations)
 
     @app_commands.command(name="add", description="Record a collaboration with people here")
     @app_commands.describe(
@@ -314,6 +293,7 @@ class CollaborationsCog(
         meeting="It grew out of this meeting",
         include_me="You are in it too (default yes)",
     )
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def add(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -340,12 +320,6 @@ class CollaborationsCog(
             channel_id=interaction.channel_id,
         )
         await answer(interaction, _("collab.recorded", title=collab.title, count=asked))
-
-    @add.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
 
     @app_commands.command(
         name="list",

@@ -11,7 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices, meeting_option
+from bot.autocomplete import meeting_option, recent_meetings
 from bot.bot import MoteplassBot
 from bot.domain.rhythm import OFF, WEEKDAYS
 from bot.i18n import Text
@@ -29,7 +29,7 @@ from bot.services.matching import (
 from bot.services.meetings import timestamps
 from bot.services.profiles import guild_taxonomy
 from bot.storage.matches import MatchSettings
-from bot.tree import DEFER, NO_DEFER, FromCustomId, answer, reports_errors
+from bot.tree import DEFER, NO_DEFER, RegistersItems, Reply, ServiceButton, answer, reports_errors
 from cogs.collaborations import open_form
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ _ANSWERED = {
 
 
 class MetButton(
-    FromCustomId,
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=CUSTOM_ID_TEMPLATE,
 ):
@@ -75,18 +75,18 @@ class MetButton(
         return cls(int(match["group"]), match["answer"])
 
     @reports_errors
-    async def callback(self, interaction: discord.Interaction[MoteplassBot]) -> None:  # type: ignore[override]
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         if self.answer == "collab":
             # Working together: the collaboration form (a modal must be the first answer,
             # so only reads before it); sending the form stores "yes, we met".
             await open_form(interaction, "match", self.group_id)
             return
-        bot = interaction.client
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
-        service: MatchingService = bot.services.matching
+        await super().callback(interaction)
+
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
+        service: MatchingService = interaction.client.services.matching
         outcome = await service.answer(self.group_id, interaction.user.id, self.answer)
-        _ = await bot.texts(outcome.guild_id or interaction.guild_id)
-        await interaction.followup.send(_(_ANSWERED[outcome.status]), ephemeral=True)
+        return Reply(outcome.guild_id or interaction.guild_id, _ANSWERED[outcome.status])
 
 
 def followup_view(_: Text, group_id: int) -> discord.ui.View:
@@ -97,18 +97,19 @@ def followup_view(_: Text, group_id: int) -> discord.ui.View:
 
 
 @app_commands.guild_only()
-class MatchingCog(commands.GroupCog, group_name="match", group_description="Matchmaking"):
+class MatchingCog(
+    RegistersItems, commands.GroupCog, group_name="match", group_description="Matchmaking"
+):
+    dynamic_items = (MetButton,)
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.matching
         self.rhythm = bot.services.rhythm
         super().__init__()
 
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(MetButton)
-
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(MetButton)
+        await super().cog_unload()
         await self.service.close()
         await self.rhythm.close()
 
@@ -126,6 +127,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
 
     @app_commands.command(name="round", description="Pair everyone taking part", extras=ORGANISER)
     @app_commands.describe(meeting="Only those going to this meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def round_(
         self, interaction: discord.Interaction[MoteplassBot], meeting: str | None = None
     ) -> None:
@@ -138,7 +140,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         )
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
         for text in chunks(round_summary(_, report, taxonomy)):
-            await interaction.followup.send(text, ephemeral=True)
+            await answer(interaction, text)
 
     @app_commands.command(
         name="tables",
@@ -148,6 +150,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         extras={**ORGANISER, DEFER: NO_DEFER},
     )
     @app_commands.describe(size="People per table (2-12)", meeting="Those going to this meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def tables(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -244,7 +247,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         text += "\n" + await self._rhythm_text(_, saved)
         if changed:
             text = _("match.settings.saved") + "\n" + text
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
     async def _rhythm_text(self, _: Text, saved: MatchSettings) -> str:
         if saved.rhythm == OFF:
@@ -272,13 +275,6 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
             return line + "\n" + _("match.settings.report_dm", user=f"<@{saved.rhythm_set_by}>")
         return line
 
-    @round_.autocomplete("meeting")
-    @tables.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
-
     # ----- everyone ----------------------------------------------------------------
 
     @app_commands.command(name="me", description="Three people from other sectors to meet")
@@ -287,7 +283,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         found = await self.service.suggestions(interaction.guild_id, interaction.user.id)
         if not found:
-            await answer(interaction, _("match.me.none"), ephemeral=True)
+            await answer(interaction, _("match.me.none"))
             return
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         names = {str(profile.user_id): profile.display_name for profile, _s in found}
@@ -304,7 +300,7 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
                 inline=False,
             )
         embed.set_footer(text=_("match.me.footer"))
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
     @app_commands.command(name="pause", description="No matches for a while")
     @app_commands.describe(weeks="How many weeks (1-52, default 4)")
@@ -313,21 +309,23 @@ class MatchingCog(commands.GroupCog, group_name="match", group_description="Matc
         _ = await self.bot.texts(interaction.guild_id)
         until = await self.service.pause(interaction.guild_id, interaction.user.id, weeks)
         text = _("match.paused", date=f"<t:{int(until.timestamp())}:D>")
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
     @app_commands.command(name="resume", description="Take part in matching again")
     async def resume(self, interaction: discord.Interaction[MoteplassBot]) -> None:
-        assert interaction.guild_id is not None
-        _ = await self.bot.texts(interaction.guild_id)
-        await self.service.set_status(interaction.guild_id, interaction.user.id, "active")
-        await answer(interaction, _("match.resumed"), ephemeral=True)
+        await self._set_status(interaction, "active", "match.resumed")
 
     @app_commands.command(name="leave", description="Stop taking part in matching")
     async def leave(self, interaction: discord.Interaction[MoteplassBot]) -> None:
+        await self._set_status(interaction, "left", "match.left")
+
+    async def _set_status(
+        self, interaction: discord.Interaction[MoteplassBot], status: str, key: str
+    ) -> None:
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
-        await self.service.set_status(interaction.guild_id, interaction.user.id, "left")
-        await answer(interaction, _("match.left"), ephemeral=True)
+        await self.service.set_status(interaction.guild_id, interaction.user.id, status)
+        await answer(interaction, _(key))
 
 
 async def setup(bot: MoteplassBot) -> None:

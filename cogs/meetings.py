@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import chosen_meeting, recent_meetings, upcoming_meetings
 from bot.bot import MoteplassBot
 from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
 from bot.domain.dates import (
@@ -33,13 +33,6 @@ log = logging.getLogger(__name__)
 # Subcommands cannot carry their own default permissions on Discord; these are checked
 # on the server with `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
-
-
-def _meeting_id(value: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("meeting.error.not_found")
-    return int(text)
 
 
 @app_commands.guild_only()
@@ -89,7 +82,14 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     async def _meeting(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Meeting:
         assert interaction.guild_id is not None
-        return await self.service.meetings.require(interaction.guild_id, _meeting_id(value))
+        return await self.service.meetings.require(interaction.guild_id, chosen_meeting(value))
+
+    async def _organiser_meeting(
+        self, interaction: discord.Interaction[MoteplassBot], value: str
+    ) -> tuple[Text, Meeting]:
+        """The one organiser check (and the server's catalogue), then the chosen meeting."""
+        _ = await self.bot.organiser_texts(interaction)
+        return _, await self._meeting(interaction, value)
 
     async def _date_choices(
         self, interaction: discord.Interaction[MoteplassBot], current: str
@@ -178,6 +178,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         capacity="New capacity (0 removes the limit)",
         deadline="New answer deadline",
     )
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def edit(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -212,6 +213,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def cancel(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -222,19 +224,19 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         _ = await self.bot.organiser_texts(interaction)
         current = await self._meeting(interaction, meeting)
         await self.service.cancel(interaction.guild, current, reason)
-        await interaction.followup.send(_("meeting.cancelled", title=current.title), ephemeral=True)
+        await answer(interaction, _("meeting.cancelled", title=current.title))
 
     @app_commands.command(
         name="repost", description="Post the announcement again", extras=ORGANISER
     )
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def repost(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self.bot.organiser_texts(interaction)
-        current = await self._meeting(interaction, meeting)
+        _, current = await self._organiser_meeting(interaction, meeting)
         await self.service.announce_channel(interaction.guild)
         await self.service.repost(interaction.guild, current)
-        await interaction.followup.send(_("meeting.reposted", title=current.title), ephemeral=True)
+        await answer(interaction, _("meeting.reposted", title=current.title))
 
     @app_commands.command(name="list", description="Upcoming meetings")
     async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -245,7 +247,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             interaction.guild.id, self.bot.clock.now(), limit=10
         )
         if not meetings:
-            await answer(interaction, _("meeting.list.empty"), ephemeral=True)
+            await answer(interaction, _("meeting.list.empty"))
             return
         embed = discord.Embed(title=_("meeting.list.title"))
         fields: list[tuple[str, str, list[str]]] = []
@@ -264,14 +266,14 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             room = min(1024 - len(value), share) - 1
             text = fit_lines(programme, room, lambda n: _("programme.embed.more", count=n))
             embed.add_field(name=name, value=f"{value}\n{text}" if text else value, inline=False)
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
     @app_commands.command(name="attendees", description="Who is coming", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self.bot.organiser_texts(interaction)
-        current = await self._meeting(interaction, meeting)
+        _, current = await self._organiser_meeting(interaction, meeting)
         roster = await self.service.rsvps.attendees(current.id)
         names = await self._names(interaction.guild, roster.everyone(), _)
         embed = discord.Embed(title=current.title[:256])
@@ -285,14 +287,14 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             if len(text) > 1000:
                 text = text[:990].rsplit(",", 1)[0] + ", …"
             embed.add_field(name=f"{_(key)} ({len(people)})", value=text, inline=False)
-        await interaction.followup.send(embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
     @app_commands.command(name="export", description="Answers as a CSV file", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self.bot.organiser_texts(interaction)
-        current = await self._meeting(interaction, meeting)
+        _, current = await self._organiser_meeting(interaction, meeting)
         roster = await self.service.rsvps.attendees(current.id)
         names = await self._names(interaction.guild, roster.everyone(), _)
         rows = (
@@ -307,9 +309,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         data = roster_csv(rows)
         file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
-        await interaction.followup.send(
-            _("meeting.exported", title=current.title), file=file, ephemeral=True
-        )
+        await answer(interaction, _("meeting.exported", title=current.title), file=file)
 
     async def _names(
         self, guild: discord.Guild, user_ids: tuple[int, ...], _: Text
@@ -321,17 +321,18 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
 
     @app_commands.command(name="checkin", description="Record who came", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=recent_meetings)
     async def checkin(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         assert interaction.guild is not None
-        _ = await self.bot.organiser_texts(interaction)
-        current = await self._meeting(interaction, meeting)
+        _, current = await self._organiser_meeting(interaction, meeting)
         going, checked = await self.service.checkin_state(current.id)
         names = await self._names(interaction.guild, (*going, *checked), _)
         view = CheckinView(_, self.bot, current, going, names, checked)
-        await interaction.followup.send(view.text(), view=view, ephemeral=True)
+        await answer(interaction, view.text(), view=view)
 
     @app_commands.command(name="calendar", description="Add a meeting to your calendar")
     @app_commands.describe(meeting="The meeting")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def calendar(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
         _ = await self.bot.texts(interaction.guild_id)
         current = await self._meeting(interaction, meeting)
@@ -339,24 +340,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             io.BytesIO(meeting_ics(current, self.bot.clock.now())), filename=ics_filename(current)
         )
         link = google_calendar_link(current)
-        await answer(interaction, _("meeting.calendar", link=link), file=file, ephemeral=True)
-
-    @edit.autocomplete("meeting")
-    @cancel.autocomplete("meeting")
-    @repost.autocomplete("meeting")
-    @calendar.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current)
-
-    @attendees.autocomplete("meeting")
-    @export.autocomplete("meeting")
-    @checkin.autocomplete("meeting")
-    async def _recent_meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current, recent=True)
+        await answer(interaction, _("meeting.calendar", link=link), file=file)
 
     @edit.autocomplete("date")
     async def _edit_date(

@@ -17,7 +17,6 @@ from discord.ext import commands
 
 from bot.bot import MoteplassBot
 from bot.domain.partners import BRINGS_LIMIT, DESCRIPTION_LIMIT, TITLE_LIMIT
-from bot.domain.profiles import MAX_OPTIONS, clip
 from bot.domain.taxonomy import Taxonomy
 from bot.i18n import Text
 from bot.services.matching import render_reasons
@@ -37,7 +36,16 @@ from bot.services.partners import (
 )
 from bot.services.profiles import guild_taxonomy
 from bot.storage.partners import Search
-from bot.tree import answer, reports_errors
+from bot.tree import (
+    DrivesService,
+    FromCustomId,
+    RegistersItems,
+    Reply,
+    ServiceButton,
+    answer,
+    reports_errors,
+)
+from cogs.profiles import taxonomy_select
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +75,10 @@ def draft_view(_: Text, search: Search, taxonomy: Taxonomy) -> discord.ui.View:
         "theme": set(search.themes),
     }
     for row, kind in enumerate(CHOICE_KINDS):
-        entries = taxonomy.entries(kind)[:MAX_OPTIONS]
-        if not entries:
-            continue
-        options = [
-            discord.SelectOption(
-                label=clip(e.label(_.lang), 100), value=e.key, default=e.key in chosen[kind]
-            )
-            for e in entries
-        ]
-        select = discord.ui.Select[discord.ui.View](
-            placeholder=_(f"partner.select.{kind}"),
-            options=options,
-            min_values=0,
-            max_values=len(options),
-            row=row,
-        )
-        view.add_item(DraftItem(search.id, kind, select))
+        placeholder = _(f"partner.select.{kind}")
+        select = taxonomy_select(taxonomy, kind, chosen[kind], _.lang, placeholder, row)
+        if select is not None:
+            view.add_item(DraftItem(search.id, kind, select))
     post = discord.ui.Button[discord.ui.View](
         label=_("partner.draft.post"), style=discord.ButtonStyle.success, row=3
     )
@@ -129,6 +124,7 @@ def suggestions_embed(
 
 
 class DraftItem(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Item[discord.ui.View]],
     template=re.compile(DRAFT_TEMPLATE),
 ):
@@ -141,13 +137,7 @@ class DraftItem(
         super().__init__(item)
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DraftItem:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> DraftItem:
         return cls(int(match["search"]), match["part"], item)
 
     @reports_errors
@@ -182,6 +172,7 @@ class DraftItem(
 
 
 class InterestButton(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(INTEREST_TEMPLATE),
 ):
@@ -198,28 +189,20 @@ class InterestButton(
         self.search_id = search_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> InterestButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> InterestButton:
         return cls(int(match["search"]))
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         assert interaction.guild is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         result = await _service(interaction).interest(
             interaction.guild, self.search_id, interaction.user.id
         )
-        _ = await _bot(interaction).texts(interaction.guild.id)
         key = "partner.interest.opened" if result.new else "partner.interest.again"
-        await interaction.followup.send(_(key, thread=f"<#{result.thread_id}>"), ephemeral=True)
+        return Reply(interaction.guild.id, key, thread=f"<#{result.thread_id}>")
 
 
 class CloseButton(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(CLOSE_TEMPLATE),
 ):
@@ -237,24 +220,15 @@ class CloseButton(
         self.status = status
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> CloseButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> CloseButton:
         return cls(int(match["search"]), match["status"])
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         assert interaction.guild_id is not None
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
         await _service(interaction).close_search(
             interaction.guild_id, self.search_id, interaction.user.id, self.status
         )
-        _ = await _bot(interaction).texts(interaction.guild_id)
-        await interaction.followup.send(_(f"partner.closed.{self.status}"), ephemeral=True)
+        return Reply(interaction.guild_id, f"partner.closed.{self.status}")
 
 
 def card_view(_: Text, search_id: int) -> discord.ui.View:
@@ -269,6 +243,7 @@ def card_view(_: Text, search_id: int) -> discord.ui.View:
 
 
 class FollowupNo(
+    ServiceButton,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(FOLLOWUP_NO_TEMPLATE),
 ):
@@ -285,21 +260,12 @@ class FollowupNo(
         self.interest_id = interest_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> FollowupNo:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> FollowupNo:
         return cls(int(match["interest"]))
 
-    @reports_errors
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)  # before any work
+    async def press(self, interaction: discord.Interaction[Any]) -> Reply:
         key, guild_id = await _service(interaction).answer_no(self.interest_id, interaction.user.id)
-        _ = await _bot(interaction).texts(guild_id or interaction.guild_id)
-        await interaction.followup.send(_(key), ephemeral=True)
+        return Reply(guild_id or interaction.guild_id, key)
 
 
 def followup_view(_: Text, interest_id: int) -> discord.ui.View:
@@ -325,23 +291,21 @@ ON_OFF = [
 
 
 @app_commands.guild_only()
-class PartnersCog(commands.GroupCog, group_name="partner", group_description="Partner search"):
-    def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.partners
-        super().__init__()
+class PartnersCog(
+    DrivesService[PartnerService],
+    RegistersItems,
+    commands.GroupCog,
+    group_name="partner",
+    group_description="Partner search",
+):
+    dynamic_items = (DraftItem, InterestButton, CloseButton, FollowupNo)
 
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(DraftItem, InterestButton, CloseButton, FollowupNo)
+    def __init__(self, bot: MoteplassBot) -> None:
+        super().__init__(bot, bot.services.partners)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(DraftItem, InterestButton, CloseButton, FollowupNo)
+        await super().cog_unload()
         await self.service.close()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # Fires after every new gateway session; start() is idempotent.
-        await self.service.start()
 
     @app_commands.command(name="seek", description="Describe a project and look for partners")
     @app_commands.describe(
@@ -369,12 +333,7 @@ class PartnersCog(commands.GroupCog, group_name="partner", group_description="Pa
         )
         _ = await self.bot.texts(interaction.guild.id)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
-        await answer(
-            interaction,
-            draft_text(_, search),
-            view=draft_view(_, search, taxonomy),
-            ephemeral=True,
-        )
+        await answer(interaction, draft_text(_, search), view=draft_view(_, search, taxonomy))
 
     @app_commands.command(name="settings", description="Whether you are suggested to searches")
     @app_commands.describe(suggest="On: you may be suggested to partner searches")
@@ -392,7 +351,7 @@ class PartnersCog(commands.GroupCog, group_name="partner", group_description="Pa
         text = _(key)
         if wanted is not None:
             text = _("partner.settings.saved") + "\n" + text
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -120,7 +120,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         embed.set_footer(text=_("privacy.show.footer"))
         document = json.dumps(export, ensure_ascii=False, indent=2, default=str).encode("utf-8")
         file = discord.File(io.BytesIO(document), filename="moteplass-my-data.json")
-        await interaction.followup.send(embed=embed, file=file, ephemeral=True)
+        await answer(interaction, embed=embed, file=file)
 
     @app_commands.command(name="delete", description="Delete your data in this server")
     @app_commands.describe(member="Organisers: delete this member's data on request")
@@ -139,7 +139,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
             target = member.id
             key = "privacy.delete.ask_member"
         view = ConfirmDelete(self.service, _, interaction.guild_id, target, interaction.user.id)
-        await answer(interaction, _(key, member=f"<@{target}>"), view=view, ephemeral=True)
+        await answer(interaction, _(key, member=f"<@{target}>"), view=view)
 
     @app_commands.command(
         name="settings",
@@ -157,9 +157,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         leave_grace_days: app_commands.Range[int, 0, 365] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        guild = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, guild)
-        _ = self.bot.catalog.translator(guild.language)
+        _ = await self.bot.organiser_texts(interaction)
         checks = (
             (retention_months, RETENTION_MONTHS, "privacy.error.retention_range"),
             (leave_grace_days, GRACE_DAYS, "privacy.error.grace_range"),
@@ -182,7 +180,6 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
                 months=changed.retention_months,
                 days=changed.leave_grace_days,
             ),
-            ephemeral=True,
         )
 
 

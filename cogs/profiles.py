@@ -31,7 +31,15 @@ from bot.services.introductions import (
     clipped_notice,
 )
 from bot.storage.profiles import Profile, ProfileText
-from bot.tree import DEFER, NO_DEFER, FromCustomId, ReportingModal, answer, reports_errors
+from bot.tree import (
+    DEFER,
+    NO_DEFER,
+    FromCustomId,
+    RegistersItems,
+    ReportingModal,
+    answer,
+    reports_errors,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,23 @@ def _options(taxonomy: Taxonomy, kind: Kind, chosen: set[str], lang: str) -> lis
     ]
 
 
+def taxonomy_select(
+    taxonomy: Taxonomy, kind: Kind, chosen: set[str], lang: str, placeholder: str, row: int
+) -> discord.ui.Select[discord.ui.View] | None:
+    """A select of any of the server's entries of one kind (the first `MAX_OPTIONS`, those
+    in `chosen` ticked), or None where the server has none of that kind."""
+    options = _options(taxonomy, kind, chosen, lang)
+    if not options:
+        return None
+    return discord.ui.Select[discord.ui.View](
+        placeholder=placeholder,
+        options=options,
+        min_values=0,
+        max_values=len(options),
+        row=row,
+    )
+
+
 def follow_up_view(_: Text, profile: Profile, taxonomy: Taxonomy) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     chosen = {profile.sector} if profile.sector else set()
@@ -76,17 +101,10 @@ def follow_up_view(_: Text, profile: Profile, taxonomy: Taxonomy) -> discord.ui.
     )
     view.add_item(ProfileSelect("sector", profile.user_id, sector))
     for row, kind in enumerate(INTEREST_KINDS, start=1):
-        options = _options(taxonomy, kind, set(profile.interests), _.lang)
-        if not options:
-            continue
-        select = discord.ui.Select[discord.ui.View](
-            placeholder=_(f"profile.select.{kind}"),
-            options=options,
-            min_values=0,
-            max_values=len(options),
-            row=row,
-        )
-        view.add_item(ProfileSelect(kind, profile.user_id, select))
+        placeholder = _(f"profile.select.{kind}")
+        select = taxonomy_select(taxonomy, kind, set(profile.interests), _.lang, placeholder, row)
+        if select is not None:
+            view.add_item(ProfileSelect(kind, profile.user_id, select))
     yes = profile.matching != "left"
     matching = discord.ui.Select[discord.ui.View](
         placeholder=_("profile.select.matching"),
@@ -233,18 +251,14 @@ class IntroduceModal(ReportingModal):
 # ----- the cog --------------------------------------------------------------------------
 
 
-class ProfilesCog(commands.Cog):
+class ProfilesCog(RegistersItems, commands.Cog):
+    dynamic_items = (ProfileSelect, ProfileDone)
+
     profile = app_commands.Group(name="profile", description="Introductions", guild_only=True)
 
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         self.service = bot.services.profiles
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ProfileSelect, ProfileDone)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ProfileSelect, ProfileDone)
 
     @app_commands.command(
         name="introduce",
@@ -272,10 +286,10 @@ class ProfilesCog(commands.Cog):
         notice = clipped_notice(_, done.clipped)
         if notice:
             notes.append(notice)
-        await interaction.followup.send(
+        await answer(
+            interaction,
             follow_up_text(_, taxonomy, card, tuple(notes)),
             view=follow_up_view(_, done.profile, taxonomy),
-            ephemeral=True,
         )
 
     @profile.command(name="show", description="Show an introduction card")
@@ -303,9 +317,7 @@ class ProfilesCog(commands.Cog):
             if not profile.complete:
                 lines.append(_("profile.show.incomplete"))
             lines.append(_(f"profile.show.matching.{profile.matching}"))
-        await answer(
-            interaction, "\n".join(lines), embed=card_embed(_, profile, taxonomy), ephemeral=True
-        )
+        await answer(interaction, "\n".join(lines), embed=card_embed(_, profile, taxonomy))
 
 
 async def setup(bot: MoteplassBot) -> None:

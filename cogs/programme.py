@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import meeting_choices
+from bot.autocomplete import chosen_id, chosen_meeting, meeting_choices, upcoming_meetings
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local
 from bot.domain.moments import to_local
@@ -32,7 +32,7 @@ from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy
 from bot.services.programme import ProgrammeService, programme_lines
-from bot.tree import answer, reports_errors
+from bot.tree import DrivesService, FromCustomId, RegistersItems, answer, reports_errors
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,9 @@ _STYLES = {
 KIND_CHOICES = [app_commands.Choice(name=kind, value=kind) for kind in KINDS]
 
 
-def _id(value: str, key: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound(key)
-    return int(text)
+def chosen_proposal(value: str) -> int:
+    """A proposal option's value (a chosen id), or NotFound for anything typed."""
+    return chosen_id(value, "programme.error.not_found")
 
 
 def _service(interaction: discord.Interaction[Any]) -> ProgrammeService:
@@ -64,6 +62,7 @@ def _service(interaction: discord.Interaction[Any]) -> ProgrammeService:
 
 
 class DecisionButton(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     template=re.compile(PREFIX + r":(?P<action>accept|decline|move):(?P<id>" + _ID + ")"),
 ):
@@ -81,13 +80,7 @@ class DecisionButton(
         self.proposal_id = proposal_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> DecisionButton:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> DecisionButton:
         return cls(match["action"], int(match["id"]))
 
     @reports_errors
@@ -99,20 +92,17 @@ class DecisionButton(
         service = _service(interaction)
         if self.action == "move":
             view = await move_view(interaction, _, service, self.proposal_id)
-            await interaction.followup.send(
-                _("programme.review.move_to"), view=view, ephemeral=True
-            )
+            await answer(interaction, _("programme.review.move_to"), view=view)
             return
         decision = Decision.ACCEPTED if self.action == "accept" else Decision.DECLINED
         decided = await service.decide(
             interaction.guild_id, self.proposal_id, decision, interaction.user.id
         )
-        await interaction.followup.send(
-            _(f"programme.review.{decision.value}", title=decided.title), ephemeral=True
-        )
+        await answer(interaction, _(f"programme.review.{decision.value}", title=decided.title))
 
 
 class MoveSelect(
+    FromCustomId,
     discord.ui.DynamicItem[discord.ui.Select[discord.ui.View]],
     template=re.compile(PREFIX + r":moveto:(?P<id>" + _ID + ")"),
 ):
@@ -124,13 +114,7 @@ class MoveSelect(
         self.proposal_id = proposal_id
 
     @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> MoveSelect:
+    def from_match(cls, match: re.Match[str], item: discord.ui.Item[Any]) -> MoveSelect:
         assert isinstance(item, discord.ui.Select)
         return cls(int(match["id"]), item)
 
@@ -143,7 +127,7 @@ class MoveSelect(
         values = list(self.item.values)
         if not values:
             raise NotFound("meeting.error.not_found")
-        target = _id(values[0], "meeting.error.not_found")
+        target = chosen_meeting(values[0])
         service = _service(interaction)
         decided = await service.decide(
             interaction.guild_id,
@@ -153,9 +137,8 @@ class MoveSelect(
             to_meeting=target,
         )
         meeting = await service.meetings.require(interaction.guild_id, decided.meeting_id)
-        await interaction.followup.send(
-            _("programme.review.moved", title=decided.title, meeting=meeting.title),
-            ephemeral=True,
+        await answer(
+            interaction, _("programme.review.moved", title=decided.title, meeting=meeting.title)
         )
 
 
@@ -196,21 +179,17 @@ def review_view(_: Text, proposals: list[Proposal]) -> discord.ui.View:
 
 
 @app_commands.guild_only()
-class ProgrammeCog(commands.GroupCog, group_name="programme", group_description="Programme"):
+class ProgrammeCog(
+    DrivesService[ProgrammeService],
+    RegistersItems,
+    commands.GroupCog,
+    group_name="programme",
+    group_description="Programme",
+):
+    dynamic_items = (DecisionButton, MoveSelect)
+
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.programme
-        super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(DecisionButton, MoveSelect)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(DecisionButton, MoveSelect)
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        await self.service.start()
+        super().__init__(bot, bot.services.programme)
 
     # ----- members -----------------------------------------------------------------
 
@@ -224,6 +203,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         co_presenter_2="A second co-presenter",
     )
     @app_commands.choices(kind=KIND_CHOICES)
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def propose(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -239,14 +219,12 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         proposal, current = await self.service.propose(
             interaction.guild_id,
             interaction.user.id,
-            _id(meeting, "meeting.error.not_found"),
+            chosen_meeting(meeting),
             ProposalText(title=title, summary=summary, kind=kind),
             self._co_presenters(co_presenter, co_presenter_2),
         )
         await answer(
-            interaction,
-            _("programme.proposed", title=proposal.title, meeting=current.title),
-            ephemeral=True,
+            interaction, _("programme.proposed", title=proposal.title, meeting=current.title)
         )
 
     @app_commands.command(name="edit", description="Change your proposal")
@@ -275,13 +253,13 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         edited = await self.service.edit(
             interaction.guild_id,
             interaction.user.id,
-            _id(proposal, "programme.error.not_found"),
+            chosen_proposal(proposal),
             title=title,
             summary=summary,
             kind=kind,
             co_presenters=others or None,
         )
-        await answer(interaction, _("programme.edited", title=edited.title), ephemeral=True)
+        await answer(interaction, _("programme.edited", title=edited.title))
 
     @app_commands.command(name="withdraw", description="Take back your proposal")
     @app_commands.describe(proposal="Your proposal (open ones only)")
@@ -289,9 +267,11 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         assert interaction.guild_id is not None
         _ = await self.bot.texts(interaction.guild_id)
         taken = await self.service.withdraw(
-            interaction.guild_id, interaction.user.id, _id(proposal, "programme.error.not_found")
+            interaction.guild_id,
+            interaction.user.id,
+            chosen_proposal(proposal),
         )
-        await answer(interaction, _("programme.withdrawn", title=taken.title), ephemeral=True)
+        await answer(interaction, _("programme.withdrawn", title=taken.title))
 
     def _co_presenters(self, *members: discord.Member | None) -> list[int]:
         """The people given (bots left out), their names kept for the programme."""
@@ -304,6 +284,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
 
     @app_commands.command(name="review", description="Decide on proposals", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting (empty: the next one with open proposals)")
+    @app_commands.autocomplete(meeting=upcoming_meetings)
     async def review(
         self, interaction: discord.Interaction[MoteplassBot], meeting: str | None = None
     ) -> None:
@@ -312,9 +293,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         if meeting is None:
             current = await self.service.next_to_review(interaction.guild.id)
         else:
-            current = await self.service.upcoming(
-                interaction.guild.id, _id(meeting, "meeting.error.not_found")
-            )
+            current = await self.service.upcoming(interaction.guild.id, chosen_meeting(meeting))
         proposals = await self.service.proposals.for_meeting(current.id)
         waiting = [p for p in proposals if p.status is Status.OPEN]
         accepted = ordered(p for p in proposals if p.status is Status.ACCEPTED)
@@ -331,7 +310,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
             head.append(fit_lines(lines, 1500, lambda n: _("programme.embed.more", count=n)))
         if not waiting:
             head.append(_("programme.review.nothing_open"))
-        await interaction.followup.send("\n".join(head), ephemeral=True)
+        await answer(interaction, "\n".join(head))
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild.id)
         shown = waiting[: PER_MESSAGE * MESSAGES]
         profiles = {
@@ -350,12 +329,10 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
                 if profile and profile.organisation:
                     who += f" · {profile.organisation}"
                 embeds.append(proposal_embed(_, p, who))
-            await interaction.followup.send(
-                embeds=embeds, view=review_view(_, chunk), ephemeral=True
-            )
+            await answer(interaction, embeds=embeds, view=review_view(_, chunk))
         if len(waiting) > len(shown):
             more = _("programme.embed.more", count=len(waiting) - len(shown))
-            await interaction.followup.send(more, ephemeral=True)
+            await answer(interaction, more)
 
     @app_commands.command(
         name="arrange", description="Order the programme and give times", extras=ORGANISER
@@ -376,7 +353,7 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         _ = await self.bot.organiser_texts(interaction)
         arranged = await self.service.arrange(
             interaction.guild_id,
-            _id(item, "programme.error.not_found"),
+            chosen_proposal(item),
             slot=slot,
             position=position,
         )
@@ -386,13 +363,6 @@ class ProgrammeCog(commands.GroupCog, group_name="programme", group_description=
         await answer(interaction, _("programme.arranged", title=arranged.title) + "\n" + shown)
 
     # ----- autocomplete ------------------------------------------------------------
-
-    @propose.autocomplete("meeting")
-    @review.autocomplete("meeting")
-    async def _meeting_autocomplete(
-        self, interaction: discord.Interaction[MoteplassBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await meeting_choices(interaction, current)
 
     @edit.autocomplete("proposal")
     @withdraw.autocomplete("proposal")

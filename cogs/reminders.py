@@ -12,8 +12,8 @@ from bot.bot import MoteplassBot
 from bot.domain.dates import parse_time
 from bot.domain.reminders import ReminderPlan, validate_plan
 from bot.i18n import Text
-from bot.permissions import require_organiser
-from bot.tree import answer
+from bot.services.reminders import ReminderService
+from bot.tree import DrivesService, answer
 
 ORGANISER = {"organiser": True}
 
@@ -46,21 +46,19 @@ def describe_plan(_: Text, plan: ReminderPlan) -> str:
 
 
 @app_commands.guild_only()
-class RemindersCog(commands.GroupCog, group_name="reminders", group_description="Reminders"):
+class RemindersCog(
+    DrivesService[ReminderService],
+    commands.GroupCog,
+    group_name="reminders",
+    group_description="Reminders",
+):
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.reminders
-        super().__init__()
+        super().__init__(bot, bot.services.reminders)
 
     async def cog_unload(self) -> None:
         await self.service.close()
 
     # ----- listeners ---------------------------------------------------------------
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # Fires after every new gateway session; start() is idempotent (job ids from rows).
-        await self.service.start()
 
     @commands.Cog.listener()
     async def on_meeting_changed(self, meeting_id: int) -> None:
@@ -79,7 +77,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
             interaction.guild_id, interaction.user.id, off, self.bot.clock.now()
         )
         key = "reminders.opted_out" if off else "reminders.opted_in"
-        await answer(interaction, _(key), ephemeral=True)
+        await answer(interaction, _(key))
 
     @app_commands.command(name="on", description="Get reminder DMs for meetings you go to")
     async def on(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -113,9 +111,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         monthly_day: int | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, settings)
-        _ = self.bot.catalog.translator(settings.language)
+        _ = await self.bot.organiser_texts(interaction)
         plan = await self.service.plans.get(interaction.guild_id)
         changes: dict[str, object] = {}
         if channel_days is not None:
@@ -145,7 +141,7 @@ class RemindersCog(commands.GroupCog, group_name="reminders", group_description=
         text = describe_plan(_, plan)
         if changes:
             text = _("reminders.plan.saved") + "\n" + text
-        await interaction.followup.send(text, ephemeral=True)
+        await answer(interaction, text)
 
 
 async def setup(bot: MoteplassBot) -> None:

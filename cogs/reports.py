@@ -12,7 +12,6 @@ from discord.ext import commands
 from bot.bot import MoteplassBot
 from bot.domain.dates import parse_date
 from bot.domain.moments import to_local
-from bot.permissions import require_organiser
 from bot.services.reports import (
     build,
     build_team_lines,
@@ -21,6 +20,7 @@ from bot.services.reports import (
     request_for,
     summary_lines,
 )
+from bot.tree import answer
 
 
 class ReportCog(commands.Cog):
@@ -44,8 +44,8 @@ class ReportCog(commands.Cog):
         end: app_commands.Range[str, 1, 32] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
+        _ = await self.bot.organiser_texts(interaction)
         settings = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, settings)
         now = self.bot.clock.now()
         today = to_local(now, settings.timezone).date()
         request = request_for(
@@ -54,7 +54,6 @@ class ReportCog(commands.Cog):
             parse_date(start, today=today) if start else None,
             parse_date(end, today=today) if end else None,
         )
-        _ = self.bot.catalog.translator(settings.language)
         report = await build(self.bot.db, interaction.guild_id, request)
         rendered = await asyncio.to_thread(render, report, _)
         lines = summary_lines(report, _)
@@ -71,7 +70,7 @@ class ReportCog(commands.Cog):
             discord.File(io.BytesIO(rendered.csv), filename=f"{rendered.filename_stem}.csv"),
             discord.File(io.BytesIO(rendered.png), filename=f"{rendered.filename_stem}.png"),
         ]
-        await interaction.followup.send(embed=embed, files=files, ephemeral=True)
+        await answer(interaction, embed=embed, files=files)
 
 
 async def setup(bot: MoteplassBot) -> None:

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import chosen_id
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local, parse_date, parse_time
 from bot.domain.meeting import validate_capacity
@@ -26,13 +27,6 @@ from bot.i18n import Text
 from bot.services.series import check_text, create_series
 from bot.storage.series import Series, SeriesRepository
 from bot.tree import answer
-
-
-def _series_id(value: str) -> int:
-    text = value.strip().lstrip("#")
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound("series.error.not_found")
-    return int(text)
 
 
 def _times(parsed: ParsedRule, start: str | None, end: str | None) -> tuple[time, time]:
@@ -84,7 +78,9 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
 
     async def _series(self, interaction: discord.Interaction[MoteplassBot], value: str) -> Series:
         assert interaction.guild_id is not None
-        found = await self.repo.get(interaction.guild_id, _series_id(value))
+        found = await self.repo.get(
+            interaction.guild_id, chosen_id(value.strip().lstrip("#"), "series.error.not_found")
+        )
         if found is None:
             raise NotFound("series.error.not_found")
         return found
@@ -142,7 +138,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         lines = [_("series.created"), describe(_, series, now)]
         if parsed.rule.skips_some_months:
             lines.append(_("series.notice.some_months_skipped", rule=describe_rule(parsed.rule, _)))
-        await answer(interaction, "\n".join(lines), ephemeral=True)
+        await answer(interaction, "\n".join(lines))
 
     @app_commands.command(name="list", description="The server's series", extras=ORGANISER)
     async def list_(self, interaction: discord.Interaction[MoteplassBot]) -> None:
@@ -150,11 +146,11 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         _ = await self.bot.organiser_texts(interaction)
         found = await self.repo.for_guild(interaction.guild_id)
         if not found:
-            await answer(interaction, _("series.list.empty"), ephemeral=True)
+            await answer(interaction, _("series.list.empty"))
             return
         now = self.bot.clock.now()
         text = "\n\n".join(describe(_, s, now) for s in found[:10])
-        await answer(interaction, text[:2000], ephemeral=True)
+        await answer(interaction, text[:2000])
 
     @app_commands.command(
         name="edit", description="Change a series (future meetings only)", extras=ORGANISER
@@ -217,7 +213,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             raise NotFound("series.error.not_found")
         self._changed(interaction.guild_id)
         text = _("series.edited") + "\n" + describe(_, saved, now)
-        await answer(interaction, text, ephemeral=True)
+        await answer(interaction, text)
 
     @app_commands.command(
         name="skip", description="Skip one date (a holiday, the July break)", extras=ORGANISER
@@ -238,11 +234,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         self._changed(interaction.guild_id)
         settings = await self.bot.guild_settings.get(interaction.guild_id)
         label = format_date_local(day, settings.language)
-        await answer(
-            interaction,
-            _("series.skipped", date=label, title=current.title_template),
-            ephemeral=True,
-        )
+        await answer(interaction, _("series.skipped", date=label, title=current.title_template))
 
     @app_commands.command(
         name="stop", description="Stop creating meetings from a series", extras=ORGANISER
@@ -255,9 +247,7 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
         if not await self.repo.stop(interaction.guild_id, current.id, self.bot.clock.now()):
             raise BadInput("series.error.stopped")
         self._changed(interaction.guild_id)
-        await answer(
-            interaction, _("series.stopped_ok", title=current.title_template), ephemeral=True
-        )
+        await answer(interaction, _("series.stopped_ok", title=current.title_template))
 
     @edit.autocomplete("series")
     @skip.autocomplete("series")

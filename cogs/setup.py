@@ -18,7 +18,6 @@ from bot.permissions import (
     ANNOUNCE_NEEDS,
     INTRO_NEEDS,
     channel_problems,
-    require_organiser,
 )
 from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
@@ -26,7 +25,7 @@ from bot.services.setup import check_channel, check_role, checklist_text, descri
 from bot.storage.guilds import GuildSettings
 from bot.storage.setup import LANGUAGE_STEP, SetupRepository
 from bot.storage.taxonomy import TaxonomyRepository
-from bot.tree import answer
+from bot.tree import RegistersItems, answer
 from cogs.setup_start import DYNAMIC_ITEMS, render
 
 # Organiser commands carry no default permissions (the organiser role must see them without
@@ -34,6 +33,13 @@ from cogs.setup_start import DYNAMIC_ITEMS, render
 # `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
 Label = app_commands.Range[str, 1, LABEL_LIMIT]
+# The options an entry of the server's taxonomy is given by (/community add_…).
+ENTRY_OPTIONS = {
+    "key": "Stable id: lower-case letters, digits and _",
+    "label_nb": "Name in Norwegian",
+    "label_sv": "Name in Swedish",
+    "label_en": "Name in English",
+}
 
 LANGUAGE_CHOICES = [
     app_commands.Choice(name="Norsk bokmål", value="nb"),
@@ -96,16 +102,14 @@ def settings_embed(
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up Møteplass"):
+class SetupCog(
+    RegistersItems, commands.GroupCog, group_name="setup", group_description="Set up Møteplass"
+):
+    dynamic_items = DYNAMIC_ITEMS
+
     def __init__(self, bot: MoteplassBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-
-    async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
 
     @app_commands.command(name="start", description="A guided start: channels, series, team")
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -114,7 +118,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         assert interaction.guild is not None
         facts = await SetupRepository(self.bot.db).facts(interaction.guild.id)
         shown = await render(self.bot, interaction.guild, current_step(facts))
-        await answer(interaction, ephemeral=True, **shown)
+        await answer(interaction, **shown)
 
     @app_commands.command(name="configure", description="Choose channels, role, language, zone")
     @app_commands.describe(
@@ -166,9 +170,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
                 guild.id, LANGUAGE_STEP, self.bot.clock.now()
             )
         _ = self.bot.catalog.translator(saved.language)
-        await answer(
-            interaction, _("setup.saved"), embed=settings_embed(_, guild, saved), ephemeral=True
-        )
+        await answer(interaction, _("setup.saved"), embed=settings_embed(_, guild, saved))
 
     @configure.autocomplete("timezone")
     async def _timezone_autocomplete(
@@ -205,7 +207,6 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
             interaction,
             _(key, region=saved.region_name or guild.name),
             embed=settings_embed(_, guild, saved),
-            ephemeral=True,
         )
 
     @app_commands.command(name="show", description="Show this server's settings")
@@ -220,7 +221,7 @@ class SetupCog(commands.GroupCog, group_name="setup", group_description="Set up 
         embed.add_field(
             name=_("setup_start.checklist"), value=checklist_text(_, facts)[:1024], inline=False
         )
-        await answer(interaction, embed=embed, ephemeral=True)
+        await answer(interaction, embed=embed)
 
 
 @app_commands.guild_only()
@@ -234,13 +235,7 @@ class CommunityCog(
     @app_commands.command(
         name="add_sector", description="Add or rename a sector of this server", extras=ORGANISER
     )
-    @app_commands.describe(
-        key="Stable id: lower-case letters, digits and _",
-        label_nb="Name in Norwegian",
-        label_sv="Name in Swedish",
-        label_en="Name in English",
-        colour="Card colour, #RRGGBB",
-    )
+    @app_commands.describe(**ENTRY_OPTIONS, colour="Card colour, #RRGGBB")
     async def add_sector(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -258,12 +253,7 @@ class CommunityCog(
         description="Add or rename one of this server's interests or themes",
         extras=ORGANISER,
     )
-    @app_commands.describe(
-        key="Stable id: lower-case letters, digits and _",
-        label_nb="Name in Norwegian",
-        label_sv="Name in Swedish",
-        label_en="Name in English",
-    )
+    @app_commands.describe(**ENTRY_OPTIONS)
     async def add_interest(
         self,
         interaction: discord.Interaction[MoteplassBot],
@@ -284,9 +274,7 @@ class CommunityCog(
         colour: str | None,
     ) -> None:
         assert interaction.guild_id is not None
-        settings = await self.bot.guild_settings.get(interaction.guild_id)
-        await require_organiser(self.bot.db, interaction.user, settings)
-        _ = self.bot.catalog.translator(settings.language)
+        _ = await self.bot.organiser_texts(interaction)
         taxonomy = await guild_taxonomy(self.bot.db, interaction.guild_id)
         entry, new = server_entry(taxonomy, kind, key, labels, colour)
         await TaxonomyRepository(self.bot.db).add(interaction.guild_id, entry)
@@ -294,8 +282,7 @@ class CommunityCog(
         done = "added" if new else "renamed"
         await answer(
             interaction,
-            _(f"setup.taxonomy.{what}_{done}", label=entry.label(settings.language), key=entry.key),
-            ephemeral=True,
+            _(f"setup.taxonomy.{what}_{done}", label=entry.label(_.lang), key=entry.key),
         )
 
 

@@ -16,7 +16,8 @@ from bot.domain.team import ORGANISATION_LIMIT, ROLES, suggest_organisations, ti
 from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import manages_server, require_manage_server
-from bot.tree import answer
+from bot.services.team import TeamService
+from bot.tree import DrivesService, answer
 
 ORGANISER = {"organiser": True}
 # Stricter than organisers: checked with `require_manage_server` (the structural test
@@ -27,16 +28,14 @@ ROLE_CHOICES = [app_commands.Choice(name=role.replace("_", " "), value=role) for
 
 
 @app_commands.guild_only()
-class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs Møteplass here"):
+class TeamCog(
+    DrivesService[TeamService],
+    commands.GroupCog,
+    group_name="team",
+    group_description="Who runs Møteplass here",
+):
     def __init__(self, bot: MoteplassBot) -> None:
-        self.bot = bot
-        self.service = bot.services.team
-        super().__init__()
-
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # After every new gateway session: cards a crash left out of date are edited.
-        await self.service.start()
+        super().__init__(bot, bot.services.team)
 
     async def _manager_texts(self, interaction: discord.Interaction[MoteplassBot]) -> Text:
         require_manage_server(interaction.user)
@@ -88,7 +87,7 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
             else _("team.set.done", member=f"<@{member.id}>", role=role_name)
         )
         note = await self._card_note(_, interaction.guild.id)
-        await answer(interaction, f"{text}\n{note}", ephemeral=True)
+        await answer(interaction, f"{text}\n{note}")
 
     @set_.autocomplete("organisation")
     async def _organisation_autocomplete(
@@ -116,15 +115,13 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
         role_name = _(f"team.role.{role.value}")
         if not removed:
             await answer(
-                interaction,
-                _("team.remove.not_held", member=f"<@{member.id}>", role=role_name),
-                ephemeral=True,
+                interaction, _("team.remove.not_held", member=f"<@{member.id}>", role=role_name)
             )
             return
         await self.service.refresh_stale(interaction.guild.id)
         text = _("team.remove.done", member=f"<@{member.id}>", role=role_name)
         note = await self._card_note(_, interaction.guild.id)
-        await answer(interaction, f"{text}\n{note}", ephemeral=True)
+        await answer(interaction, f"{text}\n{note}")
 
     @app_commands.command(
         name="show", description="Post or update the card of who runs Møteplass", extras=ORGANISER
@@ -137,9 +134,7 @@ class TeamCog(commands.GroupCog, group_name="team", group_description="Who runs 
         outcome = await self.service.publish(interaction.guild, post=True)
         card = await self.service.repo.card(interaction.guild.id)
         assert card is not None
-        await answer(
-            interaction, _(f"team.show.{outcome}", channel=f"<#{card.channel_id}>"), ephemeral=True
-        )
+        await answer(interaction, _(f"team.show.{outcome}", channel=f"<#{card.channel_id}>"))
 
 
 async def setup(bot: MoteplassBot) -> None:
