@@ -254,6 +254,21 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement in its own transaction; the number of rows it changed
+        (1 for the one caller whose conditional UPDATE or `INSERT … DO NOTHING` won)."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One INSERT in its own transaction; the new row's id."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, params)
+            row_id = cursor.lastrowid
+        assert row_id is not None
+        return row_id
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)

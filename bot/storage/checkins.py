@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +20,7 @@ class Checkin:
     checked_at: datetime
 
 
-class CheckinRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CheckinRepository(Repository):
     async def record(
         self,
         guild_id: int,

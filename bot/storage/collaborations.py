@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from bot.db import Database
 from bot.domain.collaborations import CollabFact, CollabMemberFact, Origin
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.stats import UNKNOWN_SECTOR as UNKNOWN
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +83,7 @@ def _member(row: sqlite3.Row) -> CollabMember:
     )
 
 
-class CollaborationRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CollaborationRepository(Repository):
     async def create(
         self,
         guild_id: int,

@@ -21,9 +21,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import from_stored, from_stored_or_none, stored, stored_clock
 from bot.domain.reminders import MONTHLY_POST, ReminderPlan, validate_plan
+from bot.storage.rows import Repository
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,7 @@ def _token() -> str:
     return secrets.token_hex(16)
 
 
-class DeliveryRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class DeliveryRepository(Repository):
     async def claim(
         self,
         guild_id: int,
@@ -398,10 +395,7 @@ class DeliveryRepository:
 # --------------------------------------------------------------------------- plans
 
 
-class ReminderPlanRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ReminderPlanRepository(Repository):
     async def get(self, guild_id: int) -> ReminderPlan:
         """The server's plan, or the defaults if it never changed it."""
         row = await self.db.fetchone(

@@ -7,15 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import stored
+from bot.storage.rows import Repository
 
 
-class ErasureMarkers:
+class ErasureMarkers(Repository):
     """Deleted members' reactions that are not answers, per open announcement."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def for_meeting(self, meeting_id: int) -> dict[int, bool]:
         """user id → whether the bot removed their reactions (then any seen later are new)."""

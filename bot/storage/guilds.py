@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.storage.rows import Repository
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
 
@@ -51,10 +51,7 @@ class GuildSettings:
         )
 
 
-class GuildSettingsRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class GuildSettingsRepository(Repository):
     async def get(self, guild_id: int) -> GuildSettings:
         """The stored settings, or the defaults (with `stored=False`) for a new server."""
         row = await self.db.fetchone(

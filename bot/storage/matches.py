@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored, stored_clock, stored_or_none
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +133,7 @@ _ROUND_COLUMNS = (
 )
 
 
-class MatchRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MatchRepository(Repository):
     async def settings(self, guild_id: int) -> MatchSettings:
         row = await self.db.fetchone(
             _SETTINGS_SELECT + "WHERE guild_id = ?",

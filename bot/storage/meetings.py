@@ -18,7 +18,6 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.meeting import (
     Meeting,
     MeetingChanges,
@@ -33,6 +32,7 @@ from bot.domain.moments import from_stored, from_stored_or_none, stored
 from bot.domain.rsvp import SetCapacity, decide
 from bot.errors import NotFound
 from bot.storage.notices import owe, user_ids_with
+from bot.storage.rows import Repository
 from bot.storage.rsvps import RsvpTransaction
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,7 @@ class CancelResult:
     newly_cancelled: bool
 
 
-class MeetingRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MeetingRepository(Repository):
     async def create(
         self, guild_id: int, draft: MeetingDraft, now: datetime, *, created_by: int | None = None
     ) -> Meeting:

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.rsvp import RsvpState, Status
+from bot.storage.rows import Repository
 
 __all__ = ["NoticeRepository", "owe", "owe_promotions", "user_ids_with"]
 
@@ -69,10 +69,7 @@ async def owe_promotions(
         await owe(conn, guild_id, "promoted", meeting_id, still_going, now)
 
 
-class NoticeRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class NoticeRepository(Repository):
     async def claim_notice(self, kind: str, meeting_id: int, user_id: int, now: datetime) -> bool:
         """True only the first time for (kind, meeting, user): tell people things once.
 

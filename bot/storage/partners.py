@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from bot.db import Database
 from bot.domain.moments import from_stored, from_stored_or_none, stored
+from bot.storage.rows import Repository
 
 OPEN = "open"
 CLOSED = ("found", "withdrawn", "expired")
@@ -122,10 +123,7 @@ async def members_of_interest(db: Database, guild_id: int, interest_id: int) -> 
     return [int(row["poster"]), int(row["interested"])]
 
 
-class PartnerRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class PartnerRepository(Repository):
     # ----- searches ------------------------------------------------------------------
 
     async def create_draft(

@@ -16,9 +16,9 @@ from typing import Any
 import aiosqlite
 from dateutil.relativedelta import relativedelta
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
 from bot.storage.privacy_export import export_member
+from bot.storage.rows import Repository
 
 DEFAULT_RETENTION_MONTHS = 24
 DEFAULT_LEAVE_GRACE_DAYS = 30
@@ -231,10 +231,7 @@ async def _delete_rows(
     return DeletionResult(found=changed > 0, cards=cards, threads=threads)
 
 
-class PrivacyRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class PrivacyRepository(Repository):
     # --- settings -------------------------------------------------------------------------
 
     async def settings(self, guild_id: int) -> PrivacySettings:

@@ -8,8 +8,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
+from bot.storage.rows import Repository
 
 _COLUMNS = (
     "guild_id, user_id, display_name, organisation, role, sector, interests, offers, seeks, "
@@ -85,10 +85,7 @@ def _row_to_profile(r: sqlite3.Row) -> Profile:
     )
 
 
-class ProfileRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ProfileRepository(Repository):
     async def get(self, guild_id: int, user_id: int) -> Profile | None:
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM profiles WHERE guild_id = ? AND user_id = ?",  # noqa: S608

@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.programme import (
     MAX_OPEN_PER_MEETING,
@@ -22,6 +21,7 @@ from bot.domain.programme import (
     Status,
 )
 from bot.errors import BadInput
+from bot.storage.rows import Repository
 
 _COLUMNS = (
     "id, guild_id, meeting_id, user_id, title, summary, kind, co_presenter_1, co_presenter_2, "
@@ -64,10 +64,7 @@ def _pair(co_presenters: Sequence[int]) -> tuple[int | None, int | None]:
     return first, second
 
 
-class ProposalRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ProposalRepository(Repository):
     async def get(self, guild_id: int, proposal_id: int) -> Proposal | None:
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND id = ?",  # noqa: S608

@@ -7,13 +7,13 @@ from datetime import date, datetime, time
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import from_stored, local_date_of, stored, stored_clock
 from bot.domain.recurrence import (
     DEFAULT_LEAD_DAYS,
     RecurrenceRule,
     SeriesSchedule,
 )
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +88,7 @@ def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
     )
 
 
-class SeriesRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class SeriesRepository(Repository):
     async def create(self, draft: SeriesDraft, now: datetime) -> Series:
         stamp = stored(now)
         async with self.db.transaction() as conn:

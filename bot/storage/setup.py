@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.setup_steps import SetupFacts
 from bot.domain.team import PROJECT_LEAD
+from bot.storage.rows import Repository
 
 LANGUAGE_STEP = "language"
 
 
-class SetupRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class SetupRepository(Repository):
     async def confirm(self, guild_id: int, step: str, now: datetime) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.db import Database
 from bot.domain.taxonomy import Entry, Kind, Taxonomy, added_entry, merge_taxonomy
+from bot.storage.rows import Repository
 
 # The table keeps one `kind` for interests; target group versus theme is not stored.
 _STORED_KIND: dict[Kind, str] = {
@@ -15,10 +15,7 @@ _STORED_KIND: dict[Kind, str] = {
 }
 
 
-class TaxonomyRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class TaxonomyRepository(Repository):
     async def extensions(self, guild_id: int) -> list[Entry]:
         rows = await self.db.fetchall(
             "SELECT kind, key, label_nb, label_sv, label_en, colour FROM taxonomy_extensions "

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.team import Holding
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,7 @@ def _holding(row: aiosqlite.Row) -> Holding:
 _STALE = "UPDATE team_cards SET stale = 1 WHERE guild_id = ?"
 
 
-class TeamRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class TeamRepository(Repository):
     async def set_role(
         self, guild_id: int, user_id: int, role: str, organisation: str | None, now: datetime
     ) -> Holding:
