@@ -261,6 +261,11 @@ class Database:
             cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
+    async def execute_one(self, sql: str, params: Sequence[Any] = ()) -> bool:
+        """`execute`, True if it changed exactly one row: of any number of callers of the
+        same conditional write (a claim, a state change), exactly one gets True."""
+        return await self.execute(sql, params) == 1
+
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One INSERT in its own transaction; the new row's id."""
         async with self.transaction() as conn:

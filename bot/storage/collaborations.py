@@ -194,21 +194,18 @@ class CollaborationRepository(Repository):
 
     async def claim_ask(self, collab_id: int, user_id: int, now: datetime) -> bool:
         """True only for the first caller: each member is asked to confirm once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE collaboration_members SET asked_at = ? WHERE collaboration_id = ? "
-                "AND user_id = ? AND asked_at IS NULL AND answer = 'pending'",
-                (stored(now), collab_id, user_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE collaboration_members SET asked_at = ? WHERE collaboration_id = ? "
+            "AND user_id = ? AND asked_at IS NULL AND answer = 'pending'",
+            (stored(now), collab_id, user_id),
+        )
 
     async def mark_asked(self, collab_id: int, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE collaboration_members SET asked_sent = 1 "
-                "WHERE collaboration_id = ? AND user_id = ?",
-                (collab_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE collaboration_members SET asked_sent = 1 "
+            "WHERE collaboration_id = ? AND user_id = ?",
+            (collab_id, user_id),
+        )
 
     async def owed(self) -> list[tuple[Collaboration, CollabMember]]:
         """Open collaborations' members (every server) not yet asked, or whose request was

@@ -247,12 +247,10 @@ class DeliveryRepository(Repository):
         return sorted((_claim(row, is_retry=True) for row in rows), key=lambda c: c.id)
 
     async def _finish(self, claim: Claim, sql: str, params: Sequence[Any]) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                sql + " WHERE id = ? AND claim_token = ? AND status = 'claimed'",
-                (*params, claim.id, claim.token),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            sql + " WHERE id = ? AND claim_token = ? AND status = 'claimed'",
+            (*params, claim.id, claim.token),
+        )
 
     async def mark_sent(self, claim: Claim, now: datetime) -> bool:
         """True if the claim was still ours (False: dropped by a reschedule or taken over)."""
@@ -371,13 +369,11 @@ class DeliveryRepository(Repository):
         """A meeting moved or was cancelled: drop what was not sent (claims in flight,
         retryable failures, skips) so the plan can be recomputed. Sent deliveries and
         permanent failures stay: a key is never sent twice. Returns the rows dropped."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
-                "AND (status IN ('claimed', 'skipped') OR (status = 'failed' AND permanent = 0))",
-                (guild_id, meeting_id),
-            )
-            return cursor.rowcount
+        return await self.db.execute(
+            "DELETE FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+            "AND (status IN ('claimed', 'skipped') OR (status = 'failed' AND permanent = 0))",
+            (guild_id, meeting_id),
+        )
 
     async def last_monthly_post(self, guild_id: int) -> tuple[int, int] | None:
         """The latest (year, month) whose monthly post was claimed, sent or skipped."""
@@ -423,38 +419,37 @@ class ReminderPlanRepository(Repository):
         """Validate and save (BadInput with a `reminders.error.*` key if out of range)."""
         validate_plan(plan)
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
-                "dm_enabled, dm_days, local_time, extra_hour_before, ping_role_id, "
-                "monthly_enabled, monthly_day, monthly_time, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "channel_enabled = excluded.channel_enabled, "
-                "channel_reminder_days = excluded.channel_reminder_days, "
-                "dm_enabled = excluded.dm_enabled, dm_days = excluded.dm_days, "
-                "local_time = excluded.local_time, "
-                "extra_hour_before = excluded.extra_hour_before, "
-                "ping_role_id = excluded.ping_role_id, "
-                "monthly_enabled = excluded.monthly_enabled, "
-                "monthly_day = excluded.monthly_day, monthly_time = excluded.monthly_time, "
-                "updated_at = excluded.updated_at",
-                (
-                    guild_id,
-                    int(plan.channel_enabled),
-                    plan.channel_reminder_days,
-                    int(plan.dm_enabled),
-                    plan.dm_days,
-                    stored_clock(plan.local_time),
-                    int(plan.extra_hour_before),
-                    plan.ping_role_id,
-                    int(plan.monthly_enabled),
-                    plan.monthly_day,
-                    stored_clock(plan.monthly_time),
-                    stamp,
-                    stamp,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
+            "dm_enabled, dm_days, local_time, extra_hour_before, ping_role_id, "
+            "monthly_enabled, monthly_day, monthly_time, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "channel_enabled = excluded.channel_enabled, "
+            "channel_reminder_days = excluded.channel_reminder_days, "
+            "dm_enabled = excluded.dm_enabled, dm_days = excluded.dm_days, "
+            "local_time = excluded.local_time, "
+            "extra_hour_before = excluded.extra_hour_before, "
+            "ping_role_id = excluded.ping_role_id, "
+            "monthly_enabled = excluded.monthly_enabled, "
+            "monthly_day = excluded.monthly_day, monthly_time = excluded.monthly_time, "
+            "updated_at = excluded.updated_at",
+            (
+                guild_id,
+                int(plan.channel_enabled),
+                plan.channel_reminder_days,
+                int(plan.dm_enabled),
+                plan.dm_days,
+                stored_clock(plan.local_time),
+                int(plan.extra_hour_before),
+                plan.ping_role_id,
+                int(plan.monthly_enabled),
+                plan.monthly_day,
+                stored_clock(plan.monthly_time),
+                stamp,
+                stamp,
+            ),
+        )
         return await self.get(guild_id)
 
     async def set_dm_opt_out(

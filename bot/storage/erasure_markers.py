@@ -34,11 +34,10 @@ class ErasureMarkers(Repository):
         return {(int(r[0]), int(r[1])): bool(r[2]) for r in rows}
 
     async def removed(self, meeting_id: int, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
-                (meeting_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
+            (meeting_id, user_id),
+        )
 
     async def clear(self, meeting_id: int, user_ids: Sequence[int]) -> None:
         if not user_ids:

@@ -78,30 +78,29 @@ class GuildSettingsRepository(Repository):
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
-                "organiser_role_id, language, timezone, created_at, updated_at, "
-                "partner_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "announce_channel_id = excluded.announce_channel_id, "
-                "intro_channel_id = excluded.intro_channel_id, "
-                "organiser_role_id = excluded.organiser_role_id, "
-                "language = excluded.language, timezone = excluded.timezone, "
-                "updated_at = excluded.updated_at, "
-                "partner_channel_id = excluded.partner_channel_id",
-                (
-                    settings.guild_id,
-                    settings.announce_channel_id,
-                    settings.intro_channel_id,
-                    settings.organiser_role_id,
-                    settings.language,
-                    settings.timezone,
-                    stamp,
-                    stamp,
-                    settings.partner_channel_id,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
+            "organiser_role_id, language, timezone, created_at, updated_at, "
+            "partner_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "announce_channel_id = excluded.announce_channel_id, "
+            "intro_channel_id = excluded.intro_channel_id, "
+            "organiser_role_id = excluded.organiser_role_id, "
+            "language = excluded.language, timezone = excluded.timezone, "
+            "updated_at = excluded.updated_at, "
+            "partner_channel_id = excluded.partner_channel_id",
+            (
+                settings.guild_id,
+                settings.announce_channel_id,
+                settings.intro_channel_id,
+                settings.organiser_role_id,
+                settings.language,
+                settings.timezone,
+                stamp,
+                stamp,
+                settings.partner_channel_id,
+            ),
+        )
         return replace(settings, stored=True, created_at=settings.created_at or now)
 
     async def set_national_report(
@@ -109,15 +108,14 @@ class GuildSettingsRepository(Repository):
     ) -> GuildSettings:
         """Opt the server in or out of the national view, under `region_name`."""
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, national_report, region_name, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "national_report = excluded.national_report, "
-                "region_name = excluded.region_name, updated_at = excluded.updated_at",
-                (guild_id, int(enabled), region_name, stamp, stamp),
-            )
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, national_report, region_name, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "national_report = excluded.national_report, "
+            "region_name = excluded.region_name, updated_at = excluded.updated_at",
+            (guild_id, int(enabled), region_name, stamp, stamp),
+        )
         return await self.get(guild_id)
 
     async def national_report_guilds(self) -> list[GuildSettings]:

@@ -151,31 +151,30 @@ class MatchRepository(Repository):
 
     async def save_settings(self, settings: MatchSettings) -> None:
         anchor = settings.rhythm_anchor
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days, "
-                "rhythm, rhythm_weekday, rhythm_time, rhythm_anchor, rhythm_set_by, "
-                "report_channel_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
-                "followup_days = excluded.followup_days, rhythm = excluded.rhythm, "
-                "rhythm_weekday = excluded.rhythm_weekday, rhythm_time = excluded.rhythm_time, "
-                "rhythm_anchor = excluded.rhythm_anchor, "
-                "rhythm_set_by = excluded.rhythm_set_by, "
-                "report_channel_id = excluded.report_channel_id",
-                (
-                    settings.guild_id,
-                    settings.delivery,
-                    settings.window_rounds,
-                    settings.followup_days,
-                    settings.rhythm,
-                    settings.rhythm_weekday,
-                    stored_clock(settings.rhythm_time),
-                    stored_or_none(anchor),
-                    settings.rhythm_set_by,
-                    settings.report_channel_id,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days, "
+            "rhythm, rhythm_weekday, rhythm_time, rhythm_anchor, rhythm_set_by, "
+            "report_channel_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
+            "followup_days = excluded.followup_days, rhythm = excluded.rhythm, "
+            "rhythm_weekday = excluded.rhythm_weekday, rhythm_time = excluded.rhythm_time, "
+            "rhythm_anchor = excluded.rhythm_anchor, "
+            "rhythm_set_by = excluded.rhythm_set_by, "
+            "report_channel_id = excluded.report_channel_id",
+            (
+                settings.guild_id,
+                settings.delivery,
+                settings.window_rounds,
+                settings.followup_days,
+                settings.rhythm,
+                settings.rhythm_weekday,
+                stored_clock(settings.rhythm_time),
+                stored_or_none(anchor),
+                settings.rhythm_set_by,
+                settings.report_channel_id,
+            ),
+        )
 
     async def round_for_slot(self, guild_id: int, slot_key: str) -> MatchRound | None:
         """The round made for a rhythm slot (its ledger key), if one was saved."""
@@ -298,11 +297,10 @@ class MatchRepository(Repository):
         return next((g for g in await self.groups(row[0]) if g.id == group_id), None)
 
     async def set_delivered(self, group_id: int, thread_id: int | None) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET delivered = 1, thread_id = ? WHERE id = ?",
-                (thread_id, group_id),
-            )
+        await self.db.execute(
+            "UPDATE match_groups SET delivered = 1, thread_id = ? WHERE id = ?",
+            (thread_id, group_id),
+        )
 
     async def history(
         self, guild_id: int, rounds: int, kinds: Sequence[str] = ("pairs", "tables")
@@ -326,13 +324,10 @@ class MatchRepository(Repository):
         """Store a "did you meet?" answer. False when the person is not in that group."""
         if met not in ("yes", "no", "planned"):
             raise ValueError(met)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_members SET met = ?, answered_at = ? "
-                "WHERE group_id = ? AND user_id = ?",
-                (met, stored(now), group_id, user_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_members SET met = ?, answered_at = ? WHERE group_id = ? AND user_id = ?",
+            (met, stored(now), group_id, user_id),
+        )
 
     async def answers(self, round_id: int) -> dict[int, str | None]:
         rows = await self.db.fetchall(
@@ -352,12 +347,10 @@ class MatchRepository(Repository):
 
     async def claim_followup(self, round_id: int) -> bool:
         """True only for the first caller: the follow-up of a round is sent once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_rounds SET followup_done = 1 WHERE id = ? AND followup_done = 0",
-                (round_id,),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_rounds SET followup_done = 1 WHERE id = ? AND followup_done = 0",
+            (round_id,),
+        )
 
     async def open_followup_rounds(self, guild_id: int) -> list[MatchRound]:
         rows = await self.db.fetchall(
@@ -410,19 +403,17 @@ class MatchRepository(Repository):
 
     async def set_thread(self, group_id: int, thread_id: int) -> None:
         """Remember a group's thread as soon as it exists (delivery may still fail after)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET thread_id = ? WHERE id = ?", (thread_id, group_id)
-            )
+        await self.db.execute(
+            "UPDATE match_groups SET thread_id = ? WHERE id = ?", (thread_id, group_id)
+        )
 
     async def set_member_delivery(self, group_id: int, user_id: int, via: str) -> None:
         if via not in ("thread", "dm", "gone"):
             raise ValueError(via)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_members SET delivered_via = ? WHERE group_id = ? AND user_id = ?",
-                (via, group_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE match_members SET delivered_via = ? WHERE group_id = ? AND user_id = ?",
+            (via, group_id, user_id),
+        )
 
     async def member_states(self, round_id: int) -> list[MemberState]:
         """Every member of the round who still has an id (deleted data is left out)."""
@@ -445,19 +436,14 @@ class MatchRepository(Repository):
 
     async def claim_group_followup(self, group_id: int, now: datetime) -> bool:
         """True only for the first caller: each group is asked "did you meet?" once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_groups SET followup_asked_at = ? "
-                "WHERE id = ? AND followup_asked_at IS NULL",
-                (stored(now), group_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_groups SET followup_asked_at = ? "
+            "WHERE id = ? AND followup_asked_at IS NULL",
+            (stored(now), group_id),
+        )
 
     async def mark_group_followup_sent(self, group_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET followup_sent = 1 WHERE id = ?", (group_id,)
-            )
+        await self.db.execute("UPDATE match_groups SET followup_sent = 1 WHERE id = ?", (group_id,))
 
     async def release_interrupted_followups(self) -> tuple[list[int], int]:
         """At start: questions claimed but never marked sent were cut off by a crash.
@@ -512,9 +498,7 @@ class MatchRepository(Repository):
 
     async def claim_ignores(self, round_id: int) -> bool:
         """True only for the first caller: a round's unanswered follow-ups count once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_rounds SET ignores_counted = 1 WHERE id = ? AND ignores_counted = 0",
-                (round_id,),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_rounds SET ignores_counted = 1 WHERE id = ? AND ignores_counted = 0",
+            (round_id,),
+        )

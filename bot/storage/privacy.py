@@ -244,14 +244,13 @@ class PrivacyRepository(Repository):
         return PrivacySettings(guild_id, row[0], row[1])
 
     async def save_settings(self, settings: PrivacySettings) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO privacy_settings (guild_id, retention_months, leave_grace_days) "
-                "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "retention_months = excluded.retention_months, "
-                "leave_grace_days = excluded.leave_grace_days",
-                (settings.guild_id, settings.retention_months, settings.leave_grace_days),
-            )
+        await self.db.execute(
+            "INSERT INTO privacy_settings (guild_id, retention_months, leave_grace_days) "
+            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "retention_months = excluded.retention_months, "
+            "leave_grace_days = excluded.leave_grace_days",
+            (settings.guild_id, settings.retention_months, settings.leave_grace_days),
+        )
 
     # --- export ---------------------------------------------------------------------------
 
@@ -416,14 +415,13 @@ class PrivacyRepository(Repository):
         self, guild_id: int, user_id: int, actor_id: int | None, now: datetime
     ) -> ErasureJob:
         """Write the deletion down first (one job per person; asking again redoes the rows)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO erasure_jobs (guild_id, user_id, actor_id, requested_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
-                "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
-                "db_done_at = NULL",
-                (guild_id, user_id, actor_id, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO erasure_jobs (guild_id, user_id, actor_id, requested_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+            "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
+            "db_done_at = NULL",
+            (guild_id, user_id, actor_id, stored(now)),
+        )
         row = await self.db.fetchone(
             "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
             "WHERE guild_id = ? AND user_id = ?",
@@ -499,8 +497,7 @@ class PrivacyRepository(Repository):
         return [ErasureStep(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def step_done(self, step_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM erasure_steps WHERE id = ?", (step_id,))
+        await self.db.execute("DELETE FROM erasure_steps WHERE id = ?", (step_id,))
 
     async def finish_erasure(self, job_id: int) -> bool:
         """Drop the job once nothing is left to do. True if it is finished."""

@@ -99,28 +99,27 @@ class ProfileRepository(Repository):
         """Create the profile or replace its free text; sector and interests are kept."""
         stamp = stored(now)
         matching = "active" if opt_in else "left"
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO profiles (guild_id, user_id, display_name, organisation, role, "
-                "offers, seeks, matching, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO UPDATE SET "
-                "display_name = excluded.display_name, organisation = excluded.organisation, "
-                "role = excluded.role, offers = excluded.offers, seeks = excluded.seeks, "
-                "updated_at = excluded.updated_at",
-                (
-                    guild_id,
-                    user_id,
-                    text.display_name,
-                    text.organisation,
-                    text.role,
-                    text.offers,
-                    text.seeks,
-                    matching,
-                    stamp,
-                    stamp,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO profiles (guild_id, user_id, display_name, organisation, role, "
+            "offers, seeks, matching, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+            "display_name = excluded.display_name, organisation = excluded.organisation, "
+            "role = excluded.role, offers = excluded.offers, seeks = excluded.seeks, "
+            "updated_at = excluded.updated_at",
+            (
+                guild_id,
+                user_id,
+                text.display_name,
+                text.organisation,
+                text.role,
+                text.offers,
+                text.seeks,
+                matching,
+                stamp,
+                stamp,
+            ),
+        )
         profile = await self.get(guild_id, user_id)
         assert profile is not None
         return profile
@@ -155,24 +154,22 @@ class ProfileRepository(Repository):
     async def set_card(
         self, guild_id: int, user_id: int, channel_id: int | None, message_id: int | None
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE profiles SET card_channel_id = ?, card_message_id = ? "
-                "WHERE guild_id = ? AND user_id = ?",
-                (channel_id, message_id, guild_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE profiles SET card_channel_id = ?, card_message_id = ? "
+            "WHERE guild_id = ? AND user_id = ?",
+            (channel_id, message_id, guild_id, user_id),
+        )
 
     async def _update(self, guild_id: int, user_id: int, now: datetime, **fields: object) -> None:
         allowed = {"sector", "interests", "matching", "paused_until", "ignored_rounds"}
         if not set(fields) <= allowed:
             raise ValueError(f"unknown fields {set(fields) - allowed}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE profiles SET {assignments}, updated_at = ? "  # noqa: S608
-                "WHERE guild_id = ? AND user_id = ?",
-                (*fields.values(), stored(now), guild_id, user_id),
-            )
+        await self.db.execute(
+            f"UPDATE profiles SET {assignments}, updated_at = ? "  # noqa: S608
+            "WHERE guild_id = ? AND user_id = ?",
+            (*fields.values(), stored(now), guild_id, user_id),
+        )
 
     async def participants(
         self, guild_id: int, now: datetime, only: Collection[int] | None = None

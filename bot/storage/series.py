@@ -91,31 +91,28 @@ def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
 class SeriesRepository(Repository):
     async def create(self, draft: SeriesDraft, now: datetime) -> Series:
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO series (guild_id, rrule, dtstart_local, start_time, end_time, "
-                "timezone, title_template, place_template, description_template, lead_days, "
-                "capacity, active, created_by, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                (
-                    draft.guild_id,
-                    draft.rule.to_rrule(),
-                    draft.dtstart_local.isoformat(),
-                    stored_clock(draft.start_time),
-                    stored_clock(draft.end_time),
-                    draft.timezone,
-                    draft.title_template,
-                    draft.place_template,
-                    draft.description_template,
-                    draft.lead_days,
-                    draft.capacity,
-                    draft.created_by,
-                    stamp,
-                    stamp,
-                ),
-            )
-            series_id = cursor.lastrowid
-        assert series_id is not None
+        series_id = await self.db.insert(
+            "INSERT INTO series (guild_id, rrule, dtstart_local, start_time, end_time, "
+            "timezone, title_template, place_template, description_template, lead_days, "
+            "capacity, active, created_by, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (
+                draft.guild_id,
+                draft.rule.to_rrule(),
+                draft.dtstart_local.isoformat(),
+                stored_clock(draft.start_time),
+                stored_clock(draft.end_time),
+                draft.timezone,
+                draft.title_template,
+                draft.place_template,
+                draft.description_template,
+                draft.lead_days,
+                draft.capacity,
+                draft.created_by,
+                stamp,
+                stamp,
+            ),
+        )
         created = await self.get(draft.guild_id, series_id)
         assert created is not None
         return created
@@ -213,33 +210,27 @@ class SeriesRepository(Repository):
 
     async def stop(self, guild_id: int, series_id: int, now: datetime) -> bool:
         """Stop creating meetings. True if the series was active."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE series SET active = 0, updated_at = ? "
-                "WHERE guild_id = ? AND id = ? AND active = 1",
-                (stored(now), guild_id, series_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE series SET active = 0, updated_at = ? "
+            "WHERE guild_id = ? AND id = ? AND active = 1",
+            (stored(now), guild_id, series_id),
+        )
 
     async def skip(self, guild_id: int, series_id: int, local_date: date, now: datetime) -> bool:
         """Skip one local date. True if newly skipped; False if already skipped or no such
         series on this server."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO series_skips (series_id, guild_id, local_date, created_at) "
-                "SELECT id, guild_id, ?, ? FROM series WHERE guild_id = ? AND id = ? "
-                "ON CONFLICT (series_id, local_date) DO NOTHING",
-                (local_date.isoformat(), stored(now), guild_id, series_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "INSERT INTO series_skips (series_id, guild_id, local_date, created_at) "
+            "SELECT id, guild_id, ?, ? FROM series WHERE guild_id = ? AND id = ? "
+            "ON CONFLICT (series_id, local_date) DO NOTHING",
+            (local_date.isoformat(), stored(now), guild_id, series_id),
+        )
 
     async def unskip(self, guild_id: int, series_id: int, local_date: date) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM series_skips WHERE guild_id = ? AND series_id = ? AND local_date = ?",
-                (guild_id, series_id, local_date.isoformat()),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "DELETE FROM series_skips WHERE guild_id = ? AND series_id = ? AND local_date = ?",
+            (guild_id, series_id, local_date.isoformat()),
+        )
 
     async def meeting_dates(self, guild_id: int, series_id: int) -> frozenset[date]:
         """Local dates of every meeting already made from the series (cancelled included),

@@ -15,12 +15,11 @@ LANGUAGE_STEP = "language"
 
 class SetupRepository(Repository):
     async def confirm(self, guild_id: int, step: str, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO setup_progress (guild_id, step, done_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, step) DO NOTHING",
-                (guild_id, step, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO setup_progress (guild_id, step, done_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, step) DO NOTHING",
+            (guild_id, step, stored(now)),
+        )
 
     async def facts(self, guild_id: int) -> SetupFacts:
         settings = await self.db.fetchone(

@@ -36,23 +36,22 @@ class TaxonomyRepository(Repository):
         """Add or relabel one entry (validated by `added_entry` before it gets here)."""
         labels = dict(entry.labels)
         fallback = next(iter(labels.values()), entry.key)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO taxonomy_extensions "
-                "(guild_id, kind, key, label_nb, label_sv, label_en, colour) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO UPDATE SET "
-                "label_nb = excluded.label_nb, label_sv = excluded.label_sv, "
-                "label_en = excluded.label_en, colour = excluded.colour",
-                (
-                    guild_id,
-                    _STORED_KIND[entry.kind],
-                    entry.key,
-                    labels.get("nb", fallback),
-                    labels.get("sv", fallback),
-                    labels.get("en", fallback),
-                    entry.colour,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO taxonomy_extensions "
+            "(guild_id, kind, key, label_nb, label_sv, label_en, colour) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO UPDATE SET "
+            "label_nb = excluded.label_nb, label_sv = excluded.label_sv, "
+            "label_en = excluded.label_en, colour = excluded.colour",
+            (
+                guild_id,
+                _STORED_KIND[entry.kind],
+                entry.key,
+                labels.get("nb", fallback),
+                labels.get("sv", fallback),
+                labels.get("en", fallback),
+                entry.colour,
+            ),
+        )
 
     async def for_guild(self, guild_id: int, base: Taxonomy) -> Taxonomy:
         """The shipped taxonomy merged with this server's entries."""

@@ -129,19 +129,17 @@ class TeamRepository(Repository):
     async def save_card(
         self, guild_id: int, channel_id: int, message_id: int, now: datetime
     ) -> TeamCard:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO team_cards (guild_id, channel_id, message_id, stale, updated_at) "
-                "VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "channel_id = excluded.channel_id, message_id = excluded.message_id, "
-                "stale = 0, updated_at = excluded.updated_at",
-                (guild_id, channel_id, message_id, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO team_cards (guild_id, channel_id, message_id, stale, updated_at) "
+            "VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "channel_id = excluded.channel_id, message_id = excluded.message_id, "
+            "stale = 0, updated_at = excluded.updated_at",
+            (guild_id, channel_id, message_id, stored(now)),
+        )
         return TeamCard(guild_id, channel_id, message_id, False)
 
     async def forget_card(self, guild_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM team_cards WHERE guild_id = ?", (guild_id,))
+        await self.db.execute("DELETE FROM team_cards WHERE guild_id = ?", (guild_id,))
 
     async def stale_cards(self) -> list[TeamCard]:
         """Cards not edited since the team changed (a crash, a Discord error): edited at
