@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.moments import from_stored, stored
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +65,7 @@ class CheckinRepository(Repository):
             "WHERE meeting_id = ? ORDER BY user_id",
             (meeting_id,),
         )
-        return [
-            Checkin(
-                guild_id=r["guild_id"],
-                meeting_id=r["meeting_id"],
-                user_id=r["user_id"],
-                checked_by=r["checked_by"],
-                checked_at=from_stored(r["checked_at"]),
-            )
-            for r in rows
-        ]
+        return [from_row(Checkin, r, checked_at=from_stored(r["checked_at"])) for r in rows]
 
     async def user_ids(self, meeting_id: int) -> set[int]:
         return {c.user_id for c in await self.list(meeting_id)}

@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from bot.domain.collaborations import CollabFact, CollabMemberFact, Origin
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.stats import UNKNOWN_SECTOR as UNKNOWN
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,27 +56,14 @@ _MEMBER_COLUMNS = (
 def _collab(row: sqlite3.Row) -> Collaboration:
     created = from_stored_or_none(row["created_at"])
     assert created is not None
-    return Collaboration(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        title=row["title"],
-        link=row["link"],
-        origin=cast(Origin, row["origin"]),
-        origin_ref=row["origin_ref"],
-        created_by=row["created_by"],
-        fallback_channel_id=row["fallback_channel_id"],
-        state=row["state"],
-        created_at=created,
-    )
+    return from_row(Collaboration, row, created_at=created)
 
 
 def _member(row: sqlite3.Row) -> CollabMember:
-    return CollabMember(
-        collaboration_id=row["collaboration_id"],
-        user_id=row["user_id"],
-        sector=row["sector"],
+    return from_row(
+        CollabMember,
+        row,
         included=bool(row["included"]),
-        answer=row["answer"],
         confirmed_at=from_stored_or_none(row["confirmed_at"]),
         asked_at=from_stored_or_none(row["asked_at"]),
         asked_sent=bool(row["asked_sent"]),

@@ -23,13 +23,20 @@ import aiosqlite
 
 from bot.domain.moments import from_stored, from_stored_or_none, stored, stored_clock
 from bot.domain.reminders import MONTHLY_POST, ReminderPlan, validate_plan
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 5
 ABANDONED = "abandoned"
+
+_COLUMNS = (
+    "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+    "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, done_at, "
+    "claim_token"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM deliveries "  # noqa: S608 (fixed column names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,37 +76,24 @@ class Delivery:
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        key=row["key"],
-        kind=row["kind"],
-        meeting_id=row["meeting_id"],
-        offset_key=row["offset_key"],
-        recipient_id=row["recipient_id"],
+    return from_row(
+        Delivery,
+        row,
         due_at=from_stored(row["due_at"]),
-        status=row["status"],
-        attempts=row["attempts"],
         permanent=bool(row["permanent"]),
-        stale_reclaims=row["stale_reclaims"],
-        last_error_code=row["last_error_code"],
         retry_at=from_stored_or_none(row["retry_at"]),
         claimed_at=from_stored_or_none(row["claimed_at"]),
         done_at=from_stored_or_none(row["done_at"]),
     )
 
 
-def _claim(row: aiosqlite.Row | Sequence[Any], *, is_retry: bool) -> Claim:
-    return Claim(
-        id=row[0],
-        guild_id=row[1],
-        key=row[2],
-        kind=row[3],
-        meeting_id=row[4],
-        recipient_id=row[6],
-        due_at=from_stored(row[7]),
-        token=row[16],
-        attempt=row[9],
+def _claim(row: aiosqlite.Row, *, is_retry: bool) -> Claim:
+    return from_row(
+        Claim,
+        row,
+        due_at=from_stored(row["due_at"]),
+        token=row["claim_token"],
+        attempt=row["attempts"],
         is_retry=is_retry,
     )
 
@@ -197,14 +191,11 @@ class DeliveryRepository(Repository):
         has come and it has had fewer than `max_attempts` attempts. One caller wins."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "UPDATE deliveries SET status = 'claimed', attempts = attempts + 1, "
+                "UPDATE deliveries SET status = 'claimed', attempts = attempts + 1, "  # noqa: S608
                 "claimed_at = ?, claim_token = ?, done_at = NULL "
                 "WHERE guild_id = ? AND key = ? AND status = 'failed' AND permanent = 0 "
                 "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) "
-                "RETURNING "
-                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-                "done_at, claim_token ",
+                "RETURNING " + _COLUMNS,
                 (stored(now), _token(), guild_id, key, max_attempts, stored(now)),
             )
             rows = list(await cursor.fetchall())
@@ -229,14 +220,11 @@ class DeliveryRepository(Repository):
             )
             abandoned = cursor.rowcount
             cursor = await conn.execute(
-                "UPDATE deliveries SET stale_reclaims = stale_reclaims + 1, "
+                "UPDATE deliveries SET stale_reclaims = stale_reclaims + 1, "  # noqa: S608
                 "attempts = attempts + 1, claimed_at = ?, "
                 "claim_token = lower(hex(randomblob(16))) "
                 "WHERE status = 'claimed' AND stale_reclaims = 0 AND claimed_at <= ? "
-                "RETURNING "
-                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-                "done_at, claim_token ",
+                "RETURNING " + _COLUMNS,
                 (stamp, cutoff),
             )
             rows = list(await cursor.fetchall())
@@ -314,11 +302,7 @@ class DeliveryRepository(Repository):
 
     async def get(self, guild_id: int, key: str) -> Delivery | None:
         row = await self.db.fetchone(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND key = ?",
+            _SELECT + "WHERE guild_id = ? AND key = ?",
             (guild_id, key),
         )
         return None if row is None else _delivery(row)
@@ -326,12 +310,7 @@ class DeliveryRepository(Repository):
     async def for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Every ledger row of a meeting, any status."""
         rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
-            "ORDER BY due_at, id",
+            _SELECT + "WHERE guild_id = ? AND meeting_id = ? ORDER BY due_at, id",
             (guild_id, meeting_id),
         )
         return [_delivery(row) for row in rows]
@@ -339,11 +318,7 @@ class DeliveryRepository(Repository):
     async def pending_for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Claims not finished: in flight, or failed and waiting for a retry."""
         rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+            _SELECT + "WHERE guild_id = ? AND meeting_id = ? "
             "AND (status = 'claimed' OR (status = 'failed' AND permanent = 0)) "
             "ORDER BY due_at, id",
             (guild_id, meeting_id),
@@ -355,11 +330,7 @@ class DeliveryRepository(Repository):
     ) -> list[Delivery]:
         """Failed, retryable deliveries whose retry time has come (all servers)."""
         rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE status = 'failed' AND permanent = 0 "
+            _SELECT + "WHERE status = 'failed' AND permanent = 0 "
             "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY retry_at, id",
             (max_attempts, stored(now)),
         )
@@ -402,13 +373,11 @@ class ReminderPlanRepository(Repository):
         )
         if row is None:
             return ReminderPlan()
-        return ReminderPlan(
-            channel_reminder_days=row["channel_reminder_days"],
-            dm_days=row["dm_days"],
+        return from_row(
+            ReminderPlan,
+            row,
             local_time=time.fromisoformat(row["local_time"]),
             extra_hour_before=bool(row["extra_hour_before"]),
-            ping_role_id=row["ping_role_id"],
-            monthly_day=row["monthly_day"],
             monthly_time=time.fromisoformat(row["monthly_time"]),
             channel_enabled=bool(row["channel_enabled"]),
             dm_enabled=bool(row["dm_enabled"]),

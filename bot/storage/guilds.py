@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.domain.moments import from_stored, stored
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
 
@@ -62,18 +62,12 @@ class GuildSettingsRepository(Repository):
         )
         if row is None:
             return GuildSettings(guild_id=guild_id)
-        return GuildSettings(
-            guild_id=row["guild_id"],
-            announce_channel_id=row["announce_channel_id"],
-            intro_channel_id=row["intro_channel_id"],
-            organiser_role_id=row["organiser_role_id"],
-            language=row["language"],
-            timezone=row["timezone"],
+        return from_row(
+            GuildSettings,
+            row,
             stored=True,
             created_at=from_stored(row["created_at"]),
             national_report=bool(row["national_report"]),
-            region_name=row["region_name"],
-            partner_channel_id=row["partner_channel_id"],
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:

@@ -8,8 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from bot.domain.moments import from_stored, stored, stored_clock, stored_or_none
-from bot.storage.rows import Repository
+from bot.domain.moments import (
+    from_stored,
+    from_stored_or_none,
+    stored,
+    stored_clock,
+    stored_or_none,
+)
+from bot.storage.rows import Repository, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +94,11 @@ class MetPair:
 
 
 def _round(row: sqlite3.Row) -> MatchRound:
-    due = row["followup_due_at"]
-    return MatchRound(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        meeting_id=row["meeting_id"],
-        kind=row["kind"],
-        seed=row["seed"],
-        people=row["people"],
-        groups=row["groups"],
-        cross_sector=row["cross_sector"],
-        score=row["score"],
+    return from_row(
+        MatchRound,
+        row,
         created_at=from_stored(row["created_at"]),
-        followup_due_at=from_stored(due) if due else None,
+        followup_due_at=from_stored_or_none(row["followup_due_at"] or None),
         followup_done=bool(row["followup_done"]),
     )
 
@@ -112,18 +110,11 @@ _SETTINGS_SELECT = (
 
 
 def _settings(row: sqlite3.Row) -> MatchSettings:
-    anchor = row["rhythm_anchor"]
-    return MatchSettings(
-        row["guild_id"],
-        delivery=row["delivery"],
-        window_rounds=row["window_rounds"],
-        followup_days=row["followup_days"],
-        rhythm=row["rhythm"],
-        rhythm_weekday=row["rhythm_weekday"],
+    return from_row(
+        MatchSettings,
+        row,
         rhythm_time=time.fromisoformat(row["rhythm_time"]),
-        rhythm_anchor=from_stored(anchor) if anchor else None,
-        rhythm_set_by=row["rhythm_set_by"],
-        report_channel_id=row["report_channel_id"],
+        rhythm_anchor=from_stored_or_none(row["rhythm_anchor"] or None),
     )
 
 

@@ -32,7 +32,7 @@ from bot.domain.moments import from_stored, from_stored_or_none, stored
 from bot.domain.rsvp import SetCapacity, decide
 from bot.errors import NotFound
 from bot.storage.notices import owe, user_ids_with
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 from bot.storage.rsvps import RsvpTransaction
 
 log = logging.getLogger(__name__)
@@ -47,32 +47,19 @@ _SELECT = (
 )
 
 
-def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
-    return Meeting(
-        id=row[0],
-        guild_id=row[1],
-        series_id=row[2],
-        title=row[3],
-        description=row[4],
-        place=row[5],
-        starts_at=from_stored(row[6]),
-        ends_at=from_stored(row[7]),
-        timezone=row[8],
-        capacity=row[9],
-        rsvp_deadline=from_stored_or_none(row[10]),
-        status=MeetingStatus(row[11]),
-        cancel_reason=row[12],
-        channel_id=row[13],
-        message_id=row[14],
-        roster_message_id=row[15],
-        scheduled_event_id=row[16],
-        announcement_missing=bool(row[17]),
-        ical_sequence=row[18],
-        created_by=row[19],
-        created_at=from_stored_or_none(row[20]),
-        updated_at=from_stored_or_none(row[21]),
-        publish_state=PublishState(row[22]),
-        posting_since=from_stored_or_none(row[23]),
+def _meeting(row: aiosqlite.Row) -> Meeting:
+    return from_row(
+        Meeting,
+        row,
+        starts_at=from_stored(row["starts_at"]),
+        ends_at=from_stored(row["ends_at"]),
+        rsvp_deadline=from_stored_or_none(row["rsvp_deadline"]),
+        status=MeetingStatus(row["status"]),
+        announcement_missing=bool(row["announcement_missing"]),
+        created_at=from_stored_or_none(row["created_at"]),
+        updated_at=from_stored_or_none(row["updated_at"]),
+        publish_state=PublishState(row["publish_state"]),
+        posting_since=from_stored_or_none(row["posting_since"]),
     )
 
 

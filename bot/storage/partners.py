@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from bot.db import Database
 from bot.domain.moments import from_stored, from_stored_or_none, stored
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 OPEN = "open"
 CLOSED = ("found", "withdrawn", "expired")
@@ -72,41 +72,29 @@ class Interest:
 
 
 def _search(r: sqlite3.Row) -> Search:
-    return Search(
-        id=r["id"],
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
-        title=r["title"],
-        description=r["description"],
-        brings=r["brings"],
+    return from_row(
+        Search,
+        r,
         sectors=tuple(json.loads(r["sectors"])),
         target_groups=tuple(json.loads(r["target_groups"])),
         themes=tuple(json.loads(r["themes"])),
         deadline=date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-        status=r["status"],
         created_at=from_stored(r["created_at"]),
         posted_at=from_stored_or_none(r["posted_at"]),
         expires_at=from_stored_or_none(r["expires_at"]),
         closed_at=from_stored_or_none(r["closed_at"]),
-        channel_id=r["channel_id"],
-        message_id=r["message_id"],
         card_synced=bool(r["card_synced"]),
     )
 
 
 def _interest(r: sqlite3.Row) -> Interest:
-    return Interest(
-        id=r["id"],
-        search_id=r["search_id"],
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
+    return from_row(
+        Interest,
+        r,
         created_at=from_stored(r["created_at"]),
-        thread_id=r["thread_id"],
         thread_at=from_stored_or_none(r["thread_at"]),
         opened_at=from_stored_or_none(r["opened_at"]),
         followup_claimed_at=from_stored_or_none(r["followup_claimed_at"]),
-        followup_done=r["followup_done"],
-        answer=r["answer"],
     )
 
 

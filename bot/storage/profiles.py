@@ -8,8 +8,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.moments import from_stored, stored
-from bot.storage.rows import Repository
+from bot.domain.moments import from_stored, from_stored_or_none, stored
+from bot.storage.rows import Repository, from_row
 
 _COLUMNS = (
     "guild_id, user_id, display_name, organisation, role, sector, interests, offers, seeks, "
@@ -63,23 +63,11 @@ class Profile:
 
 
 def _row_to_profile(r: sqlite3.Row) -> Profile:
-    paused = r["paused_until"]
-    return Profile(
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
-        display_name=r["display_name"],
-        organisation=r["organisation"],
-        role=r["role"],
-        sector=r["sector"],
+    return from_row(
+        Profile,
+        r,
         interests=tuple(json.loads(r["interests"])),
-        offers=r["offers"],
-        seeks=r["seeks"],
-        matching=r["matching"],
-        paused_until=from_stored(paused) if paused else None,
-        ignored_rounds=r["ignored_rounds"],
-        priority=r["priority"],
-        card_channel_id=r["card_channel_id"],
-        card_message_id=r["card_message_id"],
+        paused_until=from_stored_or_none(r["paused_until"] or None),
         created_at=from_stored(r["created_at"]),
         updated_at=from_stored(r["updated_at"]),
     )

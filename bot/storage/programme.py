@@ -21,7 +21,7 @@ from bot.domain.programme import (
     Status,
 )
 from bot.errors import BadInput
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 _COLUMNS = (
     "id, guild_id, meeting_id, user_id, title, summary, kind, co_presenter_1, co_presenter_2, "
@@ -34,22 +34,13 @@ def _proposal(r: sqlite3.Row) -> Proposal:
     created = from_stored_or_none(r["created_at"])
     updated = from_stored_or_none(r["updated_at"])
     assert created is not None and updated is not None
-    return Proposal(
-        id=r["id"],
-        guild_id=r["guild_id"],
-        meeting_id=r["meeting_id"],
-        user_id=r["user_id"],
-        title=r["title"],
-        summary=r["summary"],
-        kind=r["kind"],
+    return from_row(
+        Proposal,
+        r,
         co_presenters=tuple(
             int(u) for u in (r["co_presenter_1"], r["co_presenter_2"]) if u is not None
         ),
-        sector=r["sector"],
         status=Status(r["status"]),
-        position=r["position"],
-        slot=r["slot"],
-        decided_by=r["decided_by"],
         decided_at=from_stored_or_none(r["decided_at"]),
         notice=Decision(r["notice"]) if r["notice"] is not None else None,
         notice_sent_at=from_stored_or_none(r["notice_sent_at"]),

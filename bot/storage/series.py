@@ -13,7 +13,7 @@ from bot.domain.recurrence import (
     RecurrenceRule,
     SeriesSchedule,
 )
-from bot.storage.rows import Repository
+from bot.storage.rows import Repository, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +67,14 @@ class Series:
 
 
 def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
-    return Series(
-        id=row["id"],
-        guild_id=row["guild_id"],
+    return from_row(
+        Series,
+        row,
         rule=RecurrenceRule.from_rrule(row["rrule"]),
         dtstart_local=date.fromisoformat(row["dtstart_local"]),
         start_time=time.fromisoformat(row["start_time"]),
         end_time=time.fromisoformat(row["end_time"]),
-        timezone=row["timezone"],
-        title_template=row["title_template"],
-        place_template=row["place_template"],
-        description_template=row["description_template"],
-        lead_days=row["lead_days"],
-        capacity=row["capacity"],
         active=bool(row["active"]),
-        created_by=row["created_by"],
         created_at=from_stored(row["created_at"]),
         updated_at=from_stored(row["updated_at"]),
         skipped=skipped,
