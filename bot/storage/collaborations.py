@@ -122,32 +122,32 @@ class CollaborationRepository(Repository):
         return found
 
     async def get(self, collab_id: int) -> Collaboration | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _collab,
             f"SELECT {_COLUMNS} FROM collaborations WHERE id = ?",  # noqa: S608
             (collab_id,),
         )
-        return None if row is None else _collab(row)
 
     async def find(
         self, guild_id: int, origin: Origin, origin_ref: int | None, created_by: int, title: str
     ) -> Collaboration | None:
         """The same recorder's collaboration with the same origin and title (a second press
         or a resubmitted form), draft or open."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _collab,
             f"SELECT {_COLUMNS} FROM collaborations WHERE guild_id = ? AND origin = ? "  # noqa: S608
             "AND origin_ref IS ? AND created_by = ? AND lower(title) = lower(?) "
             "ORDER BY id LIMIT 1",
             (guild_id, origin, origin_ref, created_by, title),
         )
-        return None if row is None else _collab(row)
 
     async def members(self, collab_id: int) -> list[CollabMember]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _member,
             f"SELECT {_MEMBER_COLUMNS} FROM collaboration_members "  # noqa: S608
             "WHERE collaboration_id = ? ORDER BY id",
             (collab_id,),
         )
-        return [_member(r) for r in rows]
 
     async def set_included(self, collab_id: int, included: Sequence[int]) -> None:
         """A draft's ticked members (the others are unticked); the recorder stays as is."""
@@ -275,7 +275,8 @@ class CollaborationRepository(Repository):
     async def export(self, guild_id: int, user_id: int) -> list[dict[str, Any]]:
         """The member's collaborations for /privacy show: title, link, origin, their own
         answer and the sectors involved (not who else)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            dict,
             "SELECT c.id AS collaboration_id, c.title, c.link, c.origin, c.created_at, "
             "m.answer, m.confirmed_at, (c.created_by = m.user_id) AS recorded_by_you, "
             "(SELECT group_concat(coalesce(o.sector, ?), ',') FROM collaboration_members o "
@@ -284,4 +285,3 @@ class CollaborationRepository(Repository):
             "WHERE m.guild_id = ? AND m.user_id = ? ORDER BY c.created_at, c.id",
             (UNKNOWN, guild_id, user_id),
         )
-        return [dict(r) for r in rows]

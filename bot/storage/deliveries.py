@@ -301,40 +301,40 @@ class DeliveryRepository(Repository):
             return cursor.rowcount == 1
 
     async def get(self, guild_id: int, key: str) -> Delivery | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _delivery,
             _SELECT + "WHERE guild_id = ? AND key = ?",
             (guild_id, key),
         )
-        return None if row is None else _delivery(row)
 
     async def for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Every ledger row of a meeting, any status."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _delivery,
             _SELECT + "WHERE guild_id = ? AND meeting_id = ? ORDER BY due_at, id",
             (guild_id, meeting_id),
         )
-        return [_delivery(row) for row in rows]
 
     async def pending_for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Claims not finished: in flight, or failed and waiting for a retry."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _delivery,
             _SELECT + "WHERE guild_id = ? AND meeting_id = ? "
             "AND (status = 'claimed' OR (status = 'failed' AND permanent = 0)) "
             "ORDER BY due_at, id",
             (guild_id, meeting_id),
         )
-        return [_delivery(row) for row in rows]
 
     async def retry_due(
         self, now: datetime, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
     ) -> list[Delivery]:
         """Failed, retryable deliveries whose retry time has come (all servers)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _delivery,
             _SELECT + "WHERE status = 'failed' AND permanent = 0 "
             "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY retry_at, id",
             (max_attempts, stored(now)),
         )
-        return [_delivery(row) for row in rows]
 
     async def reschedule_for_meeting(self, guild_id: int, meeting_id: int) -> int:
         """A meeting moved or was cancelled: drop what was not sent (claims in flight,

@@ -134,11 +134,11 @@ class MatchRepository(Repository):
 
     async def rhythm_settings(self) -> list[MatchSettings]:
         """Every server's settings with a rhythm on, by guild id."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _settings,
             _SETTINGS_SELECT + "WHERE rhythm != 'off' AND rhythm_anchor IS NOT NULL "
-            "ORDER BY guild_id"
+            "ORDER BY guild_id",
         )
-        return [_settings(row) for row in rows]
 
     async def save_settings(self, settings: MatchSettings) -> None:
         anchor = settings.rhythm_anchor
@@ -169,12 +169,12 @@ class MatchRepository(Repository):
 
     async def round_for_slot(self, guild_id: int, slot_key: str) -> MatchRound | None:
         """The round made for a rhythm slot (its ledger key), if one was saved."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds "  # noqa: S608
             "WHERE guild_id = ? AND rhythm_slot = ?",
             (guild_id, slot_key),
         )
-        return None if row is None else _round(row)
 
     async def save_round(
         self,
@@ -239,19 +239,19 @@ class MatchRepository(Repository):
         return saved, await self.groups(round_id)
 
     async def get_round(self, guild_id: int, round_id: int) -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, round_id),
         )
-        return None if row is None else _round(row)
 
     async def last_round(self, guild_id: int, kind: str = "pairs") -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = ? "  # noqa: S608
             "ORDER BY created_at DESC, id DESC LIMIT 1",
             (guild_id, kind),
         )
-        return None if row is None else _round(row)
 
     async def groups(self, round_id: int) -> list[SavedGroup]:
         rows = await self.db.fetchall(
@@ -329,12 +329,12 @@ class MatchRepository(Repository):
         return {r[0]: r[1] for r in rows}
 
     async def due_followups(self, now: datetime) -> list[MatchRound]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
             "AND followup_due_at IS NOT NULL AND followup_due_at <= ? ORDER BY followup_due_at",
             (stored(now),),
         )
-        return [_round(r) for r in rows]
 
     async def claim_followup(self, round_id: int) -> bool:
         """True only for the first caller: the follow-up of a round is sent once."""
@@ -344,30 +344,30 @@ class MatchRepository(Repository):
         )
 
     async def open_followup_rounds(self, guild_id: int) -> list[MatchRound]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = 'pairs' "  # noqa: S608
             "ORDER BY created_at DESC, id DESC",
             (guild_id,),
         )
-        return [_round(r) for r in rows]
 
     # ----- delivery and follow-up bookkeeping (migration 0006) ---------------------
 
     async def pending_followups(self) -> list[MatchRound]:
         """Rounds (of every server) whose follow-up is still to be sent, soonest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
             "AND followup_due_at IS NOT NULL ORDER BY followup_due_at, id",
         )
-        return [_round(r) for r in rows]
 
     async def round_of_group(self, group_id: int) -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE id = "  # noqa: S608
             "(SELECT round_id FROM match_groups WHERE id = ?)",
             (group_id,),
         )
-        return None if row is None else _round(row)
 
     async def undelivered_groups(self, guild_id: int) -> list[SavedGroup]:
         """Groups of pair rounds whose delivery has not finished, oldest round first."""
@@ -470,22 +470,22 @@ class MatchRepository(Repository):
     async def rounds_with_unasked_groups(self) -> list[MatchRound]:
         """Rounds whose follow-up was claimed but where a delivered group was not asked yet
         (a restart in the middle, or a group delivered after the follow-up ran)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds r WHERE followup_done = 1 "  # noqa: S608
             "AND EXISTS (SELECT 1 FROM match_groups g WHERE g.round_id = r.id "
             "AND g.delivered = 1 AND g.followup_asked_at IS NULL) ORDER BY created_at, id",
         )
-        return [_round(r) for r in rows]
 
     async def rounds_to_count(self, guild_id: int) -> list[MatchRound]:
         """Pair rounds whose follow-up was sent and whose silence is not counted yet."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? "  # noqa: S608
             "AND kind = 'pairs' AND followup_done = 1 AND ignores_counted = 0 "
             "ORDER BY created_at, id",
             (guild_id,),
         )
-        return [_round(r) for r in rows]
 
     async def claim_ignores(self, round_id: int) -> bool:
         """True only for the first caller: a round's unanswered follow-ups count once."""

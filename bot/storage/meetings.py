@@ -125,15 +125,13 @@ class MeetingRepository(Repository):
         return meeting
 
     async def get(self, guild_id: int, meeting_id: int) -> Meeting | None:
-        row = await self.db.fetchone(
-            _SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, meeting_id)
+        return await self.read_one(
+            _meeting, _SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, meeting_id)
         )
-        return None if row is None else _meeting(row)
 
     async def find_by_id(self, meeting_id: int) -> Meeting | None:
         """Any server's meeting by id: for background work that starts from an id."""
-        row = await self.db.fetchone(_SELECT + "WHERE id = ?", (meeting_id,))
-        return None if row is None else _meeting(row)
+        return await self.read_one(_meeting, _SELECT + "WHERE id = ?", (meeting_id,))
 
     async def require(self, guild_id: int, meeting_id: int) -> Meeting:
         """The meeting, or NotFound (also for another server's meeting)."""
@@ -225,12 +223,12 @@ class MeetingRepository(Repository):
 
     async def list_upcoming(self, guild_id: int, now: datetime, limit: int = 25) -> list[Meeting]:
         """Scheduled meetings that have not started, soonest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND starts_at > ? "
             "ORDER BY starts_at, id LIMIT ?",
             (guild_id, stored(now), limit),
         )
-        return [_meeting(r) for r in rows]
 
     async def starts_between(self, guild_id: int, start: datetime, end: datetime) -> list[datetime]:
         """Start times of the meetings (not cancelled) starting in [start, end), in order
@@ -245,14 +243,14 @@ class MeetingRepository(Repository):
     async def list_open_announcements(self, now: datetime) -> list[Meeting]:
         """Every server's announced meetings that still take answers (for reconciliation)."""
         current = stored(now)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE status = 'scheduled' AND starts_at > ? "
             "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) "
             "AND message_id IS NOT NULL AND announcement_missing = 0 "
             "ORDER BY starts_at, id",
             (current, current),
         )
-        return [_meeting(r) for r in rows]
 
     async def search_for_autocomplete(
         self,
@@ -271,33 +269,33 @@ class MeetingRepository(Repository):
         needle = text.strip()
         by_id = int(needle) if needle.isdigit() and len(needle) < 19 else -1
         since = stored(now if ended_since is None else ended_since)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND ends_at > ? "
             "AND (title LIKE ? ESCAPE '\\' OR id = ?) "
             "ORDER BY ABS(julianday(starts_at) - julianday(?)), id LIMIT ?",
             (guild_id, since, _like_pattern(needle), by_id, stored(now), min(limit, 25)),
         )
-        return [_meeting(r) for r in rows]
 
     async def last_meeting(self, guild_id: int) -> Meeting | None:
         """The scheduled meeting with the latest start (past or future), for date hints."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' "
             "ORDER BY starts_at DESC, id DESC LIMIT 1",
             (guild_id,),
         )
-        return None if row is None else _meeting(row)
 
     async def find_by_message(
         self, message_id: int, *, guild_id: int | None = None
     ) -> Meeting | None:
         """The meeting whose announcement (or roster message) this is."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _meeting,
             _SELECT + "WHERE (message_id = ? OR roster_message_id = ?) "
             "AND (? IS NULL OR guild_id = ?)",
             (message_id, message_id, guild_id, guild_id),
         )
-        return None if row is None else _meeting(row)
 
     async def _set(
         self, guild_id: int, meeting_id: int, sql: str, params: Sequence[Any]
@@ -346,11 +344,11 @@ class MeetingRepository(Repository):
 
     async def list_unfinished(self, now: datetime) -> list[Meeting]:
         """Meetings not yet over (any status) whose publishing stopped before `done`."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE publish_state != 'done' AND ends_at > ? ORDER BY starts_at, id",
             (stored(now),),
         )
-        return [_meeting(r) for r in rows]
 
     async def scheduled_event_ids(self, guild_id: int) -> set[int]:
         """Scheduled events already mirroring one of the server's meetings."""

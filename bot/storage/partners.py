@@ -143,11 +143,11 @@ class PartnerRepository(Repository):
         return found
 
     async def get(self, guild_id: int, search_id: int) -> Search | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, search_id),
         )
-        return None if row is None else _search(row)
 
     async def set_choice(
         self, guild_id: int, search_id: int, part: str, keys: Sequence[str]
@@ -178,12 +178,12 @@ class PartnerRepository(Repository):
     async def unposted(self) -> list[Search]:
         """Searches that are past the draft but whose card is not stored (a crash, a
         refused post): the card is looked for or posted again."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches "  # noqa: S608
             "WHERE status <> 'draft' AND channel_id IS NOT NULL AND message_id IS NULL "
-            "ORDER BY id"
+            "ORDER BY id",
         )
-        return [_search(r) for r in rows]
 
     async def close(self, guild_id: int, search_id: int, status: str, now: datetime) -> bool:
         """Open → found / withdrawn / expired (card to be edited). False if not open."""
@@ -205,11 +205,11 @@ class PartnerRepository(Repository):
         )
 
     async def unsynced_cards(self) -> list[Search]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches "  # noqa: S608
-            "WHERE card_synced = 0 AND message_id IS NOT NULL ORDER BY id"
+            "WHERE card_synced = 0 AND message_id IS NOT NULL ORDER BY id",
         )
-        return [_search(r) for r in rows]
 
     async def card_synced(self, search_id: int, status: str) -> None:
         """The card shows `status` now (unless the status changed again meanwhile)."""
@@ -245,19 +245,19 @@ class PartnerRepository(Repository):
         return _interest(row), new
 
     async def interest(self, interest_id: int) -> Interest | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests WHERE id = ?",  # noqa: S608
             (interest_id,),
         )
-        return None if row is None else _interest(row)
 
     async def interests(self, guild_id: int, search_id: int) -> list[Interest]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE guild_id = ? AND search_id = ? ORDER BY id",
             (guild_id, search_id),
         )
-        return [_interest(r) for r in rows]
 
     async def set_thread(self, interest_id: int, thread_id: int, now: datetime) -> None:
         """Stored as soon as the thread exists (a restart reuses it)."""
@@ -275,11 +275,11 @@ class PartnerRepository(Repository):
 
     async def unopened(self) -> list[Interest]:
         """Interests whose thread or first message is missing (a crash or a refusal)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
-            "WHERE opened_at IS NULL ORDER BY id"
+            "WHERE opened_at IS NULL ORDER BY id",
         )
-        return [_interest(r) for r in rows]
 
     async def thread_ids(self, guild_id: int) -> set[int]:
         rows = await self.db.fetchall(
@@ -291,21 +291,21 @@ class PartnerRepository(Repository):
     # ----- the 30-day question ------------------------------------------------------------
 
     async def due_followups(self, opened_before: datetime) -> list[Interest]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE followup_done = 0 AND followup_claimed_at IS NULL AND opened_at IS NOT NULL "
             "AND thread_id IS NOT NULL AND thread_at <= ? ORDER BY id",
             (stored(opened_before),),
         )
-        return [_interest(r) for r in rows]
 
     async def claimed_followups(self) -> list[Interest]:
         """Claimed and not done: the try was cut off (a crash, a refused post)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
-            "WHERE followup_done = 0 AND followup_claimed_at IS NOT NULL ORDER BY id"
+            "WHERE followup_done = 0 AND followup_claimed_at IS NOT NULL ORDER BY id",
         )
-        return [_interest(r) for r in rows]
 
     async def claim_followup(self, interest_id: int, now: datetime) -> bool:
         """Written down before the question is sent; True for the one caller that claims."""

@@ -431,11 +431,11 @@ class PrivacyRepository(Repository):
         return _job(row)
 
     async def pending_erasures(self) -> list[ErasureJob]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _job,
             "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
-            "ORDER BY id"
+            "ORDER BY id",
         )
-        return [_job(r) for r in rows]
 
     async def erase(self, job_id: int, now: datetime) -> ErasureJob | None:
         """The rows of a job, in one transaction, with what is left to do on Discord: the

@@ -75,11 +75,11 @@ def _row_to_profile(r: sqlite3.Row) -> Profile:
 
 class ProfileRepository(Repository):
     async def get(self, guild_id: int, user_id: int) -> Profile | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _row_to_profile,
             f"SELECT {_COLUMNS} FROM profiles WHERE guild_id = ? AND user_id = ?",  # noqa: S608
             (guild_id, user_id),
         )
-        return None if row is None else _row_to_profile(row)
 
     async def save_text(
         self, guild_id: int, user_id: int, text: ProfileText, now: datetime, *, opt_in: bool
@@ -180,11 +180,11 @@ class ProfileRepository(Repository):
         return [p for p in map(_row_to_profile, rows) if not p.takes_part(now)]
 
     async def all(self, guild_id: int) -> list[Profile]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _row_to_profile,
             f"SELECT {_COLUMNS} FROM profiles WHERE guild_id = ? ORDER BY user_id",  # noqa: S608
             (guild_id,),
         )
-        return [_row_to_profile(r) for r in rows]
 
     async def display_names(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
         """The introduction's display name of each of these members who has one."""

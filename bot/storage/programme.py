@@ -57,20 +57,20 @@ def _pair(co_presenters: Sequence[int]) -> tuple[int | None, int | None]:
 
 class ProposalRepository(Repository):
     async def get(self, guild_id: int, proposal_id: int) -> Proposal | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, proposal_id),
         )
-        return None if row is None else _proposal(row)
 
     async def find_by_id(self, proposal_id: int) -> Proposal | None:
         """For a button, whose custom id carries only the proposal's id (the guild is
         checked by the caller)."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE id = ?",  # noqa: S608
             (proposal_id,),
         )
-        return None if row is None else _proposal(row)
 
     async def create(
         self,
@@ -270,12 +270,12 @@ class ProposalRepository(Repository):
     ) -> list[Proposal]:
         wanted = [s.value for s in statuses]
         marks = ", ".join("?" for _ in wanted)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE meeting_id = ? "  # noqa: S608
             f"AND status IN ({marks}) ORDER BY id",
             (meeting_id, *wanted),
         )
-        return [_proposal(r) for r in rows]
 
     async def accepted(self, meeting_id: int) -> list[Proposal]:
         return await self.for_meeting(meeting_id, (Status.ACCEPTED,))
@@ -286,16 +286,17 @@ class ProposalRepository(Repository):
         """The person's own proposals, newest first."""
         wanted = [s.value for s in statuses]
         marks = ", ".join("?" for _ in wanted)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND user_id = ? "  # noqa: S608
             f"AND status IN ({marks}) ORDER BY id DESC",
             (guild_id, user_id, *wanted),
         )
-        return [_proposal(r) for r in rows]
 
     async def accepted_in_guild(self, guild_id: int, since: datetime) -> list[Proposal]:
         """Accepted items of the server's meetings that start after `since` (arranging)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             "SELECT p.id, p.guild_id, p.meeting_id, p.user_id, p.title, p.summary, p.kind, "
             "p.co_presenter_1, p.co_presenter_2, p.sector, p.status, p.position, p.slot, "
             "p.decided_by, p.decided_at, p.notice, p.notice_sent_at, p.created_at, p.updated_at "
@@ -304,15 +305,14 @@ class ProposalRepository(Repository):
             "AND m.status = 'scheduled' ORDER BY m.starts_at, p.id",
             (guild_id, stored(since)),
         )
-        return [_proposal(r) for r in rows]
 
     async def owed(self) -> list[Proposal]:
         """Decisions whose notice was not sent yet (after a crash), oldest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals "  # noqa: S608
-            "WHERE notice IS NOT NULL AND notice_sent_at IS NULL ORDER BY decided_at, id"
+            "WHERE notice IS NOT NULL AND notice_sent_at IS NULL ORDER BY decided_at, id",
         )
-        return [_proposal(r) for r in rows]
 
     async def mark_notice_sent(self, proposal_id: int, decided_at: datetime, now: datetime) -> bool:
         """Mark the notice of this decision (the one made at `decided_at`) sent; False when

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from functools import cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.db import Database
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T", bound="DataclassInstance")
+R = TypeVar("R")
 
 
 class Repository:
@@ -20,6 +22,19 @@ class Repository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def read_one(
+        self, read: Callable[[sqlite3.Row], R], sql: str, params: Sequence[Any] = ()
+    ) -> R | None:
+        """The first row of the query read by `read`, or None when there is none."""
+        row = await self.db.fetchone(sql, params)
+        return None if row is None else read(row)
+
+    async def read_all(
+        self, read: Callable[[sqlite3.Row], R], sql: str, params: Sequence[Any] = ()
+    ) -> list[R]:
+        """Every row of the query, each read by `read`."""
+        return [read(row) for row in await self.db.fetchall(sql, params)]
 
 
 @cache

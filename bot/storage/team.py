@@ -91,12 +91,12 @@ class TeamRepository(Repository):
         return [_holding(r) for r in rows]
 
     async def of_member(self, guild_id: int, user_id: int) -> list[Holding]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _holding,
             "SELECT guild_id, user_id, role, organisation FROM team_roles "
             "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
             (guild_id, user_id),
         )
-        return [_holding(r) for r in rows]
 
     async def holds_any(self, guild_id: int, user_id: int) -> bool:
         """True if the member holds a team role here (that makes them an organiser)."""
