@@ -34,22 +34,12 @@ class SeriesDraft:
     created_by: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Series:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series(SeriesDraft):
+    """A stored series: the draft's fields and what storing it added."""
+
     id: int
-    guild_id: int
-    rule: RecurrenceRule
-    dtstart_local: date
-    start_time: time
-    end_time: time
-    timezone: str
-    title_template: str
-    place_template: str
-    description_template: str
-    lead_days: int
-    capacity: int | None
     active: bool
-    created_by: int | None
     created_at: datetime
     updated_at: datetime
     skipped: frozenset[date] = frozenset()
