@@ -191,46 +191,25 @@ class ProposalRepository(Repository):
             Decision.DECLINED: Status.DECLINED,
             Decision.MOVED: Status.OPEN,
         }[decision]
-        async with self.db.transaction() as conn:
-            if decision is Decision.MOVED:
-                assert to_meeting is not None
-                sql = (
-                    "UPDATE proposals SET meeting_id = ?, status = ?, position = NULL, "
-                    "slot = NULL, decided_by = ?, decided_at = ?, notice = ?, "
-                    "notice_sent_at = NULL, updated_at = ? "
-                    "WHERE guild_id = ? AND id = ? AND status = 'open' AND meeting_id != ? "
-                    "AND EXISTS (SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?)"
-                )
-                params: tuple[object, ...] = (
-                    to_meeting,
-                    status.value,
-                    decided_by,
-                    stamp,
-                    decision.value,
-                    stamp,
-                    guild_id,
-                    proposal_id,
-                    to_meeting,
-                    to_meeting,
-                    guild_id,
-                )
-            else:
-                sql = (
-                    "UPDATE proposals SET status = ?, position = NULL, slot = NULL, "
-                    "decided_by = ?, decided_at = ?, notice = ?, notice_sent_at = NULL, "
-                    "updated_at = ? WHERE guild_id = ? AND id = ? AND status = 'open'"
-                )
-                params = (
-                    status.value,
-                    decided_by,
-                    stamp,
-                    decision.value,
-                    stamp,
-                    guild_id,
-                    proposal_id,
-                )
-            async with conn.execute(sql, params) as cur:
-                changed = cur.rowcount
+        # The decision's columns and the proposal, in the order both statements take them.
+        decided = (status.value, decided_by, stamp, decision.value, stamp, guild_id, proposal_id)
+        if decision is Decision.MOVED:
+            assert to_meeting is not None
+            changed = await self.db.execute(
+                "UPDATE proposals SET meeting_id = ?, status = ?, position = NULL, "
+                "slot = NULL, decided_by = ?, decided_at = ?, notice = ?, "
+                "notice_sent_at = NULL, updated_at = ? "
+                "WHERE guild_id = ? AND id = ? AND status = 'open' AND meeting_id != ? "
+                "AND EXISTS (SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?)",
+                (to_meeting, *decided, to_meeting, to_meeting, guild_id),
+            )
+        else:
+            changed = await self.db.execute(
+                "UPDATE proposals SET status = ?, position = NULL, slot = NULL, "
+                "decided_by = ?, decided_at = ?, notice = ?, notice_sent_at = NULL, "
+                "updated_at = ? WHERE guild_id = ? AND id = ? AND status = 'open'",
+                decided,
+            )
         return await self.get(guild_id, proposal_id) if changed else None
 
     async def arrange(
