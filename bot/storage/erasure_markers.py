@@ -51,13 +51,9 @@ class ErasureMarkers(Repository):
     async def prune(self, now: datetime) -> int:
         """Drop the markers of meetings that no longer take answers."""
         stamp = stored(now)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
-                "WHERE status = 'scheduled' AND starts_at > ? "
-                "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
-                (stamp, stamp),
-            ) as cur,
-        ):
-            return cur.rowcount
+        return await self.db.execute(
+            "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
+            "WHERE status = 'scheduled' AND starts_at > ? "
+            "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
+            (stamp, stamp),
+        )

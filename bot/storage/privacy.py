@@ -367,25 +367,17 @@ class PrivacyRepository(Repository):
 
     async def mark_departed(self, guild_id: int, user_id: int, now: datetime) -> bool:
         """Note that the member is gone; the first date counts. True if newly noted."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO NOTHING",
-                (guild_id, user_id, stored(now)),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, user_id) DO NOTHING",
+            (guild_id, user_id, stored(now)),
+        )
 
     async def clear_departed(self, guild_id: int, user_id: int) -> bool:
         """The member is back (or was never gone): their data stays. True if one was noted."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "DELETE FROM departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
 
     async def departed(self, guild_id: int) -> list[Departure]:
         rows = await self.db.fetchall(
@@ -501,15 +493,11 @@ class PrivacyRepository(Repository):
 
     async def finish_erasure(self, job_id: int) -> bool:
         """Drop the job once nothing is left to do. True if it is finished."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM erasure_jobs WHERE id = ? AND db_done_at IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM erasure_steps WHERE job_id = ?)",
-                (job_id, job_id),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "DELETE FROM erasure_jobs WHERE id = ? AND db_done_at IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM erasure_steps WHERE job_id = ?)",
+            (job_id, job_id),
+        )
 
 
 def _job(row: aiosqlite.Row) -> ErasureJob:

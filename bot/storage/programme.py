@@ -138,39 +138,31 @@ class ProposalRepository(Repository):
         """Replace the text of the person's own open proposal; None if it is no longer
         open (decided meanwhile) or not theirs."""
         first, second = _pair(co_presenters)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET title = ?, summary = ?, kind = ?, co_presenter_1 = ?, "
-                "co_presenter_2 = ?, sector = ?, updated_at = ? "
-                "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
-                (
-                    text.title,
-                    text.summary,
-                    text.kind,
-                    first,
-                    second,
-                    sector,
-                    stored(now),
-                    guild_id,
-                    proposal_id,
-                    user_id,
-                ),
-            ) as cur,
-        ):
-            changed = cur.rowcount
+        changed = await self.db.execute(
+            "UPDATE proposals SET title = ?, summary = ?, kind = ?, co_presenter_1 = ?, "
+            "co_presenter_2 = ?, sector = ?, updated_at = ? "
+            "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
+            (
+                text.title,
+                text.summary,
+                text.kind,
+                first,
+                second,
+                sector,
+                stored(now),
+                guild_id,
+                proposal_id,
+                user_id,
+            ),
+        )
         return await self.get(guild_id, proposal_id) if changed else None
 
     async def withdraw(self, guild_id: int, proposal_id: int, user_id: int, now: datetime) -> bool:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET status = 'withdrawn', updated_at = ? "
-                "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
-                (stored(now), guild_id, proposal_id, user_id),
-            ) as cur,
-        ):
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE proposals SET status = 'withdrawn', updated_at = ? "
+            "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
+            (stored(now), guild_id, proposal_id, user_id),
+        )
 
     async def decide(
         self,
@@ -296,15 +288,11 @@ class ProposalRepository(Repository):
     async def mark_notice_sent(self, proposal_id: int, decided_at: datetime, now: datetime) -> bool:
         """Mark the notice of this decision (the one made at `decided_at`) sent; False when
         it was marked already or a later decision replaced it."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET notice_sent_at = ? WHERE id = ? AND decided_at = ? "
-                "AND notice_sent_at IS NULL",
-                (stored(now), proposal_id, stored(decided_at)),
-            ) as cur,
-        ):
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE proposals SET notice_sent_at = ? WHERE id = ? AND decided_at = ? "
+            "AND notice_sent_at IS NULL",
+            (stored(now), proposal_id, stored(decided_at)),
+        )
 
     async def facts(self, guild_id: int) -> list[ProgrammeFact]:
         """Every proposal of the server as the report counts it (no one's id)."""
