@@ -15,6 +15,12 @@ from bot.domain.recurrence import (
 )
 from bot.storage.rows import Repository, from_row
 
+_SELECT = (
+    "SELECT id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, "
+    "title_template, place_template, description_template, lead_days, capacity, active, "
+    "created_by, created_at, updated_at FROM series "
+)
+
 
 @dataclass(frozen=True, slots=True)
 class SeriesDraft:
@@ -116,11 +122,7 @@ class SeriesRepository(Repository):
 
     async def get(self, guild_id: int, series_id: int) -> Series | None:
         row = await self.db.fetchone(
-            "SELECT "
-            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
-            "place_template, description_template, lead_days, capacity, active, created_by, "
-            "created_at, updated_at "
-            "FROM series WHERE guild_id = ? AND id = ?",
+            _SELECT + "WHERE guild_id = ? AND id = ?",
             (guild_id, series_id),
         )
         if row is None:
@@ -131,11 +133,7 @@ class SeriesRepository(Repository):
     async def for_guild(self, guild_id: int, *, include_stopped: bool = False) -> list[Series]:
         """The server's series (active ones unless `include_stopped`), oldest first."""
         rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
-            "place_template, description_template, lead_days, capacity, active, created_by, "
-            "created_at, updated_at "
-            "FROM series WHERE guild_id = ? AND (active = 1 OR ?) ORDER BY id",
+            _SELECT + "WHERE guild_id = ? AND (active = 1 OR ?) ORDER BY id",
             (guild_id, int(include_stopped)),
         )
         skips = await self._skips(guild_id, [row["id"] for row in rows])
@@ -143,13 +141,7 @@ class SeriesRepository(Repository):
 
     async def all_active(self) -> list[Series]:
         """Every active series of every server (for the scheduler)."""
-        rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, rrule, dtstart_local, start_time, end_time, timezone, title_template, "
-            "place_template, description_template, lead_days, capacity, active, created_by, "
-            "created_at, updated_at "
-            "FROM series WHERE active = 1 ORDER BY guild_id, id"
-        )
+        rows = await self.db.fetchall(_SELECT + "WHERE active = 1 ORDER BY guild_id, id")
         skip_rows = await self.db.fetchall(
             "SELECT k.series_id, k.local_date FROM series_skips AS k "
             "JOIN series AS s ON s.id = k.series_id AND s.guild_id = k.guild_id "
