@@ -254,6 +254,10 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def exists(self, sql: str, params: Sequence[Any] = ()) -> bool:
+        """True if the query returns a row."""
+        return await self.fetchone(sql, params) is not None
+
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; the number of rows it changed
         (1 for the one caller whose conditional UPDATE or `INSERT … DO NOTHING` won)."""

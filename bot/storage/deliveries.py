@@ -440,11 +440,10 @@ class ReminderPlanRepository(Repository):
             return cursor.rowcount == 1
 
     async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        value = await self.db.fetchval(
+        return await self.db.exists(
             "SELECT 1 FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
-        return value is not None
 
     async def opted_out(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(

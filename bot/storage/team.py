@@ -100,11 +100,10 @@ class TeamRepository(Repository):
 
     async def holds_any(self, guild_id: int, user_id: int) -> bool:
         """True if the member holds a team role here (that makes them an organiser)."""
-        value = await self.db.fetchval(
+        return await self.db.exists(
             "SELECT 1 FROM team_roles WHERE guild_id = ? AND user_id = ? LIMIT 1",
             (guild_id, user_id),
         )
-        return value is not None
 
     async def organisations(self, guild_id: int) -> list[str]:
         """Every organisation named in the server's introductions and team."""
