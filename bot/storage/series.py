@@ -77,6 +77,22 @@ def _series(row: aiosqlite.Row, skipped: frozenset[date]) -> Series:
     )
 
 
+def _described(draft: SeriesDraft) -> tuple[object, ...]:
+    """The columns a draft describes, `rrule` to `capacity` (written by create and update)."""
+    return (
+        draft.rule.to_rrule(),
+        draft.dtstart_local.isoformat(),
+        stored_clock(draft.start_time),
+        stored_clock(draft.end_time),
+        draft.timezone,
+        draft.title_template,
+        draft.place_template,
+        draft.description_template,
+        draft.lead_days,
+        draft.capacity,
+    )
+
+
 class SeriesRepository(Repository):
     async def create(self, draft: SeriesDraft, now: datetime) -> Series:
         stamp = stored(now)
@@ -85,22 +101,7 @@ class SeriesRepository(Repository):
             "timezone, title_template, place_template, description_template, lead_days, "
             "capacity, active, created_by, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-            (
-                draft.guild_id,
-                draft.rule.to_rrule(),
-                draft.dtstart_local.isoformat(),
-                stored_clock(draft.start_time),
-                stored_clock(draft.end_time),
-                draft.timezone,
-                draft.title_template,
-                draft.place_template,
-                draft.description_template,
-                draft.lead_days,
-                draft.capacity,
-                draft.created_by,
-                stamp,
-                stamp,
-            ),
+            (draft.guild_id, *_described(draft), draft.created_by, stamp, stamp),
         )
         created = await self.get(draft.guild_id, series_id)
         assert created is not None
@@ -155,31 +156,14 @@ class SeriesRepository(Repository):
     async def update(self, series: Series, now: datetime) -> Series | None:
         """Save every editable field of `series` (use `dataclasses.replace` on a loaded one).
         Meetings already created are not touched: the series only shapes future ones."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE series SET rrule = ?, dtstart_local = ?, start_time = ?, end_time = ?, "
-                "timezone = ?, title_template = ?, place_template = ?, "
-                "description_template = ?, lead_days = ?, capacity = ?, active = ?, "
-                "updated_at = ? WHERE guild_id = ? AND id = ?",
-                (
-                    series.rule.to_rrule(),
-                    series.dtstart_local.isoformat(),
-                    stored_clock(series.start_time),
-                    stored_clock(series.end_time),
-                    series.timezone,
-                    series.title_template,
-                    series.place_template,
-                    series.description_template,
-                    series.lead_days,
-                    series.capacity,
-                    int(series.active),
-                    stored(now),
-                    series.guild_id,
-                    series.id,
-                ),
-            )
-            changed = cursor.rowcount
-        if changed != 1:
+        changed = await self.db.execute_one(
+            "UPDATE series SET rrule = ?, dtstart_local = ?, start_time = ?, end_time = ?, "
+            "timezone = ?, title_template = ?, place_template = ?, "
+            "description_template = ?, lead_days = ?, capacity = ?, active = ?, "
+            "updated_at = ? WHERE guild_id = ? AND id = ?",
+            (*_described(series), int(series.active), stored(now), series.guild_id, series.id),
+        )
+        if not changed:
             return None
         return await self.get(series.guild_id, series.id)
 
