@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.moments import from_stored, stored
-from bot.storage.rows import Repository, from_row
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +44,9 @@ class CheckinRepository(Repository):
                 if await cur.fetchone() is None:
                     raise ValueError("no such meeting in this server")
             if wanted:
-                marks = ", ".join("?" for _ in wanted)
                 await conn.execute(
-                    f"DELETE FROM checkins WHERE meeting_id = ? AND user_id NOT IN ({marks})",  # noqa: S608
+                    "DELETE FROM checkins WHERE meeting_id = ? "  # noqa: S608
+                    f"AND user_id NOT IN ({marks(wanted)})",
                     (meeting_id, *wanted),
                 )
             else:

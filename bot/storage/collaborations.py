@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.collaborations import CollabFact, CollabMemberFact, Origin
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.stats import UNKNOWN_SECTOR as UNKNOWN
-from bot.storage.rows import Repository, from_row
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +245,9 @@ class CollaborationRepository(Repository):
         collabs = [_collab(r) for r in rows]
         if not collabs:
             return []
-        marks = ",".join("?" * len(collabs))
         member_rows = await self.db.fetchall(
             f"SELECT {_MEMBER_COLUMNS} FROM collaboration_members "  # noqa: S608
-            f"WHERE collaboration_id IN ({marks}) ORDER BY collaboration_id, id",
+            f"WHERE collaboration_id IN ({marks(collabs)}) ORDER BY collaboration_id, id",
             [c.id for c in collabs],
         )
         by_id: dict[int, list[CollabMember]] = {c.id: [] for c in collabs}

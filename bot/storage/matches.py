@@ -15,7 +15,7 @@ from bot.domain.moments import (
     stored_clock,
     stored_or_none,
 )
-from bot.storage.rows import Repository, from_row
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,9 +297,9 @@ class MatchRepository(Repository):
         self, guild_id: int, rounds: int, kinds: Sequence[str] = ("pairs", "tables")
     ) -> list[MetPair]:
         """Everyone who was grouped together in the last `rounds` rounds of these kinds."""
-        marks = ",".join("?" * len(kinds))
         round_rows = await self.db.fetchall(
-            f"SELECT id, created_at FROM match_rounds WHERE guild_id = ? AND kind IN ({marks}) "  # noqa: S608
+            "SELECT id, created_at FROM match_rounds WHERE guild_id = ? "  # noqa: S608
+            f"AND kind IN ({marks(kinds)}) "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
             (guild_id, *kinds, rounds),
         )

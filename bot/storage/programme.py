@@ -21,7 +21,7 @@ from bot.domain.programme import (
     Status,
 )
 from bot.errors import BadInput
-from bot.storage.rows import Repository, from_row
+from bot.storage.rows import Repository, from_row, marks
 
 _COLUMNS = (
     "id, guild_id, meeting_id, user_id, title, summary, kind, co_presenter_1, co_presenter_2, "
@@ -240,11 +240,10 @@ class ProposalRepository(Repository):
         self, meeting_id: int, statuses: Collection[Status] = tuple(Status)
     ) -> list[Proposal]:
         wanted = [s.value for s in statuses]
-        marks = ", ".join("?" for _ in wanted)
         return await self.read_all(
             _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE meeting_id = ? "  # noqa: S608
-            f"AND status IN ({marks}) ORDER BY id",
+            f"AND status IN ({marks(wanted)}) ORDER BY id",
             (meeting_id, *wanted),
         )
 
@@ -256,11 +255,10 @@ class ProposalRepository(Repository):
     ) -> list[Proposal]:
         """The person's own proposals, newest first."""
         wanted = [s.value for s in statuses]
-        marks = ", ".join("?" for _ in wanted)
         return await self.read_all(
             _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND user_id = ? "  # noqa: S608
-            f"AND status IN ({marks}) ORDER BY id DESC",
+            f"AND status IN ({marks(wanted)}) ORDER BY id DESC",
             (guild_id, user_id, *wanted),
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -35,6 +35,11 @@ class Repository:
     ) -> list[R]:
         """Every row of the query, each read by `read`."""
         return [read(row) for row in await self.db.fetchall(sql, params)]
+
+
+def marks(values: Collection[object]) -> str:
+    """One `?` per value, for `IN (…)`: the values themselves go in as parameters."""
+    return ", ".join("?" * len(values))
 
 
 @cache
