@@ -1,4 +1,9 @@
-"""What every repository shares: the database it is given, and a row read into a dataclass."""
+"""What every repository shares: the database it is given, reading rows into dataclasses
+(`read_one`, `read_all`, `from_row`), and the placeholders of an `IN (…)` list.
+
+Single-statement writes are `Database.execute` (rows changed), `execute_one` (won or
+not) and `insert` (the new id); several statements go in one `Database.transaction()`.
+"""
 
 from __future__ import annotations
 
