@@ -49,10 +49,13 @@ def _proposal(r: sqlite3.Row) -> Proposal:
     )
 
 
-def _pair(co_presenters: Sequence[int]) -> tuple[int | None, int | None]:
+def _written(
+    text: ProposalText, co_presenters: Sequence[int], sector: str | None
+) -> tuple[object, ...]:
+    """What the proposer writes, as the columns `title` to `sector` (propose and edit)."""
     first = co_presenters[0] if co_presenters else None
     second = co_presenters[1] if len(co_presenters) > 1 else None
-    return first, second
+    return (text.title, text.summary, text.kind, first, second, sector)
 
 
 class ProposalRepository(Repository):
@@ -87,7 +90,6 @@ class ProposalRepository(Repository):
         Sending the same title again for the same meeting (a retry after the bot did not
         answer, e.g. it restarted) returns the open proposal already stored: never two."""
         stamp = stored(now)
-        first, second = _pair(co_presenters)
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT id, title FROM proposals WHERE guild_id = ? AND meeting_id = ? "
@@ -109,12 +111,7 @@ class ProposalRepository(Repository):
                         guild_id,
                         meeting_id,
                         user_id,
-                        text.title,
-                        text.summary,
-                        text.kind,
-                        first,
-                        second,
-                        sector,
+                        *_written(text, co_presenters, sector),
                         stamp,
                         stamp,
                     ),
@@ -137,23 +134,11 @@ class ProposalRepository(Repository):
     ) -> Proposal | None:
         """Replace the text of the person's own open proposal; None if it is no longer
         open (decided meanwhile) or not theirs."""
-        first, second = _pair(co_presenters)
         changed = await self.db.execute(
             "UPDATE proposals SET title = ?, summary = ?, kind = ?, co_presenter_1 = ?, "
             "co_presenter_2 = ?, sector = ?, updated_at = ? "
             "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
-            (
-                text.title,
-                text.summary,
-                text.kind,
-                first,
-                second,
-                sector,
-                stored(now),
-                guild_id,
-                proposal_id,
-                user_id,
-            ),
+            (*_written(text, co_presenters, sector), stored(now), guild_id, proposal_id, user_id),
         )
         return await self.get(guild_id, proposal_id) if changed else None
 
