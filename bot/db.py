@@ -261,8 +261,7 @@ class Database:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; the number of rows it changed
         (1 for the one caller whose conditional UPDATE or `INSERT … DO NOTHING` won)."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
             return cursor.rowcount
 
     async def execute_one(self, sql: str, params: Sequence[Any] = ()) -> bool:
@@ -272,8 +271,7 @@ class Database:
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One INSERT in its own transaction; the new row's id."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
             row_id = cursor.lastrowid
         assert row_id is not None
         return row_id
