@@ -217,21 +217,18 @@ class CollaborationRepository(Repository):
     async def answer(self, collab_id: int, user_id: int, confirmed: bool, now: datetime) -> bool:
         """A member's Confirm / Not me. False when they are not a member. A confirmation
         keeps its first time (pressing twice does not move the month)."""
-        async with self.db.transaction() as conn:
-            if confirmed:
-                cur = await conn.execute(
-                    "UPDATE collaboration_members SET answer = 'confirmed', "
-                    "confirmed_at = coalesce(confirmed_at, ?) "
-                    "WHERE collaboration_id = ? AND user_id = ?",
-                    (stored(now), collab_id, user_id),
-                )
-            else:
-                cur = await conn.execute(
-                    "UPDATE collaboration_members SET answer = 'declined', confirmed_at = NULL "
-                    "WHERE collaboration_id = ? AND user_id = ?",
-                    (collab_id, user_id),
-                )
-            return cur.rowcount == 1
+        if confirmed:
+            return await self.db.execute_one(
+                "UPDATE collaboration_members SET answer = 'confirmed', "
+                "confirmed_at = coalesce(confirmed_at, ?) "
+                "WHERE collaboration_id = ? AND user_id = ?",
+                (stored(now), collab_id, user_id),
+            )
+        return await self.db.execute_one(
+            "UPDATE collaboration_members SET answer = 'declined', confirmed_at = NULL "
+            "WHERE collaboration_id = ? AND user_id = ?",
+            (collab_id, user_id),
+        )
 
     async def in_guild(
         self, guild_id: int, limit: int | None = None

@@ -425,19 +425,16 @@ class ReminderPlanRepository(Repository):
         self, guild_id: int, user_id: int, opted_out: bool, now: datetime
     ) -> bool:
         """`/reminders off` (True) or `on` (False) for one person. True if it changed."""
-        async with self.db.transaction() as conn:
-            if opted_out:
-                cursor = await conn.execute(
-                    "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
-                    "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
-                    (guild_id, user_id, stored(now)),
-                )
-            else:
-                cursor = await conn.execute(
-                    "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
-                    (guild_id, user_id),
-                )
-            return cursor.rowcount == 1
+        if opted_out:
+            return await self.db.execute_one(
+                "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
+                (guild_id, user_id, stored(now)),
+            )
+        return await self.db.execute_one(
+            "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
 
     async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
         return await self.db.exists(

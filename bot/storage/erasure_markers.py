@@ -42,11 +42,10 @@ class ErasureMarkers(Repository):
     async def clear(self, meeting_id: int, user_ids: Sequence[int]) -> None:
         if not user_ids:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
-                [(meeting_id, u) for u in user_ids],
-            )
+        await self.db.executemany(
+            "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
+            [(meeting_id, u) for u in user_ids],
+        )
 
     async def prune(self, now: datetime) -> int:
         """Drop the markers of meetings that no longer take answers."""
