@@ -254,6 +254,28 @@ class Database:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def exists(self, sql: str, params: Sequence[Any] = ()) -> bool:
+        """True if the query returns a row."""
+        return await self.fetchone(sql, params) is not None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement in its own transaction; the number of rows it changed
+        (1 for the one caller whose conditional UPDATE or `INSERT … DO NOTHING` won)."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def execute_one(self, sql: str, params: Sequence[Any] = ()) -> bool:
+        """`execute`, True if it changed exactly one row: of any number of callers of the
+        same conditional write (a claim, a state change), exactly one gets True."""
+        return await self.execute(sql, params) == 1
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One INSERT in its own transaction; the new row's id."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cursor:
+            row_id = cursor.lastrowid
+        assert row_id is not None
+        return row_id
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +20,7 @@ class Checkin:
     checked_at: datetime
 
 
-class CheckinRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CheckinRepository(Repository):
     async def record(
         self,
         guild_id: int,
@@ -47,9 +44,9 @@ class CheckinRepository:
                 if await cur.fetchone() is None:
                     raise ValueError("no such meeting in this server")
             if wanted:
-                marks = ", ".join("?" for _ in wanted)
                 await conn.execute(
-                    f"DELETE FROM checkins WHERE meeting_id = ? AND user_id NOT IN ({marks})",  # noqa: S608
+                    "DELETE FROM checkins WHERE meeting_id = ? "  # noqa: S608
+                    f"AND user_id NOT IN ({marks(wanted)})",
                     (meeting_id, *wanted),
                 )
             else:
@@ -68,16 +65,7 @@ class CheckinRepository:
             "WHERE meeting_id = ? ORDER BY user_id",
             (meeting_id,),
         )
-        return [
-            Checkin(
-                guild_id=r["guild_id"],
-                meeting_id=r["meeting_id"],
-                user_id=r["user_id"],
-                checked_by=r["checked_by"],
-                checked_at=from_stored(r["checked_at"]),
-            )
-            for r in rows
-        ]
+        return [from_row(Checkin, r, checked_at=from_stored(r["checked_at"])) for r in rows]
 
     async def user_ids(self, meeting_id: int) -> set[int]:
         return {c.user_id for c in await self.list(meeting_id)}

@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from bot.db import Database
 from bot.domain.collaborations import CollabFact, CollabMemberFact, Origin
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.stats import UNKNOWN_SECTOR as UNKNOWN
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,37 +56,21 @@ _MEMBER_COLUMNS = (
 def _collab(row: sqlite3.Row) -> Collaboration:
     created = from_stored_or_none(row["created_at"])
     assert created is not None
-    return Collaboration(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        title=row["title"],
-        link=row["link"],
-        origin=cast(Origin, row["origin"]),
-        origin_ref=row["origin_ref"],
-        created_by=row["created_by"],
-        fallback_channel_id=row["fallback_channel_id"],
-        state=row["state"],
-        created_at=created,
-    )
+    return from_row(Collaboration, row, created_at=created)
 
 
 def _member(row: sqlite3.Row) -> CollabMember:
-    return CollabMember(
-        collaboration_id=row["collaboration_id"],
-        user_id=row["user_id"],
-        sector=row["sector"],
+    return from_row(
+        CollabMember,
+        row,
         included=bool(row["included"]),
-        answer=row["answer"],
         confirmed_at=from_stored_or_none(row["confirmed_at"]),
         asked_at=from_stored_or_none(row["asked_at"]),
         asked_sent=bool(row["asked_sent"]),
     )
 
 
-class CollaborationRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class CollaborationRepository(Repository):
     async def create(
         self,
         guild_id: int,
@@ -138,32 +122,32 @@ class CollaborationRepository:
         return found
 
     async def get(self, collab_id: int) -> Collaboration | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _collab,
             f"SELECT {_COLUMNS} FROM collaborations WHERE id = ?",  # noqa: S608
             (collab_id,),
         )
-        return None if row is None else _collab(row)
 
     async def find(
         self, guild_id: int, origin: Origin, origin_ref: int | None, created_by: int, title: str
     ) -> Collaboration | None:
         """The same recorder's collaboration with the same origin and title (a second press
         or a resubmitted form), draft or open."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _collab,
             f"SELECT {_COLUMNS} FROM collaborations WHERE guild_id = ? AND origin = ? "  # noqa: S608
             "AND origin_ref IS ? AND created_by = ? AND lower(title) = lower(?) "
             "ORDER BY id LIMIT 1",
             (guild_id, origin, origin_ref, created_by, title),
         )
-        return None if row is None else _collab(row)
 
     async def members(self, collab_id: int) -> list[CollabMember]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _member,
             f"SELECT {_MEMBER_COLUMNS} FROM collaboration_members "  # noqa: S608
             "WHERE collaboration_id = ? ORDER BY id",
             (collab_id,),
         )
-        return [_member(r) for r in rows]
 
     async def set_included(self, collab_id: int, included: Sequence[int]) -> None:
         """A draft's ticked members (the others are unticked); the recorder stays as is."""
@@ -197,21 +181,18 @@ class CollaborationRepository:
 
     async def claim_ask(self, collab_id: int, user_id: int, now: datetime) -> bool:
         """True only for the first caller: each member is asked to confirm once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE collaboration_members SET asked_at = ? WHERE collaboration_id = ? "
-                "AND user_id = ? AND asked_at IS NULL AND answer = 'pending'",
-                (stored(now), collab_id, user_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE collaboration_members SET asked_at = ? WHERE collaboration_id = ? "
+            "AND user_id = ? AND asked_at IS NULL AND answer = 'pending'",
+            (stored(now), collab_id, user_id),
+        )
 
     async def mark_asked(self, collab_id: int, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE collaboration_members SET asked_sent = 1 "
-                "WHERE collaboration_id = ? AND user_id = ?",
-                (collab_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE collaboration_members SET asked_sent = 1 "
+            "WHERE collaboration_id = ? AND user_id = ?",
+            (collab_id, user_id),
+        )
 
     async def owed(self) -> list[tuple[Collaboration, CollabMember]]:
         """Open collaborations' members (every server) not yet asked, or whose request was
@@ -236,21 +217,18 @@ class CollaborationRepository:
     async def answer(self, collab_id: int, user_id: int, confirmed: bool, now: datetime) -> bool:
         """A member's Confirm / Not me. False when they are not a member. A confirmation
         keeps its first time (pressing twice does not move the month)."""
-        async with self.db.transaction() as conn:
-            if confirmed:
-                cur = await conn.execute(
-                    "UPDATE collaboration_members SET answer = 'confirmed', "
-                    "confirmed_at = coalesce(confirmed_at, ?) "
-                    "WHERE collaboration_id = ? AND user_id = ?",
-                    (stored(now), collab_id, user_id),
-                )
-            else:
-                cur = await conn.execute(
-                    "UPDATE collaboration_members SET answer = 'declined', confirmed_at = NULL "
-                    "WHERE collaboration_id = ? AND user_id = ?",
-                    (collab_id, user_id),
-                )
-            return cur.rowcount == 1
+        if confirmed:
+            return await self.db.execute_one(
+                "UPDATE collaboration_members SET answer = 'confirmed', "
+                "confirmed_at = coalesce(confirmed_at, ?) "
+                "WHERE collaboration_id = ? AND user_id = ?",
+                (stored(now), collab_id, user_id),
+            )
+        return await self.db.execute_one(
+            "UPDATE collaboration_members SET answer = 'declined', confirmed_at = NULL "
+            "WHERE collaboration_id = ? AND user_id = ?",
+            (collab_id, user_id),
+        )
 
     async def in_guild(
         self, guild_id: int, limit: int | None = None
@@ -264,10 +242,9 @@ class CollaborationRepository:
         collabs = [_collab(r) for r in rows]
         if not collabs:
             return []
-        marks = ",".join("?" * len(collabs))
         member_rows = await self.db.fetchall(
             f"SELECT {_MEMBER_COLUMNS} FROM collaboration_members "  # noqa: S608
-            f"WHERE collaboration_id IN ({marks}) ORDER BY collaboration_id, id",
+            f"WHERE collaboration_id IN ({marks(collabs)}) ORDER BY collaboration_id, id",
             [c.id for c in collabs],
         )
         by_id: dict[int, list[CollabMember]] = {c.id: [] for c in collabs}
@@ -294,7 +271,8 @@ class CollaborationRepository:
     async def export(self, guild_id: int, user_id: int) -> list[dict[str, Any]]:
         """The member's collaborations for /privacy show: title, link, origin, their own
         answer and the sectors involved (not who else)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            dict,
             "SELECT c.id AS collaboration_id, c.title, c.link, c.origin, c.created_at, "
             "m.answer, m.confirmed_at, (c.created_by = m.user_id) AS recorded_by_you, "
             "(SELECT group_concat(coalesce(o.sector, ?), ',') FROM collaboration_members o "
@@ -303,4 +281,3 @@ class CollaborationRepository:
             "WHERE m.guild_id = ? AND m.user_id = ? ORDER BY c.created_at, c.id",
             (UNKNOWN, guild_id, user_id),
         )
-        return [dict(r) for r in rows]

@@ -21,15 +21,22 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import from_stored, from_stored_or_none, stored, stored_clock
 from bot.domain.reminders import MONTHLY_POST, ReminderPlan, validate_plan
+from bot.storage.rows import Repository, from_row
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 5
 ABANDONED = "abandoned"
+
+_COLUMNS = (
+    "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
+    "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, done_at, "
+    "claim_token"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM deliveries "  # noqa: S608 (fixed column names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,37 +76,24 @@ class Delivery:
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        key=row["key"],
-        kind=row["kind"],
-        meeting_id=row["meeting_id"],
-        offset_key=row["offset_key"],
-        recipient_id=row["recipient_id"],
+    return from_row(
+        Delivery,
+        row,
         due_at=from_stored(row["due_at"]),
-        status=row["status"],
-        attempts=row["attempts"],
         permanent=bool(row["permanent"]),
-        stale_reclaims=row["stale_reclaims"],
-        last_error_code=row["last_error_code"],
         retry_at=from_stored_or_none(row["retry_at"]),
         claimed_at=from_stored_or_none(row["claimed_at"]),
         done_at=from_stored_or_none(row["done_at"]),
     )
 
 
-def _claim(row: aiosqlite.Row | Sequence[Any], *, is_retry: bool) -> Claim:
-    return Claim(
-        id=row[0],
-        guild_id=row[1],
-        key=row[2],
-        kind=row[3],
-        meeting_id=row[4],
-        recipient_id=row[6],
-        due_at=from_stored(row[7]),
-        token=row[16],
-        attempt=row[9],
+def _claim(row: aiosqlite.Row, *, is_retry: bool) -> Claim:
+    return from_row(
+        Claim,
+        row,
+        due_at=from_stored(row["due_at"]),
+        token=row["claim_token"],
+        attempt=row["attempts"],
         is_retry=is_retry,
     )
 
@@ -153,10 +147,7 @@ def _token() -> str:
     return secrets.token_hex(16)
 
 
-class DeliveryRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class DeliveryRepository(Repository):
     async def claim(
         self,
         guild_id: int,
@@ -200,14 +191,11 @@ class DeliveryRepository:
         has come and it has had fewer than `max_attempts` attempts. One caller wins."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                "UPDATE deliveries SET status = 'claimed', attempts = attempts + 1, "
+                "UPDATE deliveries SET status = 'claimed', attempts = attempts + 1, "  # noqa: S608
                 "claimed_at = ?, claim_token = ?, done_at = NULL "
                 "WHERE guild_id = ? AND key = ? AND status = 'failed' AND permanent = 0 "
                 "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) "
-                "RETURNING "
-                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-                "done_at, claim_token ",
+                "RETURNING " + _COLUMNS,
                 (stored(now), _token(), guild_id, key, max_attempts, stored(now)),
             )
             rows = list(await cursor.fetchall())
@@ -232,14 +220,11 @@ class DeliveryRepository:
             )
             abandoned = cursor.rowcount
             cursor = await conn.execute(
-                "UPDATE deliveries SET stale_reclaims = stale_reclaims + 1, "
+                "UPDATE deliveries SET stale_reclaims = stale_reclaims + 1, "  # noqa: S608
                 "attempts = attempts + 1, claimed_at = ?, "
                 "claim_token = lower(hex(randomblob(16))) "
                 "WHERE status = 'claimed' AND stale_reclaims = 0 AND claimed_at <= ? "
-                "RETURNING "
-                "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-                "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-                "done_at, claim_token ",
+                "RETURNING " + _COLUMNS,
                 (stamp, cutoff),
             )
             rows = list(await cursor.fetchall())
@@ -250,12 +235,10 @@ class DeliveryRepository:
         return sorted((_claim(row, is_retry=True) for row in rows), key=lambda c: c.id)
 
     async def _finish(self, claim: Claim, sql: str, params: Sequence[Any]) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                sql + " WHERE id = ? AND claim_token = ? AND status = 'claimed'",
-                (*params, claim.id, claim.token),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            sql + " WHERE id = ? AND claim_token = ? AND status = 'claimed'",
+            (*params, claim.id, claim.token),
+        )
 
     async def mark_sent(self, claim: Claim, now: datetime) -> bool:
         """True if the claim was still ours (False: dropped by a reschedule or taken over)."""
@@ -318,69 +301,50 @@ class DeliveryRepository:
             return cursor.rowcount == 1
 
     async def get(self, guild_id: int, key: str) -> Delivery | None:
-        row = await self.db.fetchone(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND key = ?",
+        return await self.read_one(
+            _delivery,
+            _SELECT + "WHERE guild_id = ? AND key = ?",
             (guild_id, key),
         )
-        return None if row is None else _delivery(row)
 
     async def for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Every ledger row of a meeting, any status."""
-        rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
-            "ORDER BY due_at, id",
+        return await self.read_all(
+            _delivery,
+            _SELECT + "WHERE guild_id = ? AND meeting_id = ? ORDER BY due_at, id",
             (guild_id, meeting_id),
         )
-        return [_delivery(row) for row in rows]
 
     async def pending_for_meeting(self, guild_id: int, meeting_id: int) -> list[Delivery]:
         """Claims not finished: in flight, or failed and waiting for a retry."""
-        rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+        return await self.read_all(
+            _delivery,
+            _SELECT + "WHERE guild_id = ? AND meeting_id = ? "
             "AND (status = 'claimed' OR (status = 'failed' AND permanent = 0)) "
             "ORDER BY due_at, id",
             (guild_id, meeting_id),
         )
-        return [_delivery(row) for row in rows]
 
     async def retry_due(
         self, now: datetime, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
     ) -> list[Delivery]:
         """Failed, retryable deliveries whose retry time has come (all servers)."""
-        rows = await self.db.fetchall(
-            "SELECT "
-            "id, guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at, status, "
-            "attempts, permanent, stale_reclaims, last_error_code, retry_at, claimed_at, "
-            "done_at, claim_token "
-            "FROM deliveries WHERE status = 'failed' AND permanent = 0 "
+        return await self.read_all(
+            _delivery,
+            _SELECT + "WHERE status = 'failed' AND permanent = 0 "
             "AND attempts < ? AND (retry_at IS NULL OR retry_at <= ?) ORDER BY retry_at, id",
             (max_attempts, stored(now)),
         )
-        return [_delivery(row) for row in rows]
 
     async def reschedule_for_meeting(self, guild_id: int, meeting_id: int) -> int:
         """A meeting moved or was cancelled: drop what was not sent (claims in flight,
         retryable failures, skips) so the plan can be recomputed. Sent deliveries and
         permanent failures stay: a key is never sent twice. Returns the rows dropped."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
-                "AND (status IN ('claimed', 'skipped') OR (status = 'failed' AND permanent = 0))",
-                (guild_id, meeting_id),
-            )
-            return cursor.rowcount
+        return await self.db.execute(
+            "DELETE FROM deliveries WHERE guild_id = ? AND meeting_id = ? "
+            "AND (status IN ('claimed', 'skipped') OR (status = 'failed' AND permanent = 0))",
+            (guild_id, meeting_id),
+        )
 
     async def last_monthly_post(self, guild_id: int) -> tuple[int, int] | None:
         """The latest (year, month) whose monthly post was claimed, sent or skipped."""
@@ -398,10 +362,7 @@ class DeliveryRepository:
 # --------------------------------------------------------------------------- plans
 
 
-class ReminderPlanRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ReminderPlanRepository(Repository):
     async def get(self, guild_id: int) -> ReminderPlan:
         """The server's plan, or the defaults if it never changed it."""
         row = await self.db.fetchone(
@@ -412,13 +373,11 @@ class ReminderPlanRepository:
         )
         if row is None:
             return ReminderPlan()
-        return ReminderPlan(
-            channel_reminder_days=row["channel_reminder_days"],
-            dm_days=row["dm_days"],
+        return from_row(
+            ReminderPlan,
+            row,
             local_time=time.fromisoformat(row["local_time"]),
             extra_hour_before=bool(row["extra_hour_before"]),
-            ping_role_id=row["ping_role_id"],
-            monthly_day=row["monthly_day"],
             monthly_time=time.fromisoformat(row["monthly_time"]),
             channel_enabled=bool(row["channel_enabled"]),
             dm_enabled=bool(row["dm_enabled"]),
@@ -429,64 +388,59 @@ class ReminderPlanRepository:
         """Validate and save (BadInput with a `reminders.error.*` key if out of range)."""
         validate_plan(plan)
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
-                "dm_enabled, dm_days, local_time, extra_hour_before, ping_role_id, "
-                "monthly_enabled, monthly_day, monthly_time, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "channel_enabled = excluded.channel_enabled, "
-                "channel_reminder_days = excluded.channel_reminder_days, "
-                "dm_enabled = excluded.dm_enabled, dm_days = excluded.dm_days, "
-                "local_time = excluded.local_time, "
-                "extra_hour_before = excluded.extra_hour_before, "
-                "ping_role_id = excluded.ping_role_id, "
-                "monthly_enabled = excluded.monthly_enabled, "
-                "monthly_day = excluded.monthly_day, monthly_time = excluded.monthly_time, "
-                "updated_at = excluded.updated_at",
-                (
-                    guild_id,
-                    int(plan.channel_enabled),
-                    plan.channel_reminder_days,
-                    int(plan.dm_enabled),
-                    plan.dm_days,
-                    stored_clock(plan.local_time),
-                    int(plan.extra_hour_before),
-                    plan.ping_role_id,
-                    int(plan.monthly_enabled),
-                    plan.monthly_day,
-                    stored_clock(plan.monthly_time),
-                    stamp,
-                    stamp,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO reminder_plans (guild_id, channel_enabled, channel_reminder_days, "
+            "dm_enabled, dm_days, local_time, extra_hour_before, ping_role_id, "
+            "monthly_enabled, monthly_day, monthly_time, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "channel_enabled = excluded.channel_enabled, "
+            "channel_reminder_days = excluded.channel_reminder_days, "
+            "dm_enabled = excluded.dm_enabled, dm_days = excluded.dm_days, "
+            "local_time = excluded.local_time, "
+            "extra_hour_before = excluded.extra_hour_before, "
+            "ping_role_id = excluded.ping_role_id, "
+            "monthly_enabled = excluded.monthly_enabled, "
+            "monthly_day = excluded.monthly_day, monthly_time = excluded.monthly_time, "
+            "updated_at = excluded.updated_at",
+            (
+                guild_id,
+                int(plan.channel_enabled),
+                plan.channel_reminder_days,
+                int(plan.dm_enabled),
+                plan.dm_days,
+                stored_clock(plan.local_time),
+                int(plan.extra_hour_before),
+                plan.ping_role_id,
+                int(plan.monthly_enabled),
+                plan.monthly_day,
+                stored_clock(plan.monthly_time),
+                stamp,
+                stamp,
+            ),
+        )
         return await self.get(guild_id)
 
     async def set_dm_opt_out(
         self, guild_id: int, user_id: int, opted_out: bool, now: datetime
     ) -> bool:
         """`/reminders off` (True) or `on` (False) for one person. True if it changed."""
-        async with self.db.transaction() as conn:
-            if opted_out:
-                cursor = await conn.execute(
-                    "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
-                    "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
-                    (guild_id, user_id, stored(now)),
-                )
-            else:
-                cursor = await conn.execute(
-                    "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
-                    (guild_id, user_id),
-                )
-            return cursor.rowcount == 1
+        if opted_out:
+            return await self.db.execute_one(
+                "INSERT INTO reminder_optouts (guild_id, user_id, created_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (guild_id, user_id) DO NOTHING",
+                (guild_id, user_id, stored(now)),
+            )
+        return await self.db.execute_one(
+            "DELETE FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
 
     async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        value = await self.db.fetchval(
+        return await self.db.exists(
             "SELECT 1 FROM reminder_optouts WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
-        return value is not None
 
     async def opted_out(self, guild_id: int) -> frozenset[int]:
         rows = await self.db.fetchall(

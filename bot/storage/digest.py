@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import stored
+from bot.storage.rows import Repository
 
 
-class DigestRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class DigestRepository(Repository):
     async def new_profiles(self, guild_id: int, start: datetime, end: datetime) -> int:
         """How many introductions (profiles) were created in [start, end)."""
         value = await self.db.fetchval(

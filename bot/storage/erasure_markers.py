@@ -7,15 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import stored
+from bot.storage.rows import Repository
 
 
-class ErasureMarkers:
+class ErasureMarkers(Repository):
     """Deleted members' reactions that are not answers, per open announcement."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
     async def for_meeting(self, meeting_id: int) -> dict[int, bool]:
         """user id → whether the bot removed their reactions (then any seen later are new)."""
@@ -37,31 +34,25 @@ class ErasureMarkers:
         return {(int(r[0]), int(r[1])): bool(r[2]) for r in rows}
 
     async def removed(self, meeting_id: int, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
-                (meeting_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE erasure_markers SET removed = 1 WHERE meeting_id = ? AND user_id = ?",
+            (meeting_id, user_id),
+        )
 
     async def clear(self, meeting_id: int, user_ids: Sequence[int]) -> None:
         if not user_ids:
             return
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
-                [(meeting_id, u) for u in user_ids],
-            )
+        await self.db.executemany(
+            "DELETE FROM erasure_markers WHERE meeting_id = ? AND user_id = ?",
+            [(meeting_id, u) for u in user_ids],
+        )
 
     async def prune(self, now: datetime) -> int:
         """Drop the markers of meetings that no longer take answers."""
         stamp = stored(now)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
-                "WHERE status = 'scheduled' AND starts_at > ? "
-                "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
-                (stamp, stamp),
-            ) as cur,
-        ):
-            return cur.rowcount
+        return await self.db.execute(
+            "DELETE FROM erasure_markers WHERE meeting_id NOT IN (SELECT id FROM meetings "
+            "WHERE status = 'scheduled' AND starts_at > ? "
+            "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) AND announcement_missing = 0)",
+            (stamp, stamp),
+        )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.storage.rows import Repository, from_row
 
 DEFAULT_TIMEZONE = "Europe/Oslo"
 
@@ -51,10 +51,7 @@ class GuildSettings:
         )
 
 
-class GuildSettingsRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class GuildSettingsRepository(Repository):
     async def get(self, guild_id: int) -> GuildSettings:
         """The stored settings, or the defaults (with `stored=False`) for a new server."""
         row = await self.db.fetchone(
@@ -65,46 +62,39 @@ class GuildSettingsRepository:
         )
         if row is None:
             return GuildSettings(guild_id=guild_id)
-        return GuildSettings(
-            guild_id=row["guild_id"],
-            announce_channel_id=row["announce_channel_id"],
-            intro_channel_id=row["intro_channel_id"],
-            organiser_role_id=row["organiser_role_id"],
-            language=row["language"],
-            timezone=row["timezone"],
+        return from_row(
+            GuildSettings,
+            row,
             stored=True,
             created_at=from_stored(row["created_at"]),
             national_report=bool(row["national_report"]),
-            region_name=row["region_name"],
-            partner_channel_id=row["partner_channel_id"],
         )
 
     async def save(self, settings: GuildSettings, now: datetime) -> GuildSettings:
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
-                "organiser_role_id, language, timezone, created_at, updated_at, "
-                "partner_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "announce_channel_id = excluded.announce_channel_id, "
-                "intro_channel_id = excluded.intro_channel_id, "
-                "organiser_role_id = excluded.organiser_role_id, "
-                "language = excluded.language, timezone = excluded.timezone, "
-                "updated_at = excluded.updated_at, "
-                "partner_channel_id = excluded.partner_channel_id",
-                (
-                    settings.guild_id,
-                    settings.announce_channel_id,
-                    settings.intro_channel_id,
-                    settings.organiser_role_id,
-                    settings.language,
-                    settings.timezone,
-                    stamp,
-                    stamp,
-                    settings.partner_channel_id,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, announce_channel_id, intro_channel_id, "
+            "organiser_role_id, language, timezone, created_at, updated_at, "
+            "partner_channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "announce_channel_id = excluded.announce_channel_id, "
+            "intro_channel_id = excluded.intro_channel_id, "
+            "organiser_role_id = excluded.organiser_role_id, "
+            "language = excluded.language, timezone = excluded.timezone, "
+            "updated_at = excluded.updated_at, "
+            "partner_channel_id = excluded.partner_channel_id",
+            (
+                settings.guild_id,
+                settings.announce_channel_id,
+                settings.intro_channel_id,
+                settings.organiser_role_id,
+                settings.language,
+                settings.timezone,
+                stamp,
+                stamp,
+                settings.partner_channel_id,
+            ),
+        )
         return replace(settings, stored=True, created_at=settings.created_at or now)
 
     async def set_national_report(
@@ -112,15 +102,14 @@ class GuildSettingsRepository:
     ) -> GuildSettings:
         """Opt the server in or out of the national view, under `region_name`."""
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, national_report, region_name, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "national_report = excluded.national_report, "
-                "region_name = excluded.region_name, updated_at = excluded.updated_at",
-                (guild_id, int(enabled), region_name, stamp, stamp),
-            )
+        await self.db.execute(
+            "INSERT INTO guild_settings (guild_id, national_report, region_name, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET "
+            "national_report = excluded.national_report, "
+            "region_name = excluded.region_name, updated_at = excluded.updated_at",
+            (guild_id, int(enabled), region_name, stamp, stamp),
+        )
         return await self.get(guild_id)
 
     async def national_report_guilds(self) -> list[GuildSettings]:

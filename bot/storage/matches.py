@@ -8,8 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from bot.db import Database
-from bot.domain.moments import from_stored, stored, stored_clock, stored_or_none
+from bot.domain.moments import (
+    from_stored,
+    from_stored_or_none,
+    stored,
+    stored_clock,
+    stored_or_none,
+)
+from bot.storage.rows import Repository, from_row, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +94,11 @@ class MetPair:
 
 
 def _round(row: sqlite3.Row) -> MatchRound:
-    due = row["followup_due_at"]
-    return MatchRound(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        meeting_id=row["meeting_id"],
-        kind=row["kind"],
-        seed=row["seed"],
-        people=row["people"],
-        groups=row["groups"],
-        cross_sector=row["cross_sector"],
-        score=row["score"],
+    return from_row(
+        MatchRound,
+        row,
         created_at=from_stored(row["created_at"]),
-        followup_due_at=from_stored(due) if due else None,
+        followup_due_at=from_stored_or_none(row["followup_due_at"] or None),
         followup_done=bool(row["followup_done"]),
     )
 
@@ -112,18 +110,11 @@ _SETTINGS_SELECT = (
 
 
 def _settings(row: sqlite3.Row) -> MatchSettings:
-    anchor = row["rhythm_anchor"]
-    return MatchSettings(
-        row["guild_id"],
-        delivery=row["delivery"],
-        window_rounds=row["window_rounds"],
-        followup_days=row["followup_days"],
-        rhythm=row["rhythm"],
-        rhythm_weekday=row["rhythm_weekday"],
+    return from_row(
+        MatchSettings,
+        row,
         rhythm_time=time.fromisoformat(row["rhythm_time"]),
-        rhythm_anchor=from_stored(anchor) if anchor else None,
-        rhythm_set_by=row["rhythm_set_by"],
-        report_channel_id=row["report_channel_id"],
+        rhythm_anchor=from_stored_or_none(row["rhythm_anchor"] or None),
     )
 
 
@@ -133,10 +124,7 @@ _ROUND_COLUMNS = (
 )
 
 
-class MatchRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MatchRepository(Repository):
     async def settings(self, guild_id: int) -> MatchSettings:
         row = await self.db.fetchone(
             _SETTINGS_SELECT + "WHERE guild_id = ?",
@@ -146,48 +134,47 @@ class MatchRepository:
 
     async def rhythm_settings(self) -> list[MatchSettings]:
         """Every server's settings with a rhythm on, by guild id."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _settings,
             _SETTINGS_SELECT + "WHERE rhythm != 'off' AND rhythm_anchor IS NOT NULL "
-            "ORDER BY guild_id"
+            "ORDER BY guild_id",
         )
-        return [_settings(row) for row in rows]
 
     async def save_settings(self, settings: MatchSettings) -> None:
         anchor = settings.rhythm_anchor
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days, "
-                "rhythm, rhythm_weekday, rhythm_time, rhythm_anchor, rhythm_set_by, "
-                "report_channel_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
-                "followup_days = excluded.followup_days, rhythm = excluded.rhythm, "
-                "rhythm_weekday = excluded.rhythm_weekday, rhythm_time = excluded.rhythm_time, "
-                "rhythm_anchor = excluded.rhythm_anchor, "
-                "rhythm_set_by = excluded.rhythm_set_by, "
-                "report_channel_id = excluded.report_channel_id",
-                (
-                    settings.guild_id,
-                    settings.delivery,
-                    settings.window_rounds,
-                    settings.followup_days,
-                    settings.rhythm,
-                    settings.rhythm_weekday,
-                    stored_clock(settings.rhythm_time),
-                    stored_or_none(anchor),
-                    settings.rhythm_set_by,
-                    settings.report_channel_id,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO match_settings (guild_id, delivery, window_rounds, followup_days, "
+            "rhythm, rhythm_weekday, rhythm_time, rhythm_anchor, rhythm_set_by, "
+            "report_channel_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "delivery = excluded.delivery, window_rounds = excluded.window_rounds, "
+            "followup_days = excluded.followup_days, rhythm = excluded.rhythm, "
+            "rhythm_weekday = excluded.rhythm_weekday, rhythm_time = excluded.rhythm_time, "
+            "rhythm_anchor = excluded.rhythm_anchor, "
+            "rhythm_set_by = excluded.rhythm_set_by, "
+            "report_channel_id = excluded.report_channel_id",
+            (
+                settings.guild_id,
+                settings.delivery,
+                settings.window_rounds,
+                settings.followup_days,
+                settings.rhythm,
+                settings.rhythm_weekday,
+                stored_clock(settings.rhythm_time),
+                stored_or_none(anchor),
+                settings.rhythm_set_by,
+                settings.report_channel_id,
+            ),
+        )
 
     async def round_for_slot(self, guild_id: int, slot_key: str) -> MatchRound | None:
         """The round made for a rhythm slot (its ledger key), if one was saved."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds "  # noqa: S608
             "WHERE guild_id = ? AND rhythm_slot = ?",
             (guild_id, slot_key),
         )
-        return None if row is None else _round(row)
 
     async def save_round(
         self,
@@ -252,19 +239,19 @@ class MatchRepository:
         return saved, await self.groups(round_id)
 
     async def get_round(self, guild_id: int, round_id: int) -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, round_id),
         )
-        return None if row is None else _round(row)
 
     async def last_round(self, guild_id: int, kind: str = "pairs") -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = ? "  # noqa: S608
             "ORDER BY created_at DESC, id DESC LIMIT 1",
             (guild_id, kind),
         )
-        return None if row is None else _round(row)
 
     async def groups(self, round_id: int) -> list[SavedGroup]:
         rows = await self.db.fetchall(
@@ -301,19 +288,18 @@ class MatchRepository:
         return next((g for g in await self.groups(row[0]) if g.id == group_id), None)
 
     async def set_delivered(self, group_id: int, thread_id: int | None) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET delivered = 1, thread_id = ? WHERE id = ?",
-                (thread_id, group_id),
-            )
+        await self.db.execute(
+            "UPDATE match_groups SET delivered = 1, thread_id = ? WHERE id = ?",
+            (thread_id, group_id),
+        )
 
     async def history(
         self, guild_id: int, rounds: int, kinds: Sequence[str] = ("pairs", "tables")
     ) -> list[MetPair]:
         """Everyone who was grouped together in the last `rounds` rounds of these kinds."""
-        marks = ",".join("?" * len(kinds))
         round_rows = await self.db.fetchall(
-            f"SELECT id, created_at FROM match_rounds WHERE guild_id = ? AND kind IN ({marks}) "  # noqa: S608
+            "SELECT id, created_at FROM match_rounds WHERE guild_id = ? "  # noqa: S608
+            f"AND kind IN ({marks(kinds)}) "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
             (guild_id, *kinds, rounds),
         )
@@ -329,13 +315,10 @@ class MatchRepository:
         """Store a "did you meet?" answer. False when the person is not in that group."""
         if met not in ("yes", "no", "planned"):
             raise ValueError(met)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_members SET met = ?, answered_at = ? "
-                "WHERE group_id = ? AND user_id = ?",
-                (met, stored(now), group_id, user_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_members SET met = ?, answered_at = ? WHERE group_id = ? AND user_id = ?",
+            (met, stored(now), group_id, user_id),
+        )
 
     async def answers(self, round_id: int) -> dict[int, str | None]:
         rows = await self.db.fetchall(
@@ -346,47 +329,45 @@ class MatchRepository:
         return {r[0]: r[1] for r in rows}
 
     async def due_followups(self, now: datetime) -> list[MatchRound]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
             "AND followup_due_at IS NOT NULL AND followup_due_at <= ? ORDER BY followup_due_at",
             (stored(now),),
         )
-        return [_round(r) for r in rows]
 
     async def claim_followup(self, round_id: int) -> bool:
         """True only for the first caller: the follow-up of a round is sent once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_rounds SET followup_done = 1 WHERE id = ? AND followup_done = 0",
-                (round_id,),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_rounds SET followup_done = 1 WHERE id = ? AND followup_done = 0",
+            (round_id,),
+        )
 
     async def open_followup_rounds(self, guild_id: int) -> list[MatchRound]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? AND kind = 'pairs' "  # noqa: S608
             "ORDER BY created_at DESC, id DESC",
             (guild_id,),
         )
-        return [_round(r) for r in rows]
 
     # ----- delivery and follow-up bookkeeping (migration 0006) ---------------------
 
     async def pending_followups(self) -> list[MatchRound]:
         """Rounds (of every server) whose follow-up is still to be sent, soonest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE followup_done = 0 "  # noqa: S608
             "AND followup_due_at IS NOT NULL ORDER BY followup_due_at, id",
         )
-        return [_round(r) for r in rows]
 
     async def round_of_group(self, group_id: int) -> MatchRound | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE id = "  # noqa: S608
             "(SELECT round_id FROM match_groups WHERE id = ?)",
             (group_id,),
         )
-        return None if row is None else _round(row)
 
     async def undelivered_groups(self, guild_id: int) -> list[SavedGroup]:
         """Groups of pair rounds whose delivery has not finished, oldest round first."""
@@ -413,19 +394,17 @@ class MatchRepository:
 
     async def set_thread(self, group_id: int, thread_id: int) -> None:
         """Remember a group's thread as soon as it exists (delivery may still fail after)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET thread_id = ? WHERE id = ?", (thread_id, group_id)
-            )
+        await self.db.execute(
+            "UPDATE match_groups SET thread_id = ? WHERE id = ?", (thread_id, group_id)
+        )
 
     async def set_member_delivery(self, group_id: int, user_id: int, via: str) -> None:
         if via not in ("thread", "dm", "gone"):
             raise ValueError(via)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_members SET delivered_via = ? WHERE group_id = ? AND user_id = ?",
-                (via, group_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE match_members SET delivered_via = ? WHERE group_id = ? AND user_id = ?",
+            (via, group_id, user_id),
+        )
 
     async def member_states(self, round_id: int) -> list[MemberState]:
         """Every member of the round who still has an id (deleted data is left out)."""
@@ -448,19 +427,14 @@ class MatchRepository:
 
     async def claim_group_followup(self, group_id: int, now: datetime) -> bool:
         """True only for the first caller: each group is asked "did you meet?" once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_groups SET followup_asked_at = ? "
-                "WHERE id = ? AND followup_asked_at IS NULL",
-                (stored(now), group_id),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_groups SET followup_asked_at = ? "
+            "WHERE id = ? AND followup_asked_at IS NULL",
+            (stored(now), group_id),
+        )
 
     async def mark_group_followup_sent(self, group_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE match_groups SET followup_sent = 1 WHERE id = ?", (group_id,)
-            )
+        await self.db.execute("UPDATE match_groups SET followup_sent = 1 WHERE id = ?", (group_id,))
 
     async def release_interrupted_followups(self) -> tuple[list[int], int]:
         """At start: questions claimed but never marked sent were cut off by a crash.
@@ -496,28 +470,26 @@ class MatchRepository:
     async def rounds_with_unasked_groups(self) -> list[MatchRound]:
         """Rounds whose follow-up was claimed but where a delivered group was not asked yet
         (a restart in the middle, or a group delivered after the follow-up ran)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds r WHERE followup_done = 1 "  # noqa: S608
             "AND EXISTS (SELECT 1 FROM match_groups g WHERE g.round_id = r.id "
             "AND g.delivered = 1 AND g.followup_asked_at IS NULL) ORDER BY created_at, id",
         )
-        return [_round(r) for r in rows]
 
     async def rounds_to_count(self, guild_id: int) -> list[MatchRound]:
         """Pair rounds whose follow-up was sent and whose silence is not counted yet."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _round,
             f"SELECT {_ROUND_COLUMNS} FROM match_rounds WHERE guild_id = ? "  # noqa: S608
             "AND kind = 'pairs' AND followup_done = 1 AND ignores_counted = 0 "
             "ORDER BY created_at, id",
             (guild_id,),
         )
-        return [_round(r) for r in rows]
 
     async def claim_ignores(self, round_id: int) -> bool:
         """True only for the first caller: a round's unanswered follow-ups count once."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE match_rounds SET ignores_counted = 1 WHERE id = ? AND ignores_counted = 0",
-                (round_id,),
-            )
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE match_rounds SET ignores_counted = 1 WHERE id = ? AND ignores_counted = 0",
+            (round_id,),
+        )

@@ -18,7 +18,6 @@ from typing import Any
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.meeting import (
     Meeting,
     MeetingChanges,
@@ -33,6 +32,7 @@ from bot.domain.moments import from_stored, from_stored_or_none, stored
 from bot.domain.rsvp import SetCapacity, decide
 from bot.errors import NotFound
 from bot.storage.notices import owe, user_ids_with
+from bot.storage.rows import Repository, from_row
 from bot.storage.rsvps import RsvpTransaction
 
 log = logging.getLogger(__name__)
@@ -47,32 +47,19 @@ _SELECT = (
 )
 
 
-def _meeting(row: aiosqlite.Row | Sequence[Any]) -> Meeting:
-    return Meeting(
-        id=row[0],
-        guild_id=row[1],
-        series_id=row[2],
-        title=row[3],
-        description=row[4],
-        place=row[5],
-        starts_at=from_stored(row[6]),
-        ends_at=from_stored(row[7]),
-        timezone=row[8],
-        capacity=row[9],
-        rsvp_deadline=from_stored_or_none(row[10]),
-        status=MeetingStatus(row[11]),
-        cancel_reason=row[12],
-        channel_id=row[13],
-        message_id=row[14],
-        roster_message_id=row[15],
-        scheduled_event_id=row[16],
-        announcement_missing=bool(row[17]),
-        ical_sequence=row[18],
-        created_by=row[19],
-        created_at=from_stored_or_none(row[20]),
-        updated_at=from_stored_or_none(row[21]),
-        publish_state=PublishState(row[22]),
-        posting_since=from_stored_or_none(row[23]),
+def _meeting(row: aiosqlite.Row) -> Meeting:
+    return from_row(
+        Meeting,
+        row,
+        starts_at=from_stored(row["starts_at"]),
+        ends_at=from_stored(row["ends_at"]),
+        rsvp_deadline=from_stored_or_none(row["rsvp_deadline"]),
+        status=MeetingStatus(row["status"]),
+        announcement_missing=bool(row["announcement_missing"]),
+        created_at=from_stored_or_none(row["created_at"]),
+        updated_at=from_stored_or_none(row["updated_at"]),
+        publish_state=PublishState(row["publish_state"]),
+        posting_since=from_stored_or_none(row["posting_since"]),
     )
 
 
@@ -104,10 +91,7 @@ class CancelResult:
     newly_cancelled: bool
 
 
-class MeetingRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class MeetingRepository(Repository):
     async def create(
         self, guild_id: int, draft: MeetingDraft, now: datetime, *, created_by: int | None = None
     ) -> Meeting:
@@ -141,15 +125,13 @@ class MeetingRepository:
         return meeting
 
     async def get(self, guild_id: int, meeting_id: int) -> Meeting | None:
-        row = await self.db.fetchone(
-            _SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, meeting_id)
+        return await self.read_one(
+            _meeting, _SELECT + "WHERE guild_id = ? AND id = ?", (guild_id, meeting_id)
         )
-        return None if row is None else _meeting(row)
 
     async def find_by_id(self, meeting_id: int) -> Meeting | None:
         """Any server's meeting by id: for background work that starts from an id."""
-        row = await self.db.fetchone(_SELECT + "WHERE id = ?", (meeting_id,))
-        return None if row is None else _meeting(row)
+        return await self.read_one(_meeting, _SELECT + "WHERE id = ?", (meeting_id,))
 
     async def require(self, guild_id: int, meeting_id: int) -> Meeting:
         """The meeting, or NotFound (also for another server's meeting)."""
@@ -241,12 +223,12 @@ class MeetingRepository:
 
     async def list_upcoming(self, guild_id: int, now: datetime, limit: int = 25) -> list[Meeting]:
         """Scheduled meetings that have not started, soonest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND starts_at > ? "
             "ORDER BY starts_at, id LIMIT ?",
             (guild_id, stored(now), limit),
         )
-        return [_meeting(r) for r in rows]
 
     async def starts_between(self, guild_id: int, start: datetime, end: datetime) -> list[datetime]:
         """Start times of the meetings (not cancelled) starting in [start, end), in order
@@ -261,14 +243,14 @@ class MeetingRepository:
     async def list_open_announcements(self, now: datetime) -> list[Meeting]:
         """Every server's announced meetings that still take answers (for reconciliation)."""
         current = stored(now)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE status = 'scheduled' AND starts_at > ? "
             "AND (rsvp_deadline IS NULL OR rsvp_deadline > ?) "
             "AND message_id IS NOT NULL AND announcement_missing = 0 "
             "ORDER BY starts_at, id",
             (current, current),
         )
-        return [_meeting(r) for r in rows]
 
     async def search_for_autocomplete(
         self,
@@ -287,33 +269,33 @@ class MeetingRepository:
         needle = text.strip()
         by_id = int(needle) if needle.isdigit() and len(needle) < 19 else -1
         since = stored(now if ended_since is None else ended_since)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' AND ends_at > ? "
             "AND (title LIKE ? ESCAPE '\\' OR id = ?) "
             "ORDER BY ABS(julianday(starts_at) - julianday(?)), id LIMIT ?",
             (guild_id, since, _like_pattern(needle), by_id, stored(now), min(limit, 25)),
         )
-        return [_meeting(r) for r in rows]
 
     async def last_meeting(self, guild_id: int) -> Meeting | None:
         """The scheduled meeting with the latest start (past or future), for date hints."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _meeting,
             _SELECT + "WHERE guild_id = ? AND status = 'scheduled' "
             "ORDER BY starts_at DESC, id DESC LIMIT 1",
             (guild_id,),
         )
-        return None if row is None else _meeting(row)
 
     async def find_by_message(
         self, message_id: int, *, guild_id: int | None = None
     ) -> Meeting | None:
         """The meeting whose announcement (or roster message) this is."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _meeting,
             _SELECT + "WHERE (message_id = ? OR roster_message_id = ?) "
             "AND (? IS NULL OR guild_id = ?)",
             (message_id, message_id, guild_id, guild_id),
         )
-        return None if row is None else _meeting(row)
 
     async def _set(
         self, guild_id: int, meeting_id: int, sql: str, params: Sequence[Any]
@@ -362,11 +344,11 @@ class MeetingRepository:
 
     async def list_unfinished(self, now: datetime) -> list[Meeting]:
         """Meetings not yet over (any status) whose publishing stopped before `done`."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _meeting,
             _SELECT + "WHERE publish_state != 'done' AND ends_at > ? ORDER BY starts_at, id",
             (stored(now),),
         )
-        return [_meeting(r) for r in rows]
 
     async def scheduled_event_ids(self, guild_id: int) -> set[int]:
         """Scheduled events already mirroring one of the server's meetings."""

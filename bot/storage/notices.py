@@ -14,9 +14,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.rsvp import RsvpState, Status
+from bot.storage.rows import Repository
 
 __all__ = ["NoticeRepository", "owe", "owe_promotions", "user_ids_with"]
 
@@ -69,10 +69,7 @@ async def owe_promotions(
         await owe(conn, guild_id, "promoted", meeting_id, still_going, now)
 
 
-class NoticeRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class NoticeRepository(Repository):
     async def claim_notice(self, kind: str, meeting_id: int, user_id: int, now: datetime) -> bool:
         """True only the first time for (kind, meeting, user): tell people things once.
 
@@ -80,15 +77,11 @@ class NoticeRepository:
         sent again at start, see `owed_notices`); if sending failed in a way worth retrying,
         `release_notice`. Use user_id 0 for a notice about the whole meeting.
         """
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO notices (guild_id, kind, meeting_id, user_id, created_at) "
-                "SELECT guild_id, ?, id, ?, ? FROM meetings WHERE id = ?",
-                (kind, user_id, stored(now), meeting_id),
-            )
-            inserted = cursor.rowcount
-            await cursor.close()
-        return inserted == 1
+        return await self.db.execute_one(
+            "INSERT OR IGNORE INTO notices (guild_id, kind, meeting_id, user_id, created_at) "
+            "SELECT guild_id, ?, id, ?, ? FROM meetings WHERE id = ?",
+            (kind, user_id, stored(now), meeting_id),
+        )
 
     async def owed_notices(self, meeting_id: int) -> list[tuple[str, int]]:
         """(kind, user id) of the meeting's notices recorded but not yet sent, oldest first."""
@@ -109,22 +102,14 @@ class NoticeRepository:
         self, kind: str, meeting_id: int, user_id: int, now: datetime
     ) -> bool:
         """The notice went out (or cannot go out): never again. False if it was already."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE notices SET sent_at = ? WHERE kind = ? AND meeting_id = ? "
-                "AND user_id = ? AND sent_at IS NULL",
-                (stored(now), kind, meeting_id, user_id),
-            )
-            updated = cursor.rowcount
-            await cursor.close()
-        return updated == 1
+        return await self.db.execute_one(
+            "UPDATE notices SET sent_at = ? WHERE kind = ? AND meeting_id = ? "
+            "AND user_id = ? AND sent_at IS NULL",
+            (stored(now), kind, meeting_id, user_id),
+        )
 
     async def release_notice(self, kind: str, meeting_id: int, user_id: int) -> bool:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM notices WHERE kind = ? AND meeting_id = ? AND user_id = ?",
-                (kind, meeting_id, user_id),
-            )
-            deleted = cursor.rowcount
-            await cursor.close()
-        return deleted == 1
+        return await self.db.execute_one(
+            "DELETE FROM notices WHERE kind = ? AND meeting_id = ? AND user_id = ?",
+            (kind, meeting_id, user_id),
+        )

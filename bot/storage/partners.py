@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from bot.db import Database
 from bot.domain.moments import from_stored, from_stored_or_none, stored
+from bot.storage.rows import Repository, from_row
 
 OPEN = "open"
 CLOSED = ("found", "withdrawn", "expired")
@@ -71,41 +72,29 @@ class Interest:
 
 
 def _search(r: sqlite3.Row) -> Search:
-    return Search(
-        id=r["id"],
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
-        title=r["title"],
-        description=r["description"],
-        brings=r["brings"],
+    return from_row(
+        Search,
+        r,
         sectors=tuple(json.loads(r["sectors"])),
         target_groups=tuple(json.loads(r["target_groups"])),
         themes=tuple(json.loads(r["themes"])),
         deadline=date.fromisoformat(r["deadline"]) if r["deadline"] else None,
-        status=r["status"],
         created_at=from_stored(r["created_at"]),
         posted_at=from_stored_or_none(r["posted_at"]),
         expires_at=from_stored_or_none(r["expires_at"]),
         closed_at=from_stored_or_none(r["closed_at"]),
-        channel_id=r["channel_id"],
-        message_id=r["message_id"],
         card_synced=bool(r["card_synced"]),
     )
 
 
 def _interest(r: sqlite3.Row) -> Interest:
-    return Interest(
-        id=r["id"],
-        search_id=r["search_id"],
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
+    return from_row(
+        Interest,
+        r,
         created_at=from_stored(r["created_at"]),
-        thread_id=r["thread_id"],
         thread_at=from_stored_or_none(r["thread_at"]),
         opened_at=from_stored_or_none(r["opened_at"]),
         followup_claimed_at=from_stored_or_none(r["followup_claimed_at"]),
-        followup_done=r["followup_done"],
-        answer=r["answer"],
     )
 
 
@@ -122,10 +111,7 @@ async def members_of_interest(db: Database, guild_id: int, interest_id: int) -> 
     return [int(row["poster"]), int(row["interested"])]
 
 
-class PartnerRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class PartnerRepository(Repository):
     # ----- searches ------------------------------------------------------------------
 
     async def create_draft(
@@ -139,110 +125,98 @@ class PartnerRepository:
         deadline: date | None,
         now: datetime,
     ) -> Search:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO partner_searches (guild_id, user_id, title, description, brings, "
-                "deadline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    guild_id,
-                    user_id,
-                    title,
-                    description,
-                    brings,
-                    deadline.isoformat() if deadline else None,
-                    stored(now),
-                ),
-            )
-            search_id = cursor.lastrowid
-        assert search_id is not None
+        search_id = await self.db.insert(
+            "INSERT INTO partner_searches (guild_id, user_id, title, description, brings, "
+            "deadline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                guild_id,
+                user_id,
+                title,
+                description,
+                brings,
+                deadline.isoformat() if deadline else None,
+                stored(now),
+            ),
+        )
         found = await self.get(guild_id, search_id)
         assert found is not None
         return found
 
     async def get(self, guild_id: int, search_id: int) -> Search | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, search_id),
         )
-        return None if row is None else _search(row)
 
     async def set_choice(
         self, guild_id: int, search_id: int, part: str, keys: Sequence[str]
     ) -> None:
         """The wanted sectors, target groups or themes of a draft."""
         column = {"sector": "sectors", "target_group": "target_groups", "theme": "themes"}[part]
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE partner_searches SET {column} = ? "  # noqa: S608 (a fixed column name)
-                "WHERE guild_id = ? AND id = ? AND status = 'draft'",
-                (json.dumps(list(keys)), guild_id, search_id),
-            )
+        await self.db.execute(
+            f"UPDATE partner_searches SET {column} = ? "  # noqa: S608 (a fixed column name)
+            "WHERE guild_id = ? AND id = ? AND status = 'draft'",
+            (json.dumps(list(keys)), guild_id, search_id),
+        )
 
     async def open(
         self, guild_id: int, search_id: int, channel_id: int, now: datetime, expires_at: datetime
     ) -> bool:
         """Draft → open, in the channel its card goes to. False if it was not a draft."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE partner_searches SET status = 'open', posted_at = ?, expires_at = ?, "
-                "channel_id = ? WHERE guild_id = ? AND id = ? AND status = 'draft'",
-                (stored(now), stored(expires_at), channel_id, guild_id, search_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE partner_searches SET status = 'open', posted_at = ?, expires_at = ?, "
+            "channel_id = ? WHERE guild_id = ? AND id = ? AND status = 'draft'",
+            (stored(now), stored(expires_at), channel_id, guild_id, search_id),
+        )
 
     async def set_card(self, search_id: int, message_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE partner_searches SET message_id = ? WHERE id = ?", (message_id, search_id)
-            )
+        await self.db.execute(
+            "UPDATE partner_searches SET message_id = ? WHERE id = ?", (message_id, search_id)
+        )
 
     async def unposted(self) -> list[Search]:
         """Searches that are past the draft but whose card is not stored (a crash, a
         refused post): the card is looked for or posted again."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches "  # noqa: S608
             "WHERE status <> 'draft' AND channel_id IS NOT NULL AND message_id IS NULL "
-            "ORDER BY id"
+            "ORDER BY id",
         )
-        return [_search(r) for r in rows]
 
     async def close(self, guild_id: int, search_id: int, status: str, now: datetime) -> bool:
         """Open → found / withdrawn / expired (card to be edited). False if not open."""
         if status not in CLOSED:
             raise ValueError(status)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE partner_searches SET status = ?, closed_at = ?, card_synced = 0 "
-                "WHERE guild_id = ? AND id = ? AND status = 'open'",
-                (status, stored(now), guild_id, search_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE partner_searches SET status = ?, closed_at = ?, card_synced = 0 "
+            "WHERE guild_id = ? AND id = ? AND status = 'open'",
+            (status, stored(now), guild_id, search_id),
+        )
 
     async def expire_due(self, now: datetime) -> int:
         """Every open search whose time ran out becomes expired. Returns how many."""
         stamp = stored(now)
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE partner_searches SET status = 'expired', closed_at = ?, card_synced = 0 "
-                "WHERE status = 'open' AND expires_at IS NOT NULL AND expires_at <= ?",
-                (stamp, stamp),
-            )
-            return cursor.rowcount
+        return await self.db.execute(
+            "UPDATE partner_searches SET status = 'expired', closed_at = ?, card_synced = 0 "
+            "WHERE status = 'open' AND expires_at IS NOT NULL AND expires_at <= ?",
+            (stamp, stamp),
+        )
 
     async def unsynced_cards(self) -> list[Search]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _search,
             f"SELECT {_SEARCH} FROM partner_searches "  # noqa: S608
-            "WHERE card_synced = 0 AND message_id IS NOT NULL ORDER BY id"
+            "WHERE card_synced = 0 AND message_id IS NOT NULL ORDER BY id",
         )
-        return [_search(r) for r in rows]
 
     async def card_synced(self, search_id: int, status: str) -> None:
         """The card shows `status` now (unless the status changed again meanwhile)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE partner_searches SET card_synced = 1 WHERE id = ? AND status = ?",
-                (search_id, status),
-            )
+        await self.db.execute(
+            "UPDATE partner_searches SET card_synced = 1 WHERE id = ? AND status = ?",
+            (search_id, status),
+        )
 
     async def card_ids(self, guild_id: int) -> set[int]:
         rows = await self.db.fetchall(
@@ -257,13 +231,11 @@ class PartnerRepository:
         self, guild_id: int, search_id: int, user_id: int, now: datetime
     ) -> tuple[Interest, bool]:
         """The person's interest in the search (one per person); True if new."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO partner_interests (search_id, guild_id, user_id, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (search_id, user_id) DO NOTHING",
-                (search_id, guild_id, user_id, stored(now)),
-            )
-            new = cursor.rowcount == 1
+        new = await self.db.execute_one(
+            "INSERT INTO partner_interests (search_id, guild_id, user_id, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (search_id, user_id) DO NOTHING",
+            (search_id, guild_id, user_id, stored(now)),
+        )
         row = await self.db.fetchone(
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE guild_id = ? AND search_id = ? AND user_id = ?",
@@ -273,43 +245,41 @@ class PartnerRepository:
         return _interest(row), new
 
     async def interest(self, interest_id: int) -> Interest | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests WHERE id = ?",  # noqa: S608
             (interest_id,),
         )
-        return None if row is None else _interest(row)
 
     async def interests(self, guild_id: int, search_id: int) -> list[Interest]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE guild_id = ? AND search_id = ? ORDER BY id",
             (guild_id, search_id),
         )
-        return [_interest(r) for r in rows]
 
     async def set_thread(self, interest_id: int, thread_id: int, now: datetime) -> None:
         """Stored as soon as the thread exists (a restart reuses it)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE partner_interests SET thread_id = ?, thread_at = COALESCE(thread_at, ?) "
-                "WHERE id = ?",
-                (thread_id, stored(now), interest_id),
-            )
+        await self.db.execute(
+            "UPDATE partner_interests SET thread_id = ?, thread_at = COALESCE(thread_at, ?) "
+            "WHERE id = ?",
+            (thread_id, stored(now), interest_id),
+        )
 
     async def set_opened(self, interest_id: int, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE partner_interests SET opened_at = ? WHERE id = ? AND opened_at IS NULL",
-                (stored(now), interest_id),
-            )
+        await self.db.execute(
+            "UPDATE partner_interests SET opened_at = ? WHERE id = ? AND opened_at IS NULL",
+            (stored(now), interest_id),
+        )
 
     async def unopened(self) -> list[Interest]:
         """Interests whose thread or first message is missing (a crash or a refusal)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
-            "WHERE opened_at IS NULL ORDER BY id"
+            "WHERE opened_at IS NULL ORDER BY id",
         )
-        return [_interest(r) for r in rows]
 
     async def thread_ids(self, guild_id: int) -> set[int]:
         rows = await self.db.fetchall(
@@ -321,50 +291,45 @@ class PartnerRepository:
     # ----- the 30-day question ------------------------------------------------------------
 
     async def due_followups(self, opened_before: datetime) -> list[Interest]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
             "WHERE followup_done = 0 AND followup_claimed_at IS NULL AND opened_at IS NOT NULL "
             "AND thread_id IS NOT NULL AND thread_at <= ? ORDER BY id",
             (stored(opened_before),),
         )
-        return [_interest(r) for r in rows]
 
     async def claimed_followups(self) -> list[Interest]:
         """Claimed and not done: the try was cut off (a crash, a refused post)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _interest,
             f"SELECT {_INTEREST} FROM partner_interests "  # noqa: S608
-            "WHERE followup_done = 0 AND followup_claimed_at IS NOT NULL ORDER BY id"
+            "WHERE followup_done = 0 AND followup_claimed_at IS NOT NULL ORDER BY id",
         )
-        return [_interest(r) for r in rows]
 
     async def claim_followup(self, interest_id: int, now: datetime) -> bool:
         """Written down before the question is sent; True for the one caller that claims."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE partner_interests SET followup_claimed_at = ? "
-                "WHERE id = ? AND followup_claimed_at IS NULL AND followup_done = 0",
-                (stored(now), interest_id),
-            )
-            return cursor.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE partner_interests SET followup_claimed_at = ? "
+            "WHERE id = ? AND followup_claimed_at IS NULL AND followup_done = 0",
+            (stored(now), interest_id),
+        )
 
     async def followup_done(self, interest_id: int, asked: bool) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE partner_interests SET followup_done = ? WHERE id = ?",
-                (1 if asked else 2, interest_id),
-            )
+        await self.db.execute(
+            "UPDATE partner_interests SET followup_done = ? WHERE id = ?",
+            (1 if asked else 2, interest_id),
+        )
 
     async def record_answer(
         self, interest_id: int, user_id: int, answer: str, now: datetime
     ) -> Interest | None:
         """The answer of the poster or the interested person; None for anyone else."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE partner_interests SET answer = ?, answered_at = ? WHERE id = ? AND "
-                "(user_id = ? OR search_id IN (SELECT id FROM partner_searches WHERE user_id = ?))",
-                (answer, stored(now), interest_id, user_id, user_id),
-            )
-            changed = cursor.rowcount == 1
+        changed = await self.db.execute_one(
+            "UPDATE partner_interests SET answer = ?, answered_at = ? WHERE id = ? AND "
+            "(user_id = ? OR search_id IN (SELECT id FROM partner_searches WHERE user_id = ?))",
+            (answer, stored(now), interest_id, user_id, user_id),
+        )
         return await self.interest(interest_id) if changed else None
 
     # ----- who may be suggested -----------------------------------------------------------
@@ -383,9 +348,8 @@ class PartnerRepository:
         return value is None or bool(value)
 
     async def set_suggestable(self, guild_id: int, user_id: int, suggest: bool) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO partner_prefs (guild_id, user_id, suggest) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO UPDATE SET suggest = excluded.suggest",
-                (guild_id, user_id, int(suggest)),
-            )
+        await self.db.execute(
+            "INSERT INTO partner_prefs (guild_id, user_id, suggest) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, user_id) DO UPDATE SET suggest = excluded.suggest",
+            (guild_id, user_id, int(suggest)),
+        )

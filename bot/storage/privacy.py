@@ -16,9 +16,9 @@ from typing import Any
 import aiosqlite
 from dateutil.relativedelta import relativedelta
 
-from bot.db import Database
 from bot.domain.moments import from_stored, stored
 from bot.storage.privacy_export import export_member
+from bot.storage.rows import Repository
 
 DEFAULT_RETENTION_MONTHS = 24
 DEFAULT_LEAVE_GRACE_DAYS = 30
@@ -231,10 +231,7 @@ async def _delete_rows(
     return DeletionResult(found=changed > 0, cards=cards, threads=threads)
 
 
-class PrivacyRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class PrivacyRepository(Repository):
     # --- settings -------------------------------------------------------------------------
 
     async def settings(self, guild_id: int) -> PrivacySettings:
@@ -247,14 +244,13 @@ class PrivacyRepository:
         return PrivacySettings(guild_id, row[0], row[1])
 
     async def save_settings(self, settings: PrivacySettings) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO privacy_settings (guild_id, retention_months, leave_grace_days) "
-                "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "retention_months = excluded.retention_months, "
-                "leave_grace_days = excluded.leave_grace_days",
-                (settings.guild_id, settings.retention_months, settings.leave_grace_days),
-            )
+        await self.db.execute(
+            "INSERT INTO privacy_settings (guild_id, retention_months, leave_grace_days) "
+            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "retention_months = excluded.retention_months, "
+            "leave_grace_days = excluded.leave_grace_days",
+            (settings.guild_id, settings.retention_months, settings.leave_grace_days),
+        )
 
     # --- export ---------------------------------------------------------------------------
 
@@ -371,25 +367,17 @@ class PrivacyRepository:
 
     async def mark_departed(self, guild_id: int, user_id: int, now: datetime) -> bool:
         """Note that the member is gone; the first date counts. True if newly noted."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO NOTHING",
-                (guild_id, user_id, stored(now)),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "INSERT INTO departures (guild_id, user_id, left_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, user_id) DO NOTHING",
+            (guild_id, user_id, stored(now)),
+        )
 
     async def clear_departed(self, guild_id: int, user_id: int) -> bool:
         """The member is back (or was never gone): their data stays. True if one was noted."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "DELETE FROM departures WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
 
     async def departed(self, guild_id: int) -> list[Departure]:
         rows = await self.db.fetchall(
@@ -419,14 +407,13 @@ class PrivacyRepository:
         self, guild_id: int, user_id: int, actor_id: int | None, now: datetime
     ) -> ErasureJob:
         """Write the deletion down first (one job per person; asking again redoes the rows)."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO erasure_jobs (guild_id, user_id, actor_id, requested_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
-                "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
-                "db_done_at = NULL",
-                (guild_id, user_id, actor_id, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO erasure_jobs (guild_id, user_id, actor_id, requested_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+            "actor_id = excluded.actor_id, requested_at = excluded.requested_at, "
+            "db_done_at = NULL",
+            (guild_id, user_id, actor_id, stored(now)),
+        )
         row = await self.db.fetchone(
             "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
             "WHERE guild_id = ? AND user_id = ?",
@@ -436,11 +423,11 @@ class PrivacyRepository:
         return _job(row)
 
     async def pending_erasures(self) -> list[ErasureJob]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _job,
             "SELECT id, guild_id, user_id, actor_id, db_done_at, found FROM erasure_jobs "
-            "ORDER BY id"
+            "ORDER BY id",
         )
-        return [_job(r) for r in rows]
 
     async def erase(self, job_id: int, now: datetime) -> ErasureJob | None:
         """The rows of a job, in one transaction, with what is left to do on Discord: the
@@ -502,20 +489,15 @@ class PrivacyRepository:
         return [ErasureStep(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def step_done(self, step_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM erasure_steps WHERE id = ?", (step_id,))
+        await self.db.execute("DELETE FROM erasure_steps WHERE id = ?", (step_id,))
 
     async def finish_erasure(self, job_id: int) -> bool:
         """Drop the job once nothing is left to do. True if it is finished."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "DELETE FROM erasure_jobs WHERE id = ? AND db_done_at IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM erasure_steps WHERE job_id = ?)",
-                (job_id, job_id),
-            ) as cur,
-        ):
-            return cur.rowcount > 0
+        return await self.db.execute_one(
+            "DELETE FROM erasure_jobs WHERE id = ? AND db_done_at IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM erasure_steps WHERE job_id = ?)",
+            (job_id, job_id),
+        )
 
 
 def _job(row: aiosqlite.Row) -> ErasureJob:

@@ -8,8 +8,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.db import Database
-from bot.domain.moments import from_stored, stored
+from bot.domain.moments import from_stored, from_stored_or_none, stored
+from bot.storage.rows import Repository, from_row
 
 _COLUMNS = (
     "guild_id, user_id, display_name, organisation, role, sector, interests, offers, seeks, "
@@ -63,38 +63,23 @@ class Profile:
 
 
 def _row_to_profile(r: sqlite3.Row) -> Profile:
-    paused = r["paused_until"]
-    return Profile(
-        guild_id=r["guild_id"],
-        user_id=r["user_id"],
-        display_name=r["display_name"],
-        organisation=r["organisation"],
-        role=r["role"],
-        sector=r["sector"],
+    return from_row(
+        Profile,
+        r,
         interests=tuple(json.loads(r["interests"])),
-        offers=r["offers"],
-        seeks=r["seeks"],
-        matching=r["matching"],
-        paused_until=from_stored(paused) if paused else None,
-        ignored_rounds=r["ignored_rounds"],
-        priority=r["priority"],
-        card_channel_id=r["card_channel_id"],
-        card_message_id=r["card_message_id"],
+        paused_until=from_stored_or_none(r["paused_until"] or None),
         created_at=from_stored(r["created_at"]),
         updated_at=from_stored(r["updated_at"]),
     )
 
 
-class ProfileRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ProfileRepository(Repository):
     async def get(self, guild_id: int, user_id: int) -> Profile | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _row_to_profile,
             f"SELECT {_COLUMNS} FROM profiles WHERE guild_id = ? AND user_id = ?",  # noqa: S608
             (guild_id, user_id),
         )
-        return None if row is None else _row_to_profile(row)
 
     async def save_text(
         self, guild_id: int, user_id: int, text: ProfileText, now: datetime, *, opt_in: bool
@@ -102,28 +87,27 @@ class ProfileRepository:
         """Create the profile or replace its free text; sector and interests are kept."""
         stamp = stored(now)
         matching = "active" if opt_in else "left"
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO profiles (guild_id, user_id, display_name, organisation, role, "
-                "offers, seeks, matching, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO UPDATE SET "
-                "display_name = excluded.display_name, organisation = excluded.organisation, "
-                "role = excluded.role, offers = excluded.offers, seeks = excluded.seeks, "
-                "updated_at = excluded.updated_at",
-                (
-                    guild_id,
-                    user_id,
-                    text.display_name,
-                    text.organisation,
-                    text.role,
-                    text.offers,
-                    text.seeks,
-                    matching,
-                    stamp,
-                    stamp,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO profiles (guild_id, user_id, display_name, organisation, role, "
+            "offers, seeks, matching, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+            "display_name = excluded.display_name, organisation = excluded.organisation, "
+            "role = excluded.role, offers = excluded.offers, seeks = excluded.seeks, "
+            "updated_at = excluded.updated_at",
+            (
+                guild_id,
+                user_id,
+                text.display_name,
+                text.organisation,
+                text.role,
+                text.offers,
+                text.seeks,
+                matching,
+                stamp,
+                stamp,
+            ),
+        )
         profile = await self.get(guild_id, user_id)
         assert profile is not None
         return profile
@@ -158,24 +142,22 @@ class ProfileRepository:
     async def set_card(
         self, guild_id: int, user_id: int, channel_id: int | None, message_id: int | None
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE profiles SET card_channel_id = ?, card_message_id = ? "
-                "WHERE guild_id = ? AND user_id = ?",
-                (channel_id, message_id, guild_id, user_id),
-            )
+        await self.db.execute(
+            "UPDATE profiles SET card_channel_id = ?, card_message_id = ? "
+            "WHERE guild_id = ? AND user_id = ?",
+            (channel_id, message_id, guild_id, user_id),
+        )
 
     async def _update(self, guild_id: int, user_id: int, now: datetime, **fields: object) -> None:
         allowed = {"sector", "interests", "matching", "paused_until", "ignored_rounds"}
         if not set(fields) <= allowed:
             raise ValueError(f"unknown fields {set(fields) - allowed}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE profiles SET {assignments}, updated_at = ? "  # noqa: S608
-                "WHERE guild_id = ? AND user_id = ?",
-                (*fields.values(), stored(now), guild_id, user_id),
-            )
+        await self.db.execute(
+            f"UPDATE profiles SET {assignments}, updated_at = ? "  # noqa: S608
+            "WHERE guild_id = ? AND user_id = ?",
+            (*fields.values(), stored(now), guild_id, user_id),
+        )
 
     async def participants(
         self, guild_id: int, now: datetime, only: Collection[int] | None = None
@@ -198,11 +180,11 @@ class ProfileRepository:
         return [p for p in map(_row_to_profile, rows) if not p.takes_part(now)]
 
     async def all(self, guild_id: int) -> list[Profile]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _row_to_profile,
             f"SELECT {_COLUMNS} FROM profiles WHERE guild_id = ? ORDER BY user_id",  # noqa: S608
             (guild_id,),
         )
-        return [_row_to_profile(r) for r in rows]
 
     async def display_names(self, guild_id: int, user_ids: Collection[int]) -> dict[int, str]:
         """The introduction's display name of each of these members who has one."""

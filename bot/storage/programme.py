@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import from_stored_or_none, stored
 from bot.domain.programme import (
     MAX_OPEN_PER_MEETING,
@@ -22,6 +21,7 @@ from bot.domain.programme import (
     Status,
 )
 from bot.errors import BadInput
+from bot.storage.rows import Repository, from_row, marks
 
 _COLUMNS = (
     "id, guild_id, meeting_id, user_id, title, summary, kind, co_presenter_1, co_presenter_2, "
@@ -34,22 +34,13 @@ def _proposal(r: sqlite3.Row) -> Proposal:
     created = from_stored_or_none(r["created_at"])
     updated = from_stored_or_none(r["updated_at"])
     assert created is not None and updated is not None
-    return Proposal(
-        id=r["id"],
-        guild_id=r["guild_id"],
-        meeting_id=r["meeting_id"],
-        user_id=r["user_id"],
-        title=r["title"],
-        summary=r["summary"],
-        kind=r["kind"],
+    return from_row(
+        Proposal,
+        r,
         co_presenters=tuple(
             int(u) for u in (r["co_presenter_1"], r["co_presenter_2"]) if u is not None
         ),
-        sector=r["sector"],
         status=Status(r["status"]),
-        position=r["position"],
-        slot=r["slot"],
-        decided_by=r["decided_by"],
         decided_at=from_stored_or_none(r["decided_at"]),
         notice=Decision(r["notice"]) if r["notice"] is not None else None,
         notice_sent_at=from_stored_or_none(r["notice_sent_at"]),
@@ -58,31 +49,31 @@ def _proposal(r: sqlite3.Row) -> Proposal:
     )
 
 
-def _pair(co_presenters: Sequence[int]) -> tuple[int | None, int | None]:
+def _written(
+    text: ProposalText, co_presenters: Sequence[int], sector: str | None
+) -> tuple[object, ...]:
+    """What the proposer writes, as the columns `title` to `sector` (propose and edit)."""
     first = co_presenters[0] if co_presenters else None
     second = co_presenters[1] if len(co_presenters) > 1 else None
-    return first, second
+    return (text.title, text.summary, text.kind, first, second, sector)
 
 
-class ProposalRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ProposalRepository(Repository):
     async def get(self, guild_id: int, proposal_id: int) -> Proposal | None:
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND id = ?",  # noqa: S608
             (guild_id, proposal_id),
         )
-        return None if row is None else _proposal(row)
 
     async def find_by_id(self, proposal_id: int) -> Proposal | None:
         """For a button, whose custom id carries only the proposal's id (the guild is
         checked by the caller)."""
-        row = await self.db.fetchone(
+        return await self.read_one(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE id = ?",  # noqa: S608
             (proposal_id,),
         )
-        return None if row is None else _proposal(row)
 
     async def create(
         self,
@@ -99,7 +90,6 @@ class ProposalRepository:
         Sending the same title again for the same meeting (a retry after the bot did not
         answer, e.g. it restarted) returns the open proposal already stored: never two."""
         stamp = stored(now)
-        first, second = _pair(co_presenters)
         async with self.db.transaction() as conn:
             async with conn.execute(
                 "SELECT id, title FROM proposals WHERE guild_id = ? AND meeting_id = ? "
@@ -121,12 +111,7 @@ class ProposalRepository:
                         guild_id,
                         meeting_id,
                         user_id,
-                        text.title,
-                        text.summary,
-                        text.kind,
-                        first,
-                        second,
-                        sector,
+                        *_written(text, co_presenters, sector),
                         stamp,
                         stamp,
                     ),
@@ -149,40 +134,20 @@ class ProposalRepository:
     ) -> Proposal | None:
         """Replace the text of the person's own open proposal; None if it is no longer
         open (decided meanwhile) or not theirs."""
-        first, second = _pair(co_presenters)
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET title = ?, summary = ?, kind = ?, co_presenter_1 = ?, "
-                "co_presenter_2 = ?, sector = ?, updated_at = ? "
-                "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
-                (
-                    text.title,
-                    text.summary,
-                    text.kind,
-                    first,
-                    second,
-                    sector,
-                    stored(now),
-                    guild_id,
-                    proposal_id,
-                    user_id,
-                ),
-            ) as cur,
-        ):
-            changed = cur.rowcount
+        changed = await self.db.execute(
+            "UPDATE proposals SET title = ?, summary = ?, kind = ?, co_presenter_1 = ?, "
+            "co_presenter_2 = ?, sector = ?, updated_at = ? "
+            "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
+            (*_written(text, co_presenters, sector), stored(now), guild_id, proposal_id, user_id),
+        )
         return await self.get(guild_id, proposal_id) if changed else None
 
     async def withdraw(self, guild_id: int, proposal_id: int, user_id: int, now: datetime) -> bool:
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET status = 'withdrawn', updated_at = ? "
-                "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
-                (stored(now), guild_id, proposal_id, user_id),
-            ) as cur,
-        ):
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE proposals SET status = 'withdrawn', updated_at = ? "
+            "WHERE guild_id = ? AND id = ? AND user_id = ? AND status = 'open'",
+            (stored(now), guild_id, proposal_id, user_id),
+        )
 
     async def decide(
         self,
@@ -203,46 +168,25 @@ class ProposalRepository:
             Decision.DECLINED: Status.DECLINED,
             Decision.MOVED: Status.OPEN,
         }[decision]
-        async with self.db.transaction() as conn:
-            if decision is Decision.MOVED:
-                assert to_meeting is not None
-                sql = (
-                    "UPDATE proposals SET meeting_id = ?, status = ?, position = NULL, "
-                    "slot = NULL, decided_by = ?, decided_at = ?, notice = ?, "
-                    "notice_sent_at = NULL, updated_at = ? "
-                    "WHERE guild_id = ? AND id = ? AND status = 'open' AND meeting_id != ? "
-                    "AND EXISTS (SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?)"
-                )
-                params: tuple[object, ...] = (
-                    to_meeting,
-                    status.value,
-                    decided_by,
-                    stamp,
-                    decision.value,
-                    stamp,
-                    guild_id,
-                    proposal_id,
-                    to_meeting,
-                    to_meeting,
-                    guild_id,
-                )
-            else:
-                sql = (
-                    "UPDATE proposals SET status = ?, position = NULL, slot = NULL, "
-                    "decided_by = ?, decided_at = ?, notice = ?, notice_sent_at = NULL, "
-                    "updated_at = ? WHERE guild_id = ? AND id = ? AND status = 'open'"
-                )
-                params = (
-                    status.value,
-                    decided_by,
-                    stamp,
-                    decision.value,
-                    stamp,
-                    guild_id,
-                    proposal_id,
-                )
-            async with conn.execute(sql, params) as cur:
-                changed = cur.rowcount
+        # The decision's columns and the proposal, in the order both statements take them.
+        decided = (status.value, decided_by, stamp, decision.value, stamp, guild_id, proposal_id)
+        if decision is Decision.MOVED:
+            assert to_meeting is not None
+            changed = await self.db.execute(
+                "UPDATE proposals SET meeting_id = ?, status = ?, position = NULL, "
+                "slot = NULL, decided_by = ?, decided_at = ?, notice = ?, "
+                "notice_sent_at = NULL, updated_at = ? "
+                "WHERE guild_id = ? AND id = ? AND status = 'open' AND meeting_id != ? "
+                "AND EXISTS (SELECT 1 FROM meetings WHERE id = ? AND guild_id = ?)",
+                (to_meeting, *decided, to_meeting, to_meeting, guild_id),
+            )
+        else:
+            changed = await self.db.execute(
+                "UPDATE proposals SET status = ?, position = NULL, slot = NULL, "
+                "decided_by = ?, decided_at = ?, notice = ?, notice_sent_at = NULL, "
+                "updated_at = ? WHERE guild_id = ? AND id = ? AND status = 'open'",
+                decided,
+            )
         return await self.get(guild_id, proposal_id) if changed else None
 
     async def arrange(
@@ -281,13 +225,12 @@ class ProposalRepository:
         self, meeting_id: int, statuses: Collection[Status] = tuple(Status)
     ) -> list[Proposal]:
         wanted = [s.value for s in statuses]
-        marks = ", ".join("?" for _ in wanted)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE meeting_id = ? "  # noqa: S608
-            f"AND status IN ({marks}) ORDER BY id",
+            f"AND status IN ({marks(wanted)}) ORDER BY id",
             (meeting_id, *wanted),
         )
-        return [_proposal(r) for r in rows]
 
     async def accepted(self, meeting_id: int) -> list[Proposal]:
         return await self.for_meeting(meeting_id, (Status.ACCEPTED,))
@@ -297,17 +240,17 @@ class ProposalRepository:
     ) -> list[Proposal]:
         """The person's own proposals, newest first."""
         wanted = [s.value for s in statuses]
-        marks = ", ".join("?" for _ in wanted)
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals WHERE guild_id = ? AND user_id = ? "  # noqa: S608
-            f"AND status IN ({marks}) ORDER BY id DESC",
+            f"AND status IN ({marks(wanted)}) ORDER BY id DESC",
             (guild_id, user_id, *wanted),
         )
-        return [_proposal(r) for r in rows]
 
     async def accepted_in_guild(self, guild_id: int, since: datetime) -> list[Proposal]:
         """Accepted items of the server's meetings that start after `since` (arranging)."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             "SELECT p.id, p.guild_id, p.meeting_id, p.user_id, p.title, p.summary, p.kind, "
             "p.co_presenter_1, p.co_presenter_2, p.sector, p.status, p.position, p.slot, "
             "p.decided_by, p.decided_at, p.notice, p.notice_sent_at, p.created_at, p.updated_at "
@@ -316,28 +259,23 @@ class ProposalRepository:
             "AND m.status = 'scheduled' ORDER BY m.starts_at, p.id",
             (guild_id, stored(since)),
         )
-        return [_proposal(r) for r in rows]
 
     async def owed(self) -> list[Proposal]:
         """Decisions whose notice was not sent yet (after a crash), oldest first."""
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _proposal,
             f"SELECT {_COLUMNS} FROM proposals "  # noqa: S608
-            "WHERE notice IS NOT NULL AND notice_sent_at IS NULL ORDER BY decided_at, id"
+            "WHERE notice IS NOT NULL AND notice_sent_at IS NULL ORDER BY decided_at, id",
         )
-        return [_proposal(r) for r in rows]
 
     async def mark_notice_sent(self, proposal_id: int, decided_at: datetime, now: datetime) -> bool:
         """Mark the notice of this decision (the one made at `decided_at`) sent; False when
         it was marked already or a later decision replaced it."""
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE proposals SET notice_sent_at = ? WHERE id = ? AND decided_at = ? "
-                "AND notice_sent_at IS NULL",
-                (stored(now), proposal_id, stored(decided_at)),
-            ) as cur,
-        ):
-            return cur.rowcount == 1
+        return await self.db.execute_one(
+            "UPDATE proposals SET notice_sent_at = ? WHERE id = ? AND decided_at = ? "
+            "AND notice_sent_at IS NULL",
+            (stored(now), proposal_id, stored(decided_at)),
+        )
 
     async def facts(self, guild_id: int) -> list[ProgrammeFact]:
         """Every proposal of the server as the report counts it (no one's id)."""

@@ -14,7 +14,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import cast
 
-from bot.db import Database
 from bot.domain.collaborations import CollabFact
 from bot.domain.moments import from_stored, stored
 from bot.domain.programme import programme_counts
@@ -35,6 +34,7 @@ from bot.domain.stats import (
 )
 from bot.storage.collaborations import CollaborationRepository
 from bot.storage.programme import ProposalRepository
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,7 @@ class ReportFacts:
     collaborations: tuple[CollabFact, ...] = ()
 
 
-class ReportRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class ReportRepository(Repository):
     async def facts(self, guild_id: int, end: datetime) -> ReportFacts:
         """Every fact of `guild_id` up to (not including) `end`."""
         until = stored(end)

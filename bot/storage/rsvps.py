@@ -28,6 +28,7 @@ from bot.domain.moments import from_stored, from_stored_or_none, stored
 from bot.domain.rsvp import Answer, Batch, Counts, Roster, RsvpState, Status, is_open
 from bot.errors import NotFound
 from bot.storage.notices import owe_promotions
+from bot.storage.rows import Repository
 
 __all__ = ["Loaded", "RsvpRepository", "RsvpTransaction"]
 
@@ -176,11 +177,11 @@ class RsvpTransaction:
             self.remember[loaded.meeting_id] = _Cached(marker, loaded)
 
 
-class RsvpRepository:
+class RsvpRepository(Repository):
     """Answers per meeting: transactions for the answer path, reads for everyone."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        super().__init__(db)
         self._cache: dict[int, _Cached] = {}
 
     @asynccontextmanager

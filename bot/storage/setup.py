@@ -5,25 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.setup_steps import SetupFacts
 from bot.domain.team import PROJECT_LEAD
+from bot.storage.rows import Repository
 
 LANGUAGE_STEP = "language"
 
 
-class SetupRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class SetupRepository(Repository):
     async def confirm(self, guild_id: int, step: str, now: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO setup_progress (guild_id, step, done_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, step) DO NOTHING",
-                (guild_id, step, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO setup_progress (guild_id, step, done_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id, step) DO NOTHING",
+            (guild_id, step, stored(now)),
+        )
 
     async def facts(self, guild_id: int) -> SetupFacts:
         settings = await self.db.fetchone(

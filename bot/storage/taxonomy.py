@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.db import Database
 from bot.domain.taxonomy import Entry, Kind, Taxonomy, added_entry, merge_taxonomy
+from bot.storage.rows import Repository
 
 # The table keeps one `kind` for interests; target group versus theme is not stored.
 _STORED_KIND: dict[Kind, str] = {
@@ -15,10 +15,7 @@ _STORED_KIND: dict[Kind, str] = {
 }
 
 
-class TaxonomyRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class TaxonomyRepository(Repository):
     async def extensions(self, guild_id: int) -> list[Entry]:
         rows = await self.db.fetchall(
             "SELECT kind, key, label_nb, label_sv, label_en, colour FROM taxonomy_extensions "
@@ -39,23 +36,22 @@ class TaxonomyRepository:
         """Add or relabel one entry (validated by `added_entry` before it gets here)."""
         labels = dict(entry.labels)
         fallback = next(iter(labels.values()), entry.key)
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO taxonomy_extensions "
-                "(guild_id, kind, key, label_nb, label_sv, label_en, colour) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO UPDATE SET "
-                "label_nb = excluded.label_nb, label_sv = excluded.label_sv, "
-                "label_en = excluded.label_en, colour = excluded.colour",
-                (
-                    guild_id,
-                    _STORED_KIND[entry.kind],
-                    entry.key,
-                    labels.get("nb", fallback),
-                    labels.get("sv", fallback),
-                    labels.get("en", fallback),
-                    entry.colour,
-                ),
-            )
+        await self.db.execute(
+            "INSERT INTO taxonomy_extensions "
+            "(guild_id, kind, key, label_nb, label_sv, label_en, colour) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, key) DO UPDATE SET "
+            "label_nb = excluded.label_nb, label_sv = excluded.label_sv, "
+            "label_en = excluded.label_en, colour = excluded.colour",
+            (
+                guild_id,
+                _STORED_KIND[entry.kind],
+                entry.key,
+                labels.get("nb", fallback),
+                labels.get("sv", fallback),
+                labels.get("en", fallback),
+                entry.colour,
+            ),
+        )
 
     async def for_guild(self, guild_id: int, base: Taxonomy) -> Taxonomy:
         """The shipped taxonomy merged with this server's entries."""

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.db import Database
 from bot.domain.moments import stored
 from bot.domain.team import Holding
+from bot.storage.rows import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,7 @@ def _holding(row: aiosqlite.Row) -> Holding:
 _STALE = "UPDATE team_cards SET stale = 1 WHERE guild_id = ?"
 
 
-class TeamRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
+class TeamRepository(Repository):
     async def set_role(
         self, guild_id: int, user_id: int, role: str, organisation: str | None, now: datetime
     ) -> Holding:
@@ -94,20 +91,19 @@ class TeamRepository:
         return [_holding(r) for r in rows]
 
     async def of_member(self, guild_id: int, user_id: int) -> list[Holding]:
-        rows = await self.db.fetchall(
+        return await self.read_all(
+            _holding,
             "SELECT guild_id, user_id, role, organisation FROM team_roles "
             "WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
             (guild_id, user_id),
         )
-        return [_holding(r) for r in rows]
 
     async def holds_any(self, guild_id: int, user_id: int) -> bool:
         """True if the member holds a team role here (that makes them an organiser)."""
-        value = await self.db.fetchval(
+        return await self.db.exists(
             "SELECT 1 FROM team_roles WHERE guild_id = ? AND user_id = ? LIMIT 1",
             (guild_id, user_id),
         )
-        return value is not None
 
     async def organisations(self, guild_id: int) -> list[str]:
         """Every organisation named in the server's introductions and team."""
@@ -132,19 +128,17 @@ class TeamRepository:
     async def save_card(
         self, guild_id: int, channel_id: int, message_id: int, now: datetime
     ) -> TeamCard:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO team_cards (guild_id, channel_id, message_id, stale, updated_at) "
-                "VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-                "channel_id = excluded.channel_id, message_id = excluded.message_id, "
-                "stale = 0, updated_at = excluded.updated_at",
-                (guild_id, channel_id, message_id, stored(now)),
-            )
+        await self.db.execute(
+            "INSERT INTO team_cards (guild_id, channel_id, message_id, stale, updated_at) "
+            "VALUES (?, ?, ?, 0, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "channel_id = excluded.channel_id, message_id = excluded.message_id, "
+            "stale = 0, updated_at = excluded.updated_at",
+            (guild_id, channel_id, message_id, stored(now)),
+        )
         return TeamCard(guild_id, channel_id, message_id, False)
 
     async def forget_card(self, guild_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM team_cards WHERE guild_id = ?", (guild_id,))
+        await self.db.execute("DELETE FROM team_cards WHERE guild_id = ?", (guild_id,))
 
     async def stale_cards(self) -> list[TeamCard]:
         """Cards not edited since the team changed (a crash, a Discord error): edited at
