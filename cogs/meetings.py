@@ -12,10 +12,7 @@ from discord.ext import commands
 from bot.autocomplete import chosen_meeting, recent_meetings, upcoming_meetings
 from bot.bot import MoteplassBot
 from bot.domain.calendar import google_calendar_link, ics_filename, meeting_ics
-from bot.domain.dates import (
-    format_date_local,
-    suggest_dates,
-)
+from bot.domain.dates import format_date_local, suggest_dates
 from bot.domain.meeting import EditRequest, Meeting, parse_draft
 from bot.domain.moments import to_local
 from bot.domain.programme import EMBED_LIMIT, fit_lines

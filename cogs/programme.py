@@ -19,15 +19,7 @@ from bot.autocomplete import chosen_id, chosen_meeting, meeting_choices, upcomin
 from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local
 from bot.domain.moments import to_local
-from bot.domain.programme import (
-    KINDS,
-    Decision,
-    Proposal,
-    ProposalText,
-    Status,
-    fit_lines,
-    ordered,
-)
+from bot.domain.programme import KINDS, Decision, Proposal, ProposalText, Status, fit_lines, ordered
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
 from bot.services.profiles import guild_taxonomy

@@ -14,11 +14,7 @@ from bot.domain.setup_steps import current_step
 from bot.domain.taxonomy import Kind
 from bot.domain.zones import suggest_timezones, validate_timezone
 from bot.i18n import Text
-from bot.permissions import (
-    ANNOUNCE_NEEDS,
-    INTRO_NEEDS,
-    channel_problems,
-)
+from bot.permissions import ANNOUNCE_NEEDS, INTRO_NEEDS, channel_problems
 from bot.services.matching import THREAD_NEEDS
 from bot.services.profiles import guild_taxonomy
 from bot.services.setup import check_channel, check_role, checklist_text, describe_channel

@@ -22,12 +22,7 @@ import discord
 
 from bot.domain.rsvp import EMOJI
 from bot.storage.erasure_markers import ErasureMarkers
-from bot.storage.privacy import (
-    ErasureJob,
-    ErasureStep,
-    PrivacyRepository,
-    RetentionResult,
-)
+from bot.storage.privacy import ErasureJob, ErasureStep, PrivacyRepository, RetentionResult
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot

@@ -8,11 +8,7 @@ from datetime import date, datetime, time
 import aiosqlite
 
 from bot.domain.moments import from_stored, local_date_of, stored, stored_clock
-from bot.domain.recurrence import (
-    DEFAULT_LEAD_DAYS,
-    RecurrenceRule,
-    SeriesSchedule,
-)
+from bot.domain.recurrence import DEFAULT_LEAD_DAYS, RecurrenceRule, SeriesSchedule
 from bot.storage.rows import Repository, from_row
 
 _SELECT = (

@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.domain.match_model import (
-    History,
-    MatchConfig,
-    Person,
-    validate_people,
-)
+from bot.domain.match_model import History, MatchConfig, Person, validate_people
 from bot.domain.matching.index import (
     BoolArray,
     Components,

@@ -11,13 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.match_model import (
-    History,
-    MatchConfig,
-    Person,
-    Weights,
-    terms,
-)
+from bot.domain.match_model import History, MatchConfig, Person, Weights, terms
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

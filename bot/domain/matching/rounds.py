@@ -22,13 +22,7 @@ from bot.domain.match_model import (
     group_reasons,
 )
 from bot.domain.matching.graph import Problem, prepare
-from bot.domain.matching.index import (
-    Index,
-    _pair_weights,
-    _select,
-    _trio_weights,
-    _weights_of,
-)
+from bot.domain.matching.index import Index, _pair_weights, _select, _trio_weights, _weights_of
 from bot.domain.matching.solver import _pair_weight_map, _pairs_of, _solve_pairs, max_matching
 
 

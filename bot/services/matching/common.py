@@ -18,11 +18,7 @@ from bot.domain.taxonomy import Taxonomy
 from bot.errors import BadInput
 from bot.i18n import Text
 from bot.permissions import INTRO_NEEDS
-from bot.storage.matches import (
-    MatchRound,
-    MetPair,
-    SavedGroup,
-)
+from bot.storage.matches import MatchRound, MetPair, SavedGroup
 from bot.storage.profiles import Profile
 
 if TYPE_CHECKING:

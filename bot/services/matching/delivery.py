@@ -31,12 +31,7 @@ from bot.services.names import is_member
 from bot.services.notify import DmResult, dm_channel, send_dm
 from bot.services.profiles import guild_taxonomy, profile_card
 from bot.services.threads import open_thread, orphan_thread
-from bot.storage.matches import (
-    MatchRepository,
-    MatchSettings,
-    MemberState,
-    SavedGroup,
-)
+from bot.storage.matches import MatchRepository, MatchSettings, MemberState, SavedGroup
 from bot.storage.profiles import Profile, ProfileRepository
 
 if TYPE_CHECKING:

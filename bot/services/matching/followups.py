@@ -30,12 +30,7 @@ from bot.services.matching.common import (
 )
 from bot.services.matching.delivery import Delivery
 from bot.services.notify import DmResult, dm_channel, holds_button, send_dm
-from bot.storage.matches import (
-    MatchRepository,
-    MatchRound,
-    MemberState,
-    SavedGroup,
-)
+from bot.storage.matches import MatchRepository, MatchRound, MemberState, SavedGroup
 from bot.storage.profiles import ProfileRepository
 
 if TYPE_CHECKING:

@@ -34,11 +34,7 @@ from bot.services.matching.common import (
 )
 from bot.services.matching.delivery import Delivery
 from bot.services.matching.followups import Followups
-from bot.storage.matches import (
-    GroupRecord,
-    MatchRepository,
-    MatchSettings,
-)
+from bot.storage.matches import GroupRecord, MatchRepository, MatchSettings
 from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import Profile, ProfileRepository
 from bot.storage.rsvps import RsvpRepository

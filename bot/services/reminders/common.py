@@ -7,9 +7,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain.meeting import Meeting
-from bot.domain.reminders import (
-    HOUR_BEFORE,
-)
+from bot.domain.reminders import HOUR_BEFORE
 from bot.i18n import Text
 from bot.services.meetings import timestamps
 

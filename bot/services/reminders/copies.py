@@ -17,9 +17,7 @@ from bot.services.reminders.common import (
     channel_reminder_text,
     dm_reminder_text,
 )
-from bot.storage.deliveries import (
-    Claim,
-)
+from bot.storage.deliveries import Claim
 
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot

@@ -24,11 +24,7 @@ from bot.domain.reminders import (
 from bot.i18n import Text
 from bot.services.meetings import counts_line, timestamps
 from bot.services.reminders.common import UPCOMING_LIMIT
-from bot.storage.deliveries import (
-    Claim,
-    DeliveryRepository,
-    ReminderPlanRepository,
-)
+from bot.storage.deliveries import Claim, DeliveryRepository, ReminderPlanRepository
 from bot.storage.digest import DigestRepository
 from bot.storage.matches import MatchRepository
 from bot.storage.meetings import MeetingRepository

@@ -12,18 +12,10 @@ import discord
 
 from bot.domain.meeting import MeetingDraft, PublishState
 from bot.domain.recurrence import Occurrence
-from bot.domain.reminders import (
-    Decision,
-    late_rule,
-    next_to_create,
-    series_announce_due,
-)
+from bot.domain.reminders import Decision, late_rule, next_to_create, series_announce_due
 from bot.errors import MoteplassError
 from bot.services.reminders.common import SERIES_MEETING, UPCOMING_LIMIT, series_key
-from bot.storage.deliveries import (
-    Claim,
-    DeliveryRepository,
-)
+from bot.storage.deliveries import Claim, DeliveryRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.series import Series, SeriesRepository
 
