@@ -132,7 +132,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                     await asyncio.sleep(0.005)
                 ingested_at = time.perf_counter()
                 latencies = []
-                seen = defaultdict(int)
+                seen: defaultdict[tuple[int, Choice, bool], int] = defaultdict(int)
                 for (user, choice, added), at in zip(plan, sent, strict=True):
                     key = (user, choice, added)
                     queue = done.get(key)
@@ -150,6 +150,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                 want = f"going {counts.going} · 🤔 maybe {counts.maybe}"
                 while time.monotonic() < deadline:
                     message = emu.message(channel.id, meeting.message_id)
+                    assert message is not None
                     fields = message["embeds"][0]["fields"]
                     if any(
                         want in f["value"] and f"waitlist {counts.waitlist}" in f["value"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.bot import MoteplassBot
 from bot.clock import Clock, FakeClock, SystemClock
@@ -38,7 +39,7 @@ class BotRunner:
         self.catalog = catalog
         self.clock = clock
         self.settings = Settings(
-            discord_token=TOKEN,
+            discord_token=SecretStr(TOKEN),
             database_path=db_path,
             discord_api_base=emu.api_base,
             discord_gateway_url=emu.gateway_url,
