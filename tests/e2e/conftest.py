@@ -19,6 +19,7 @@ from bot.db import Database
 from bot.endpoints import apply_endpoints
 from bot.i18n import Catalog
 from bot.settings import Settings
+from bot.wiring import Services
 from tests.emulator import Emulator
 
 TOKEN = "MTAxMDEw.Gtest.emulatortoken"
@@ -74,6 +75,18 @@ class BotRunner:
         await self.settle()
         return self.bot
 
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.bot is not None
+        return self.bot.services
+
+    @property
+    def database(self) -> Database:
+        """The running bot's database."""
+        assert self.db is not None
+        return self.db
+
     async def settle(self) -> None:
         """Let start-up work (reconciliation, job rebuilding) finish."""
         assert self.bot is not None
@@ -95,6 +108,12 @@ class BotRunner:
     async def restart(self) -> MoteplassBot:
         await self.stop()
         return await self.start()
+
+
+def clock(runner: BotRunner) -> FakeClock:
+    """The runner's clock, for the tests that move it (the `fast` fixture)."""
+    assert isinstance(runner.clock, FakeClock)
+    return runner.clock
 
 
 @dataclass

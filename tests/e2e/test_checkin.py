@@ -9,7 +9,14 @@ from bot.clock import FakeClock
 from bot.storage.checkins import CheckinRepository
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import GOING, configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import (
+    GOING,
+    announced,
+    configure,
+    create,
+    only_meeting,
+    wait_for_count,
+)
 
 
 def components(result: Any) -> list[dict[str, Any]]:
@@ -27,9 +34,7 @@ async def open_checkin(runner: BotRunner, world: World, user_id: int) -> tuple[A
 
 
 async def test_checkin_from_going_and_others(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     going = world.members[:3]
     for person in going:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)

@@ -40,14 +40,11 @@ LANG = "en"
 
 
 def service(runner: BotRunner) -> CollaborationService:
-    assert runner.bot is not None
-    found: CollaborationService = runner.bot.services.collaborations
-    return found
+    return runner.services.collaborations
 
 
 def repo(runner: BotRunner) -> CollaborationRepository:
-    assert runner.db is not None
-    return CollaborationRepository(runner.db)
+    return CollaborationRepository(runner.database)
 
 
 def requests_to(world: World, user_id: int, collab_id: int) -> list[dict[str, Any]]:

@@ -13,7 +13,14 @@ from typing import Any
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import announcement, answers_field, configure, create, only_meeting
+from tests.e2e.test_meetings import (
+    announced,
+    announcement,
+    answers_field,
+    configure,
+    create,
+    only_meeting,
+)
 
 CREATE_MESSAGE = "/channels/{channel_id}/messages"
 
@@ -72,9 +79,7 @@ async def people(world: World, n: int) -> list[int]:
 
 
 async def test_gateway_drop_mid_burst_resumes_and_replays(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     events = plan(await people(world, 40), 160, seed=3)
     await world.emu.react_many(actions(world, meeting, events[:80]))
     resumes = world.emu.resume_count
@@ -94,9 +99,7 @@ async def test_gateway_drop_mid_burst_resumes_and_replays(runner: BotRunner, wor
 async def test_invalidated_session_reconciles_at_the_new_ready(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     events = plan(await people(world, 30), 120, seed=4)
     await world.emu.react_many(actions(world, meeting, events[:60]))
     await converges(runner, meeting.id, expected(events[:60]))

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.domain.rsvp import EMOJI, Choice
 from bot.services.matching import JOB_PREFIX, MatchingService
 from bot.storage.matches import MatchRepository, SavedGroup
 from bot.storage.profiles import Profile, ProfileRepository, ProfileText
-from tests.e2e.conftest import FAST_START, BotRunner, World
+from tests.e2e.conftest import FAST_START, BotRunner, World, clock
 from tests.e2e.test_meetings import configure, create, only_meeting
 from tests.texts import part, says
 
@@ -32,24 +31,15 @@ PRIVATE_THREAD = 12
 
 
 def service(runner: BotRunner) -> MatchingService:
-    assert runner.bot is not None
-    found: MatchingService = runner.bot.services.matching
-    return found
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return runner.services.matching
 
 
 def profiles(runner: BotRunner) -> ProfileRepository:
-    assert runner.db is not None
-    return ProfileRepository(runner.db)
+    return ProfileRepository(runner.database)
 
 
 def matches(runner: BotRunner) -> MatchRepository:
-    assert runner.db is not None
-    return MatchRepository(runner.db)
+    return MatchRepository(runner.database)
 
 
 async def seed(

@@ -47,6 +47,13 @@ async def only_meeting(runner: BotRunner, world: World) -> Any:
     return meetings[0]
 
 
+async def announced(runner: BotRunner, world: World) -> Any:
+    """The server configured and one meeting announced (the defaults of `create`)."""
+    await configure(world)
+    await create(world)
+    return await only_meeting(runner, world)
+
+
 async def settle(runner: BotRunner) -> None:
     assert runner.bot is not None
     await runner.bot.wait_until_settled()
@@ -93,9 +100,7 @@ async def test_create_announces_with_reactions_and_event(runner: BotRunner, worl
 
 
 async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(50)]
     for n, person in enumerate(people):
         emoji = (GOING, MAYBE, NO)[n % 3]
@@ -192,9 +197,7 @@ async def test_promotion_with_closed_dms_falls_back_to_a_mention(
 
 
 async def test_reactions_while_offline_are_reconciled(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a, b, c = world.members[:3]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -253,9 +256,7 @@ async def test_bot_reactions_removed_while_offline_are_added_back_once(
 ) -> None:
     """Every open announcement is checked at start: whichever of ✅ 🤔 ❌ the bot's own
     reactions lack is added again (and a second start adds nothing)."""
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a = world.members[0]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -283,9 +284,7 @@ async def test_bot_reactions_removed_while_offline_are_added_back_once(
 async def test_deleted_announcement_is_marked_and_can_be_reposted(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     world.emu.delete_message(world.announce.id, meeting.message_id)
     assert runner.db is not None
     repo = MeetingRepository(runner.db)
@@ -410,9 +409,7 @@ async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None
 async def test_answers_lost_with_a_gateway_session_are_reconciled(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a, b = world.members[:2]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -436,9 +433,7 @@ async def test_answers_lost_with_a_gateway_session_are_reconciled(
 async def test_old_announcement_gets_a_fresh_roster_on_30046(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     world.emu.age_message(world.announce.id, meeting.message_id, hours=2)
     assert runner.db is not None
     repo = RsvpRepository(runner.db)
@@ -511,9 +506,7 @@ async def test_a_forbidden_events_list_is_a_missing_permission(
 async def test_editing_tells_when_the_event_could_not_follow(
     runner: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert meeting.scheduled_event_id is not None
     world.emu.inject("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}", status=404)
     res = await world.emu.invoke(

@@ -14,7 +14,6 @@ from typing import Any
 
 import aiosqlite
 
-from bot.clock import FakeClock
 from bot.domain.dates import format_date_local
 from bot.domain.partners import FOLLOWUP_DAYS
 from bot.i18n import Catalog
@@ -27,7 +26,7 @@ from bot.services.partners import (
     interest_custom_id,
 )
 from bot.storage.partners import PartnerRepository, Search, members_of_interest
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, clock
 from tests.e2e.test_erasure import erase
 from tests.e2e.test_matching import bot_messages, buttons, mentioned, seed
 from tests.e2e.test_meetings import configure
@@ -46,19 +45,11 @@ SEEK = {
 
 
 def service(runner: BotRunner) -> PartnerService:
-    assert runner.bot is not None
-    found: PartnerService = runner.bot.services.partners
-    return found
+    return runner.services.partners
 
 
 def repo(runner: BotRunner) -> PartnerRepository:
-    assert runner.db is not None
-    return PartnerRepository(runner.db)
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return PartnerRepository(runner.database)
 
 
 def en(catalog: Catalog, key: str, **params: Any) -> str:

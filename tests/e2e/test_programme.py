@@ -29,8 +29,7 @@ TALK = {
 
 
 def repo(runner: BotRunner) -> ProposalRepository:
-    assert runner.db is not None
-    return ProposalRepository(runner.db)
+    return ProposalRepository(runner.database)
 
 
 async def introduce(runner: BotRunner, world: World, person: Any, name: str, sector: str) -> None:

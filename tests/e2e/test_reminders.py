@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.db import Database
 from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key, monthly_post_key
 from bot.domain.rsvp import EMOJI, Choice
@@ -24,7 +23,7 @@ from bot.storage.deliveries import DeliveryRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
 from bot.storage.series import SeriesRepository
-from tests.e2e.conftest import FAST_START, BotRunner, World
+from tests.e2e.conftest import FAST_START, BotRunner, World, clock
 from tests.e2e.test_meetings import configure, create, only_meeting
 from tests.emulator.permissions import MANAGE_GUILD
 from tests.texts import says
@@ -44,19 +43,11 @@ def first_thursday() -> str:
 
 
 def service(runner: BotRunner) -> ReminderService:
-    assert runner.bot is not None
-    found: ReminderService = runner.bot.services.reminders
-    return found
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return runner.services.reminders
 
 
 def ledger(runner: BotRunner) -> DeliveryRepository:
-    assert runner.db is not None
-    return DeliveryRepository(runner.db)
+    return DeliveryRepository(runner.database)
 
 
 def replies_to(world: World, message_id: int) -> list[dict[str, Any]]:
@@ -80,6 +71,23 @@ async def meeting_with_answers(runner: BotRunner, world: World, *going: Any) -> 
     assert runner.bot is not None
     await runner.bot.wait_until_settled()
     return meeting
+
+
+async def claim_channel_reminder(runner: BotRunner, world: World, meeting: Any) -> str:
+    """Claim the meeting's channel reminder (7 days before) in the ledger, as a process
+    does just before it sends; returns the delivery's key."""
+    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
+    claim = await ledger(runner).claim(
+        world.guild.id,
+        key,
+        CHANNEL_REMINDER,
+        due_at=CHANNEL_DUE,
+        now=clock(runner).now(),
+        meeting_id=meeting.id,
+        offset_key="d7",
+    )
+    assert claim is not None
+    return key
 
 
 # ----- series --------------------------------------------------------------------------
@@ -270,18 +278,8 @@ async def test_down_for_two_days_skips_and_records_it(fast: BotRunner, world: Wo
 
 async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world: World) -> None:
     meeting = await meeting_with_answers(fast, world)
-    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
     clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
-    claim = await ledger(fast).claim(
-        world.guild.id,
-        key,
-        CHANNEL_REMINDER,
-        due_at=CHANNEL_DUE,
-        now=clock(fast).now(),
-        meeting_id=meeting.id,
-        offset_key="d7",
-    )
-    assert claim is not None  # "crash" between claim and send
+    await claim_channel_reminder(fast, world, meeting)  # "crash" between claim and send
     await fast.restart()
     assert replies_to(world, meeting.message_id) == []  # maybe another instance's live claim
     clock(fast).advance(timedelta(minutes=10))
@@ -292,18 +290,8 @@ async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world
 
 async def test_meeting_moved_after_its_reminder_was_claimed(fast: BotRunner, world: World) -> None:
     meeting = await meeting_with_answers(fast, world)
-    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
     clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
-    claim = await ledger(fast).claim(
-        world.guild.id,
-        key,
-        CHANNEL_REMINDER,
-        due_at=CHANNEL_DUE,
-        now=clock(fast).now(),
-        meeting_id=meeting.id,
-        offset_key="d7",
-    )
-    assert claim is not None
+    key = await claim_channel_reminder(fast, world, meeting)
     res = await world.emu.invoke(
         world.guild.id,
         world.organiser.id,
