@@ -203,6 +203,12 @@ def check_told_once(
         assert rows(process, "SELECT COUNT(*) FROM notices WHERE sent_at IS NULL")[0][0] == 0
 
 
+async def crash_then_start(process: BotProcess, world: World, step: Step, work: Any) -> None:
+    """Run `work` until the process is killed at `step`, then start it again."""
+    await process.crash_during(kill(process, world, step), work)
+    await process.start()
+
+
 async def start_configured(process: BotProcess, world: World) -> None:
     await process.start()
     await configure(world)
@@ -229,12 +235,10 @@ async def test_meeting_create_crash_at_every_step(
     await start_configured(process, world)
     for n, step in enumerate(ANNOUNCE_STEPS):
         title = f"Create {n}"
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, "meeting create", create_options(title, n + 1)
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         check_published(process, world, catalog, title)
     assert process.kills == len(ANNOUNCE_STEPS)
     assert not process.errors(), process.log_tail()
@@ -301,15 +305,13 @@ async def test_series_create_crash_at_every_step(
     await start_configured(process, world)
     for n, step in enumerate(SERIES_STEPS):
         title = f"Series {n}"
-        point = kill(process, world, step)
         options = {
             "rule": f"first {WEEKDAYS[n]} of every month 18:00-20:00",
             "title": title,
             "lead_days": 35,  # at least one meeting is due at once, whatever today is
         }
         invoke = world.emu.invoke(world.guild.id, world.admin.id, "series create", options)
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         # One series; each of its meetings (one or two fall within the lead days) once.
         series = rows(process, "SELECT id FROM series WHERE title_template = ?", (title,))
         assert len(series) == 1
@@ -343,9 +345,7 @@ async def test_series_next_meeting_created_at_start_crash_at_every_step(
     for n, (step, due) in enumerate(zip(steps, days, strict=True)):
         await process.stop()
         process.env["CLOCK_START"] = due.isoformat()
-        point = kill(process, world, step)
-        await process.crash_during(point, process.start())
-        await process.start()
+        await crash_then_start(process, world, step, process.start())
         found = rows(process, "SELECT id, starts_at FROM meetings ORDER BY starts_at")
         assert len(found) == n + 2 and len({r[1] for r in found}) == len(found)
         check_meeting(process, world, catalog, found[-1][0])
@@ -404,12 +404,10 @@ async def test_meeting_edit_and_cancel_crash_at_every_step(
         else:
             options = {"meeting": str(meeting.id), "reason": "Snow"}
             kind = "cancelled"
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, f"meeting {operation}", options
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         after = check_published(process, world, catalog, title)
         assert after.cancelled == (operation == "cancel")
         check_told_once(process, world, catalog, after, kind, people)
@@ -418,11 +416,7 @@ async def test_meeting_edit_and_cancel_crash_at_every_step(
 
 # ----- /meeting repost ----------------------------------------------------------------
 
-REPOST_STEPS = [
-    Step("before the post", "POST", MESSAGES, after=False, where=announcement_post),
-    Step("after the post", "POST", MESSAGES, where=announcement_post),
-    Step("after the first reaction", "PUT", REACTION),
-]
+REPOST_STEPS = ANNOUNCE_STEPS[:3]  # before and after the post, after the first reaction
 
 
 async def test_meeting_repost_crash_at_every_step(
@@ -436,12 +430,10 @@ async def test_meeting_repost_crash_at_every_step(
         await world.emu.wait_until(
             lambda title=title: meeting_titled(process, title).announcement_missing
         )
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, "meeting repost", {"meeting": str(meeting.id)}
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         after = check_published(process, world, catalog, title)
         assert not after.announcement_missing and after.message_id != meeting.message_id
     assert not process.errors(), process.log_tail()

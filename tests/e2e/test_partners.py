@@ -129,6 +129,32 @@ async def drafted(runner: BotRunner, world: World, poster: Any) -> tuple[dict[st
     return message, search
 
 
+async def posted(runner: BotRunner, world: World, poster: Any) -> Search:
+    """The poster's search drafted (`drafted`) and posted."""
+    message, search = await drafted(runner, world, poster)
+    await press(world, message, poster, draft_custom_id(search.id, "post"))
+    return await only_search(runner, world)
+
+
+def card_of(world: World, search: Search) -> dict[str, Any]:
+    assert search.channel_id is not None and search.message_id is not None
+    card = world.emu.message(search.channel_id, search.message_id)
+    assert card is not None
+    return card
+
+
+async def interested(
+    runner: BotRunner, world: World, m: list[Any]
+) -> tuple[Search, dict[str, Any], dict[str, Any]]:
+    """m[0]'s search posted and m[1] interested: the search, its card and the private
+    thread of the two."""
+    search = await posted(runner, world, m[0])
+    card = card_of(world, search)
+    await press(world, card, m[1], interest_custom_id(search.id))
+    (thread,) = partner_threads(world)
+    return search, card, thread
+
+
 def cards(world: World, search_id: int) -> list[dict[str, Any]]:
     return [
         m
@@ -254,9 +280,7 @@ async def test_a_crash_between_each_step_and_its_record_doubles_nothing(
     database; the restart adopts the card and the thread instead of making new ones."""
     await configure(world)
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
+    search = await posted(fast, world, m[0])
     card_id = search.message_id
     await fast.stop()
     async with aiosqlite.connect(fast.db_path) as conn:
@@ -303,13 +327,7 @@ async def test_expiry_and_the_thirty_day_question_once(
 ) -> None:
     await configure(world)
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
-    card = world.emu.message(world.intro.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None
-    await press(world, card, m[1], interest_custom_id(search.id))
-    (thread,) = partner_threads(world)
+    search, card, thread = await interested(fast, world, m)
     thread_id = int(thread["id"])
     # The deadline (15 March) passes: the sweep expires the search; the card edit is
     # refused once, so the card keeps its buttons until the next sweep; they refuse.
@@ -409,13 +427,7 @@ async def test_privacy_show_and_delete_cover_partner_searches(
 ) -> None:
     await configure(world)
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
-    card = world.emu.message(world.intro.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None
-    await press(world, card, m[1], interest_custom_id(search.id))
-    (thread,) = partner_threads(world)
+    search, _card, thread = await interested(fast, world, m)
     shown = await world.emu.invoke(world.guild.id, m[0].id, "privacy show")
     (embed,) = shown.embeds
     line = en(
@@ -450,12 +462,10 @@ async def test_partner_channel_and_the_question_only_while_both_are_members(
     )
     assert res.ephemeral and res.embeds, res
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
+    search = await posted(fast, world, m[0])
     assert search.channel_id == elsewhere.id
-    card = world.emu.message(elsewhere.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None and bot_messages(world, world.intro.id) == []
+    card = card_of(world, search)
+    assert bot_messages(world, world.intro.id) == []
     await press(world, card, m[1], interest_custom_id(search.id))
     await press(world, card, m[2], interest_custom_id(search.id))
     first, second = await repo(fast).interests(world.guild.id, search.id)
