@@ -301,17 +301,24 @@ async def test_dm_delivery_with_closed_dms_falls_back_to_a_thread(
 # ----- follow-ups ------------------------------------------------------------------------
 
 
+async def one_pair(runner: BotRunner, world: World) -> SavedGroup:
+    """Kari (business) and Ola (municipality), matched in a thread."""
+    await configure(world)
+    a, b = world.members[:2]
+    await seed(runner, world, a, "Kari", "business")
+    await seed(runner, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(runner, world)
+    assert group.thread_id is not None
+    return group
+
+
 async def test_followup_buttons_work_after_a_restart_and_refuse_outsiders(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
+    group = await one_pair(fast, world)
     a, b = world.members[:2]
     outsider = world.members[4]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
-    assert group.thread_id is not None
     # not due yet: nothing asked; the job survives a restart (derived from the database)
     assert await service(fast).run_followups() == 0
     await fast.restart()
@@ -527,18 +534,6 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     assert bad.ephemeral and says("match.error.table_size", bad.content, min=2, max=12)
     # tables are not stored as a round
     assert await matches(fast).last_round(world.guild.id, kind="tables") is None
-
-
-async def one_pair(runner: BotRunner, world: World) -> SavedGroup:
-    """Kari (business) and Ola (municipality), matched in a thread."""
-    await configure(world)
-    a, b = world.members[:2]
-    await seed(runner, world, a, "Kari", "business")
-    await seed(runner, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(runner, world)
-    assert group.thread_id is not None
-    return group
 
 
 async def test_followup_cut_off_by_a_crash_is_asked_once_at_start(
