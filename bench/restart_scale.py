@@ -41,11 +41,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.clock import SystemClock
+from bench.common import add_servers, bench_runner
 from bot.domain.rsvp import EMOJI, Choice
-from bot.i18n import Catalog
 from bot.services.meetings import MeetingService
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner
+from tests.e2e.conftest import BotRunner
 from tests.emulator import Emulator
 
 CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
@@ -196,17 +195,10 @@ async def run(
     logging.getLogger("discord").setLevel(logging.ERROR)  # 429 retries are counted instead
     rng = random.Random(seed)
     async with Emulator() as emu:
-        servers = []
-        for g in range(servers_n):
-            guild = emu.add_guild(f"Region {g}", locale="no")
-            channel = emu.add_channel(guild.id, "moter")
-            admin = emu.add_member(guild.id, "admin", permissions=ADMINISTRATOR)
-            # a few more members than answers: newcomers react while the bot is down
-            people = [emu.add_member(guild.id, f"m{g}-{n}").id for n in range(answers_n + 20)]
-            servers.append((guild, channel, admin, people))
+        # a few more members than answers: newcomers react while the bot is down
+        servers = add_servers(emu, servers_n, answers_n + 20)
         with tempfile.TemporaryDirectory(prefix="moteplass-restart-") as tmp:
-            runner = BotRunner(emu, Path(tmp) / "bench.db", Catalog.load(), SystemClock())
-            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            runner = bench_runner(emu, Path(tmp) / "bench.db")
             await runner.start(timeout=60)
             announcements: list[tuple[int, int, int]] = []
             try:

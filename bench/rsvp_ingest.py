@@ -49,15 +49,12 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
+from bench.common import after_each_answer, bench_meeting, bench_runner  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
 from bot.bot import intents  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
 from bot.domain.rsvp import EMOJI, Choice  # noqa: E402
-from bot.i18n import Catalog  # noqa: E402
-from bot.services.meetings import MeetingService  # noqa: E402
-from bot.storage.meetings import MeetingRepository  # noqa: E402
 from bot.storage.rsvps import RsvpRepository  # noqa: E402
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner  # noqa: E402
+from tests.e2e.conftest import ADMINISTRATOR  # noqa: E402
 from tests.emulator.client import connect_client, pointed_at, stop_client  # noqa: E402
 from tests.emulator.control import EmulatorProcess  # noqa: E402
 
@@ -131,48 +128,28 @@ async def ceiling_run(emu: EmulatorProcess, world: World, plan: Plan) -> dict[st
 
 
 async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path) -> dict[str, Any]:
-    runner = BotRunner(emu, db_path, Catalog.load(), SystemClock())  # type: ignore[arg-type]
-    runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+    runner = bench_runner(emu, db_path)
     await runner.start()
     try:
-        await emu.call(
-            "invoke",
-            world.guild_id,
-            world.admin_id,
-            "setup configure",
-            options={"announce_channel": world.channel_id, "language": "en"},
-        )
-        await emu.call(
-            "invoke",
-            world.guild_id,
-            world.admin_id,
-            "meeting create",
-            options={"title": "Bench", "date": "4.3.2027", "start": "08:30", "end": "10:00"},
+        meeting, message_id = await bench_meeting(
+            runner, emu, world.guild_id, world.admin_id, world.channel_id
         )
         assert runner.bot is not None and runner.db is not None
-        await runner.bot.wait_until_settled()
-        meeting = (
-            await MeetingRepository(runner.db).list_upcoming(world.guild_id, runner.clock.now())
-        )[0]
-        assert meeting.message_id is not None
-        service: MeetingService = runner.bot.services.meetings
         done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
         finished = 0
         all_done = asyncio.Event()
-        original = service._apply
 
-        async def timed(meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+        def committed(user_id: int, choice: Choice, added: bool) -> None:
             nonlocal finished
-            await original(meeting_id, user_id, choice, added)
             done[(user_id, choice, added)].append(time.perf_counter())
             finished += 1
             if finished >= len(plan):
                 all_done.set()
 
-        service._apply = timed  # type: ignore[method-assign]
+        after_each_answer(runner.bot.services.meetings, committed)
         since = await emu.call("request_count")
         started = time.perf_counter()
-        sent = await emu.call("react_many", actions(world, meeting.message_id, plan))
+        sent = await emu.call("react_many", actions(world, message_id, plan))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(all_done.wait(), 60)
         ingested_at = time.perf_counter()
@@ -192,7 +169,7 @@ async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path)
         want = f"going {counts.going} · 🤔 maybe {counts.maybe}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            fields = await emu.call("embed_fields", world.channel_id, meeting.message_id)
+            fields = await emu.call("embed_fields", world.channel_id, message_id)
             if any(
                 want in f["value"] and f"waitlist {counts.waitlist}" in f["value"] for f in fields
             ):
