@@ -228,6 +228,16 @@ ANNOUNCE_STEPS = [
     Step("after the event", "POST", EVENTS),
 ]
 
+AFTER_THE_POST = ANNOUNCE_STEPS[1]
+
+
+async def killed_after_the_post(process: BotProcess, world: World, title: str, day: int) -> None:
+    """`/meeting create`, the process killed right after the announcement was posted."""
+    invoke = world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting create", create_options(title, day)
+    )
+    await process.crash_during(kill(process, world, AFTER_THE_POST), invoke)
+
 
 async def test_meeting_create_crash_at_every_step(
     process: BotProcess, world: World, catalog: Catalog
@@ -249,13 +259,7 @@ async def test_announcement_left_without_reactions_gets_them_at_start(
 ) -> None:
     """The named bug: restarted right after the post, the announcement stayed bare."""
     await start_configured(process, world)
-    point = kill(process, world, Step("after the post", "POST", MESSAGES, where=announcement_post))
-    await process.crash_during(
-        point,
-        world.emu.invoke(
-            world.guild.id, world.organiser.id, "meeting create", create_options("Bare", 2)
-        ),
-    )
+    await killed_after_the_post(process, world, "Bare", 2)
     message = next(m for m in world.emu.messages(world.announce.id) if m["embeds"])
     assert not message.get("reactions")
     await process.start()
@@ -273,13 +277,7 @@ async def test_crash_again_while_completing_after_a_crash(
 ) -> None:
     """A second crash in the middle of the start-up completion: the third start finishes."""
     await start_configured(process, world)
-    point = kill(process, world, Step("after the post", "POST", MESSAGES, where=announcement_post))
-    await process.crash_during(
-        point,
-        world.emu.invoke(
-            world.guild.id, world.organiser.id, "meeting create", create_options("Twice", 3)
-        ),
-    )
+    await killed_after_the_post(process, world, "Twice", 3)
     again = kill(process, world, Step("after a reaction", "PUT", REACTION, nth=2))
     await process.crash_during(again, process.start())
     await process.start()

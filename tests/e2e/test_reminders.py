@@ -90,18 +90,22 @@ async def claim_channel_reminder(runner: BotRunner, world: World, meeting: Any) 
     return key
 
 
+async def configured_series(world: World, **options: Any) -> Any:
+    """The server configured, then `/series create` by the organiser: its result."""
+    await configure(world)
+    return await world.emu.invoke(
+        world.guild.id, world.organiser.id, "series create", options=options
+    )
+
+
 # ----- series --------------------------------------------------------------------------
 
 
 async def test_series_creates_and_announces_the_next_meeting_once(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    res = await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    res = await configured_series(
+        world, rule="first Thursday of every month 08:30-10:00", title="Frokost"
     )
     assert res.ephemeral and says("series.created", res.content), res.content
     assert first_thursday() in res.content, res.content
@@ -131,12 +135,8 @@ async def test_a_series_meeting_found_later_than_the_grace_window_is_still_annou
     """Reminders and the monthly post are skipped when later than the grace window; the
     meeting of a series is not (it is still ahead): 4 days after its lead time the March
     meeting is created and announced, once, and April comes on time."""
-    await configure(world)
-    await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    await configured_series(
+        world, rule="first Thursday of every month 08:30-10:00", title="Frokost"
     )
     await service(fast).tick()
     assert len(announcements(world)) == 1  # 4 Feb: the series was just created
@@ -166,10 +166,7 @@ async def test_a_series_meeting_found_later_than_the_grace_window_is_still_annou
 async def test_series_bad_input(
     fast: BotRunner, world: World, options: dict[str, Any], needle: str
 ) -> None:
-    await configure(world)
-    base = {"title": "Frokost"}
-    base.update(options)
-    res = await world.emu.invoke(world.guild.id, world.organiser.id, "series create", options=base)
+    res = await configured_series(world, title="Frokost", **options)
     assert res.ephemeral and needle in res.content, res.content
     assert fast.db is not None
     assert await service(fast).series.for_guild(world.guild.id) == []
@@ -178,12 +175,8 @@ async def test_series_bad_input(
 async def test_series_fifth_monday_is_said_clearly_and_member_refused(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    res = await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "the fifth Monday of every month 17:00-19:00", "title": "Kveld"},
+    res = await configured_series(
+        world, rule="the fifth Monday of every month 17:00-19:00", title="Kveld"
     )
     assert says("series.notice.some_months_skipped", res.content), res.content
     refused = await world.emu.invoke(world.guild.id, world.members[0].id, "series list", options={})
@@ -452,13 +445,7 @@ async def test_dm_server_error_is_retried_with_backoff(fast: BotRunner, world: W
 
 
 async def test_series_resumes_an_interrupted_creation_once(fast: BotRunner, world: World) -> None:
-    await configure(world)
-    await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "siste tirsdag i måneden kl 17-19", "title": "Kveld"},
-    )
+    await configured_series(world, rule="siste tirsdag i måneden kl 17-19", title="Kveld")
     series = (await service(fast).series.for_guild(world.guild.id))[0]
     # a crash right after claiming the creation of the 23 February meeting
     await ledger(fast).claim(
