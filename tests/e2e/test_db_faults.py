@@ -20,7 +20,7 @@ from bot.storage.guilds import GuildSettingsRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import announced, configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import announced, create, wait_for_count
 from tests.emulator import Emulator
 
 GOING = EMOJI[Choice.GOING]
@@ -153,9 +153,7 @@ async def test_a_full_disk_fails_whole_and_the_bot_recovers(
     small_pages: BotRunner, world: World, catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
     runner = small_pages
-    await configure(world)
-    await create(world, title="Først")
-    first = await only_meeting(runner, world)
+    first = await announced(runner, world, title="Først")
     assert runner.db is not None and runner.bot is not None
     await runner.bot.wait_until_settled()
     for _ in range(100):  # no free pages left to reuse (once no write of the bot is open)

@@ -19,7 +19,6 @@ from tests.e2e.test_meetings import (
     answers_field,
     configure,
     create,
-    only_meeting,
 )
 
 CREATE_MESSAGE = "/channels/{channel_id}/messages"
@@ -118,9 +117,7 @@ async def test_invalidated_session_reconciles_at_the_new_ready(
 async def test_storm_of_429_everything_applied_within_the_global_limit(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, capacity=5)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=5)
     crowd = await people(world, 12)
     world.emu.enable_global_limit(50, 1.0)
     world.emu.inject(

@@ -42,6 +42,17 @@ def matches(runner: BotRunner) -> MatchRepository:
     return MatchRepository(runner.database)
 
 
+async def meeting_going(runner: BotRunner, world: World, people: list[Any]) -> Any:
+    """One meeting announced and these people going to it (their answers stored)."""
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    for person in people:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
+    assert runner.bot is not None
+    await runner.bot.wait_until_settled()
+    return meeting
+
+
 async def seed(
     runner: BotRunner,
     world: World,
@@ -189,12 +200,7 @@ async def test_round_with_too_few_people_says_so_and_stores_nothing(
 async def test_round_for_a_meeting_pairs_only_those_going(fast: BotRunner, world: World) -> None:
     await configure(world)
     people = await seed_four(fast, world)
-    await create(world)
-    meeting = await only_meeting(fast, world)
-    for person in people[:2]:
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
-    assert fast.bot is not None
-    await fast.bot.wait_until_settled()
+    meeting = await meeting_going(fast, world, people[:2])
     choices = await world.emu.autocomplete(
         world.guild.id, world.organiser.id, "match round", focused="meeting", value="Inklu"
     )
@@ -512,12 +518,7 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     for n in range(9):
         assert f"Navn{n}" in res.content
     # only those going to the meeting
-    await create(world)
-    meeting = await only_meeting(fast, world)
-    for person in cast[:4]:
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
-    assert fast.bot is not None
-    await fast.bot.wait_until_settled()
+    meeting = await meeting_going(fast, world, cast[:4])
     res = await world.emu.invoke(
         world.guild.id,
         world.organiser.id,

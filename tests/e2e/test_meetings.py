@@ -17,8 +17,12 @@ from tests.texts import says
 GOING, MAYBE, NO = EMOJI[Choice.GOING], EMOJI[Choice.MAYBE], EMOJI[Choice.NOT_GOING]
 
 
-async def configure(world: World, language: str = "en") -> None:
-    res = await world.emu.invoke(
+async def setup_configure(
+    world: World, language: str = "en", channel_id: int | None = None, **options: Any
+) -> Any:
+    """`/setup configure` by the admin: the world's two channels and organiser role, the
+    language and any more `options`; its result."""
+    return await world.emu.invoke(
         world.guild.id,
         world.admin.id,
         "setup configure",
@@ -27,8 +31,14 @@ async def configure(world: World, language: str = "en") -> None:
             "intro_channel": world.intro.id,
             "organiser_role": world.organiser_role.id,
             "language": language,
+            **options,
         },
+        channel_id=channel_id,
     )
+
+
+async def configure(world: World, language: str = "en") -> None:
+    res = await setup_configure(world, language)
     assert says("setup.saved", res.content, lang=language), res.content
 
 
@@ -47,10 +57,10 @@ async def only_meeting(runner: BotRunner, world: World) -> Any:
     return meetings[0]
 
 
-async def announced(runner: BotRunner, world: World) -> Any:
-    """The server configured and one meeting announced (the defaults of `create`)."""
+async def announced(runner: BotRunner, world: World, **options: Any) -> Any:
+    """The server configured and one meeting announced (`create` with these options)."""
     await configure(world)
-    await create(world)
+    await create(world, **options)
     return await only_meeting(runner, world)
 
 
@@ -139,9 +149,7 @@ async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: Wo
 
 
 async def test_capacity_waitlist_and_promotion_by_dm(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world, capacity=10)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=10)
     people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(15)]
     for person in people:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
@@ -164,9 +172,7 @@ async def test_capacity_waitlist_and_promotion_by_dm(runner: BotRunner, world: W
 async def test_promotion_with_closed_dms_falls_back_to_a_mention(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, capacity=1)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=1)
     a, b = world.members[0], world.members[1]
     world.emu.close_dms(b.id)
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
@@ -379,9 +385,7 @@ async def test_unknown_meeting_and_editing_a_cancelled_one(runner: BotRunner, wo
 
 
 async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     await world.emu.react(world.announce.id, meeting.message_id, world.members[0].id, GOING)
     await settle(runner)
     listing = await world.emu.invoke(world.guild.id, world.members[1].id, "meeting list")
@@ -534,9 +538,7 @@ async def test_date_autocomplete_offers_the_same_weekday_of_month(
 async def test_edit_moves_the_event_and_tells_people_going_once(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     person = world.members[0]
     await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
     assert runner.db is not None

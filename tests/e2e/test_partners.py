@@ -144,15 +144,17 @@ def card_of(world: World, search: Search) -> dict[str, Any]:
 
 
 async def interested(
-    runner: BotRunner, world: World, m: list[Any]
-) -> tuple[Search, dict[str, Any], dict[str, Any]]:
-    """m[0]'s search posted and m[1] interested: the search, its card and the private
-    thread of the two."""
+    runner: BotRunner, world: World
+) -> tuple[list[Any], Search, dict[str, Any], dict[str, Any]]:
+    """The server configured and the `cast` seeded, m[0]'s search posted and m[1]
+    interested: the cast, the search, its card and the private thread of the two."""
+    await configure(world)
+    m = await cast(runner, world)
     search = await posted(runner, world, m[0])
     card = card_of(world, search)
     await press(world, card, m[1], interest_custom_id(search.id))
     (thread,) = partner_threads(world)
-    return search, card, thread
+    return m, search, card, thread
 
 
 def cards(world: World, search_id: int) -> list[dict[str, Any]]:
@@ -325,9 +327,7 @@ async def test_a_crash_between_each_step_and_its_record_doubles_nothing(
 async def test_expiry_and_the_thirty_day_question_once(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    m = await cast(fast, world)
-    search, card, thread = await interested(fast, world, m)
+    m, search, card, thread = await interested(fast, world)
     thread_id = int(thread["id"])
     # The deadline (15 March) passes: the sweep expires the search; the card edit is
     # refused once, so the card keeps its buttons until the next sweep; they refuse.
@@ -425,9 +425,7 @@ async def test_settings_opt_out_and_who_is_never_suggested(
 async def test_privacy_show_and_delete_cover_partner_searches(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    m = await cast(fast, world)
-    search, _card, thread = await interested(fast, world, m)
+    m, search, _card, thread = await interested(fast, world)
     shown = await world.emu.invoke(world.guild.id, m[0].id, "privacy show")
     (embed,) = shown.embeds
     line = en(

@@ -24,7 +24,7 @@ from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
 from bot.storage.series import SeriesRepository
 from tests.e2e.conftest import FAST_START, BotRunner, World, clock
-from tests.e2e.test_meetings import configure, create, only_meeting
+from tests.e2e.test_meetings import announced, configure
 from tests.emulator.permissions import MANAGE_GUILD
 from tests.texts import says
 
@@ -63,9 +63,7 @@ def announcements(world: World) -> list[dict[str, Any]]:
 
 
 async def meeting_with_answers(runner: BotRunner, world: World, *going: Any) -> Any:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     for person in going:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
     assert runner.bot is not None
