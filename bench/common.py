@@ -7,7 +7,11 @@ endpoint); `invoker(emu)` runs a slash command on either.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import sqlite3
+import time
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +85,16 @@ async def bench_meeting(
     return meeting, meeting.message_id
 
 
+def stored_answers(db_path: Path) -> dict[tuple[int, int], str]:
+    """Every stored answer, read from the file: (announcement message id, user id) → status."""
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as con:
+        rows = con.execute(
+            "SELECT m.message_id, r.user_id, r.status FROM rsvps r "
+            "JOIN meetings m ON m.id = r.meeting_id"
+        ).fetchall()
+    return {(int(m), int(u)): s for m, u, s in rows}
+
+
 def after_each_answer(service: MeetingService, hook: Callable[[int, Choice, bool], None]) -> None:
     """Call `hook(user_id, choice, added)` each time the service has committed an answer."""
     original = service._apply
@@ -90,3 +104,26 @@ def after_each_answer(service: MeetingService, hook: Callable[[int, Choice, bool
         hook(user_id, choice, added)
 
     service._apply = hooked  # type: ignore[method-assign]
+
+
+Answer = tuple[int, Choice, bool]  # (user id, choice, added)
+
+
+def time_answers(
+    service: MeetingService, count: int | None = None
+) -> tuple[dict[Answer, deque[float]], asyncio.Event]:
+    """When the service committed each answer (`time.perf_counter()`, per answer in the
+    order committed), and an event set once `count` answers have been (if given)."""
+    done: dict[Answer, deque[float]] = defaultdict(deque)
+    all_done = asyncio.Event()
+    finished = 0
+
+    def committed(user_id: int, choice: Choice, added: bool) -> None:
+        nonlocal finished
+        done[(user_id, choice, added)].append(time.perf_counter())
+        finished += 1
+        if count is not None and finished >= count:
+            all_done.set()
+
+    after_each_answer(service, committed)
+    return done, all_done

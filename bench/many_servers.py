@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import add_servers, bench_runner
+from bench.common import add_servers, bench_runner, stored_answers
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.domain.meeting import parse_draft
@@ -155,12 +155,7 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
                 await tick
                 await runner.bot.wait_until_settled()
                 shown_s = time.perf_counter() - started
-                with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as con:
-                    rows = con.execute(
-                        "SELECT m.message_id, r.user_id, r.status FROM rsvps r "
-                        "JOIN meetings m ON m.id = r.meeting_id"
-                    ).fetchall()
-                stored = {(int(m), int(u)): s for m, u, s in rows}
+                stored = stored_answers(db_path)
                 lost = sum(1 for k, v in expected.items() if stored.get(k) != v)
                 posts = [
                     sum(1 for m in emu.messages(channel_id) if title in (m["content"] or ""))

@@ -30,7 +30,6 @@ import asyncio
 import json
 import logging
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import add_servers, bench_runner
+from bench.common import add_servers, bench_runner, stored_answers
 from bot.domain.rsvp import EMOJI, Choice
 from bot.services.meetings import MeetingService
 from tests.e2e.conftest import BotRunner
@@ -79,12 +78,7 @@ class Restart:
 
     def lost(self) -> int:
         assert self.runner.db_path is not None
-        with sqlite3.connect(f"file:{self.runner.db_path}?mode=ro", uri=True) as con:
-            rows = con.execute(
-                "SELECT m.message_id, r.user_id, r.status FROM rsvps r "
-                "JOIN meetings m ON m.id = r.meeting_id"
-            ).fetchall()
-        stored = {(int(m), int(u)): s for m, u, s in rows}
+        stored = stored_answers(self.runner.db_path)
         expected = self.expected()
         return sum(1 for k in set(stored) | set(expected) if stored.get(k) != expected.get(k))
 

@@ -23,12 +23,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import after_each_answer, bench_meeting, bench_runner
+from bench.common import bench_meeting, bench_runner, time_answers
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import ADMINISTRATOR
@@ -85,11 +85,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                     runner, emu, guild.id, admin.id, channel.id
                 )
                 assert runner.bot is not None and runner.db is not None
-                done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
-                after_each_answer(
-                    runner.bot.services.meetings,
-                    lambda *answer: done[answer].append(time.perf_counter()),
-                )
+                done, _ = time_answers(runner.bot.services.meetings)
                 plan = plan_events(members, events_n, seed)
                 edits_before = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+")
                 started = time.perf_counter()

@@ -38,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
-from bench.common import after_each_answer, bench_meeting, bench_runner  # noqa: E402
+from bench.common import bench_meeting, bench_runner, time_answers  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
 from bot.bot import intents  # noqa: E402
 from bot.domain.rsvp import EMOJI, Choice  # noqa: E402
@@ -80,6 +80,20 @@ async def seed_world(emu: EmulatorProcess, members_n: int) -> World:
 
 def actions(world: World, message_id: int, plan: Plan) -> list[list[Any]]:
     return [[world.channel_id, message_id, u, EMOJI[c], a] for u, c, a in plan]
+
+
+async def burst(
+    emu: EmulatorProcess, world: World, message_id: int, plan: Plan, handled: asyncio.Event
+) -> tuple[Any, float, list[float]]:
+    """Send the plan's reactions as fast as the websocket takes them, then wait (60 s at
+    most) until `handled` is set: the request count before, when sending started and when
+    each event was sent."""
+    since = await emu.call("request_count")
+    started = time.perf_counter()
+    sent = await emu.call("react_many", actions(world, message_id, plan))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(handled.wait(), 60)
+    return since, started, sent
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -135,23 +149,8 @@ async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path)
             runner, emu, world.guild_id, world.admin_id, world.channel_id
         )
         assert runner.bot is not None and runner.db is not None
-        done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
-        finished = 0
-        all_done = asyncio.Event()
-
-        def committed(user_id: int, choice: Choice, added: bool) -> None:
-            nonlocal finished
-            done[(user_id, choice, added)].append(time.perf_counter())
-            finished += 1
-            if finished >= len(plan):
-                all_done.set()
-
-        after_each_answer(runner.bot.services.meetings, committed)
-        since = await emu.call("request_count")
-        started = time.perf_counter()
-        sent = await emu.call("react_many", actions(world, message_id, plan))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_done.wait(), 60)
+        done, all_done = time_answers(runner.bot.services.meetings, len(plan))
+        since, started, sent = await burst(emu, world, message_id, plan, all_done)
         ingested_at = time.perf_counter()
         latencies = []
         seen: Counter[tuple[int, Choice, bool]] = Counter()
@@ -228,11 +227,7 @@ async def edit_per_click_run(
                 embed=embed()
             )
             message_id = sent_message.id
-            since = await emu.call("request_count")
-            started = time.perf_counter()
-            sent = await emu.call("react_many", actions(world, message_id, plan))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_received.wait(), 60)
+            since, started, sent = await burst(emu, world, message_id, plan, all_received)
             received_at = time.perf_counter()
             await asyncio.sleep(max(0.0, started + seconds - time.perf_counter()))
             window = time.perf_counter() - started
