@@ -11,7 +11,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -127,3 +127,20 @@ def time_answers(
 
     after_each_answer(service, committed)
     return done, all_done
+
+
+def latencies_ms(
+    plan: list[Answer], sent: list[float], done: dict[Answer, deque[float]]
+) -> list[float]:
+    """For each event of `plan` that was committed, the ms from its sending (`sent`, one
+    time per event) to its commit (`time_answers`): the n-th of the same answer is matched
+    with the n-th commit of it."""
+    latencies = []
+    seen: Counter[Answer] = Counter()
+    for key, at in zip(plan, sent, strict=True):
+        queue = done.get(key)
+        index = seen[key]
+        seen[key] += 1
+        if queue is not None and index < len(queue):
+            latencies.append((queue[index] - at) * 1000)
+    return latencies

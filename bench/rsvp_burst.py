@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_meeting, bench_runner, time_answers
+from bench.common import bench_meeting, bench_runner, latencies_ms, time_answers
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import ADMINISTRATOR
@@ -99,15 +99,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                 ):
                     await asyncio.sleep(0.005)
                 ingested_at = time.perf_counter()
-                latencies = []
-                seen: defaultdict[tuple[int, Choice, bool], int] = defaultdict(int)
-                for (user, choice, added), at in zip(plan, sent, strict=True):
-                    key = (user, choice, added)
-                    queue = done.get(key)
-                    index = seen[key]
-                    seen[key] += 1
-                    if queue is not None and index < len(queue):
-                        latencies.append((queue[index] - at) * 1000)
+                latencies = latencies_ms(plan, sent, done)
                 expected = expected_roster(plan)
                 final = (await RsvpRepository(runner.db).load_state(meeting.id)).answers
                 stored = {uid: a.status.value for uid, a in final.items()}

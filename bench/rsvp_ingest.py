@@ -38,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
-from bench.common import bench_meeting, bench_runner, time_answers  # noqa: E402
+from bench.common import bench_meeting, bench_runner, latencies_ms, time_answers  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
 from bot.bot import intents  # noqa: E402
 from bot.domain.rsvp import EMOJI, Choice  # noqa: E402
@@ -152,14 +152,7 @@ async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path)
         done, all_done = time_answers(runner.bot.services.meetings, len(plan))
         since, started, sent = await burst(emu, world, message_id, plan, all_done)
         ingested_at = time.perf_counter()
-        latencies = []
-        seen: Counter[tuple[int, Choice, bool]] = Counter()
-        for key, at in zip(plan, sent, strict=True):
-            queue = done.get(key)
-            index = seen[key]
-            seen[key] += 1
-            if queue is not None and index < len(queue):
-                latencies.append((queue[index] - at) * 1000)
+        latencies = latencies_ms(plan, sent, done)
         expected = expected_roster(plan)
         repo = RsvpRepository(runner.db)
         stored = {u: a.status.value for u, a in (await repo.load_state(meeting.id)).answers.items()}
