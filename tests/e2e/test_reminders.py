@@ -250,26 +250,22 @@ async def test_restart_with_a_pending_reminder_sends_it_once(fast: BotRunner, wo
     assert len(replies_to(world, meeting.message_id)) == 1
 
 
-async def test_down_for_two_hours_sends_late_once(fast: BotRunner, world: World) -> None:
+@pytest.mark.parametrize(
+    ("down", "posted", "status"),
+    [(timedelta(hours=2), 1, "sent"), (timedelta(days=2), 0, "skipped")],
+    ids=["two-hours-sends-late-once", "two-days-skips-and-records-it"],
+)
+async def test_down_past_the_channel_reminder(
+    fast: BotRunner, world: World, down: timedelta, posted: int, status: str
+) -> None:
     meeting = await meeting_with_answers(fast, world)
     await fast.stop()
-    clock(fast).set(CHANNEL_DUE + timedelta(hours=2))
+    clock(fast).set(CHANNEL_DUE + down)
     await fast.start()
     await service(fast).tick()
-    assert len(replies_to(world, meeting.message_id)) == 1
+    assert len(replies_to(world, meeting.message_id)) == posted
     row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
-    assert row is not None and row.status == "sent"
-
-
-async def test_down_for_two_days_skips_and_records_it(fast: BotRunner, world: World) -> None:
-    meeting = await meeting_with_answers(fast, world)
-    await fast.stop()
-    clock(fast).set(CHANNEL_DUE + timedelta(days=2))
-    await fast.start()
-    await service(fast).tick()
-    assert replies_to(world, meeting.message_id) == []
-    row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
-    assert row is not None and row.status == "skipped"
+    assert row is not None and row.status == status
 
 
 async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world: World) -> None:

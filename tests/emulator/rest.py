@@ -407,6 +407,12 @@ async def list_members(emu: Emulator, req: Req) -> Any:
     return [emu.member_json(guild.id, uid) for uid in ids]
 
 
+def _require_in_server(emu: Emulator, gid: int, bit: int) -> None:
+    """403 50013 unless the bot has the server-wide permission `bit`."""
+    if not emu.guild_permissions(gid, emu.bot_user_id) & bit:
+        raise ApiError(403, 50013, "Missing Permissions")
+
+
 def _require_in_guild(emu: Emulator, cid: int, *bits: int) -> None:
     """The bot's permissions checked in a server channel (a DM asks for none)."""
     if emu._channel(cid).get("guild_id") is not None:
@@ -476,8 +482,7 @@ async def delete_channel(emu: Emulator, req: Req) -> Any:
 @route("POST", "/guilds/{guild_id}/channels")
 async def create_guild_channel(emu: Emulator, req: Req) -> Any:
     gid = req.int("guild_id")
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_CHANNELS:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_CHANNELS)
     body = req.json or {}
     ref = emu.add_channel(
         gid,
@@ -493,8 +498,7 @@ async def create_guild_channel(emu: Emulator, req: Req) -> Any:
 @route("POST", "/guilds/{guild_id}/roles")
 async def create_guild_role(emu: Emulator, req: Req) -> Any:
     gid = req.int("guild_id")
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_ROLES:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_ROLES)
     body = req.json or {}
     ref = emu.add_role(
         gid, str(body.get("name") or "new role"), permissions=int(body.get("permissions") or 0)
@@ -880,8 +884,7 @@ def _event(emu: Emulator, req: Req) -> tuple[int, dict[str, Any]]:
 
 
 def _require_events(emu: Emulator, gid: int) -> None:
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_EVENTS:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_EVENTS)
 
 
 def _validate_event(emu: Emulator, body: dict[str, Any], *, creating: bool) -> None:
