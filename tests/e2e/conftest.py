@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +108,18 @@ class BotRunner:
     async def restart(self) -> MoteplassBot:
         await self.stop()
         return await self.start()
+
+
+async def eventually(
+    read: Callable[[], Awaitable[Any]], expected: Any, *, tries: int = 200, pause: float = 0.02
+) -> None:
+    """Read until `read()` gives `expected` (`tries` times, `pause` s apart), else fail on
+    the last read."""
+    for _ in range(tries):
+        if await read() == expected:
+            return
+        await asyncio.sleep(pause)
+    assert await read() == expected
 
 
 def clock(runner: BotRunner) -> FakeClock:

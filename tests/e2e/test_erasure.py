@@ -15,7 +15,7 @@ from bot.storage.checkins import CheckinRepository
 from bot.storage.erasure_markers import ErasureMarkers
 from bot.storage.privacy import PrivacyRepository, PrivacySettings
 from bot.storage.profiles import ProfileRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.e2e.test_meetings import GOING, MAYBE, NO, configure, create, only_meeting
 from tests.e2e.test_profiles import FULL, choose, follow_up, introduce, modal_defaults
 from tests.emulator.permissions import DEFAULT_BOT, MANAGE_MESSAGES
@@ -36,11 +36,7 @@ async def answers(runner: BotRunner, meeting_id: int) -> dict[int, str]:
 
 
 async def wait_answers(runner: BotRunner, meeting_id: int, expected: dict[int, str]) -> None:
-    for _ in range(200):
-        if await answers(runner, meeting_id) == expected:
-            return
-        await asyncio.sleep(0.02)
-    assert await answers(runner, meeting_id) == expected
+    await eventually(lambda: answers(runner, meeting_id), expected)
 
 
 async def marks(runner: BotRunner, meeting_id: int) -> dict[int, bool]:
@@ -77,11 +73,7 @@ async def erase(runner: BotRunner, world: World, path: str, member: Any) -> None
             for key in ("privacy.delete.done", "privacy.delete.nothing")
         }
         await emu.wait_until(lambda: (done.message or {}).get("content") in finished, timeout=10)
-    for _ in range(200):
-        if await jobs_left(runner) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await jobs_left(runner) == 0
+    await eventually(lambda: jobs_left(runner), 0)
     await runner.settle()
 
 

@@ -6,13 +6,12 @@ and checks that the database, the embed and the posted messages end as if nothin
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.storage.rsvps import RsvpRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.e2e.test_meetings import (
     announced,
     announcement,
@@ -53,11 +52,7 @@ async def stored(runner: BotRunner, meeting_id: int) -> dict[int, str]:
 
 
 async def converges(runner: BotRunner, meeting_id: int, want: dict[int, str]) -> None:
-    for _ in range(300):
-        if await stored(runner, meeting_id) == want:
-            return
-        await asyncio.sleep(0.02)
-    assert await stored(runner, meeting_id) == want
+    await eventually(lambda: stored(runner, meeting_id), want, tries=300)
 
 
 def actions(world: World, meeting: Any, events: list[tuple[int, Choice, bool]]) -> list[Any]:

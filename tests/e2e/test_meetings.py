@@ -11,7 +11,7 @@ from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.texts import says
 
 GOING, MAYBE, NO = EMOJI[Choice.GOING], EMOJI[Choice.MAYBE], EMOJI[Choice.NOT_GOING]
@@ -122,11 +122,7 @@ async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: Wo
         c = await repo.counts(meeting.id)
         return (c.going, c.maybe, c.not_going) == (17, 17, 16)
 
-    for _ in range(100):
-        if await counted():
-            break
-        await asyncio.sleep(0.05)
-    assert await counted()
+    await eventually(counted, True, tries=100, pause=0.05)
     await settle(runner)
     assert says(
         "meeting.embed.counts", answers_field(announcement(world, meeting)), going=17, maybe=17
@@ -299,11 +295,7 @@ async def test_deleted_announcement_is_marked_and_can_be_reposted(
         m = await repo.get(world.guild.id, meeting.id)
         return m is not None and m.announcement_missing
 
-    for _ in range(50):
-        if await missing():
-            break
-        await asyncio.sleep(0.05)
-    assert await missing()
+    await eventually(missing, True, tries=50, pause=0.05)
     res = await world.emu.invoke(
         world.guild.id, world.organiser.id, "meeting repost", options={"meeting": str(meeting.id)}
     )
