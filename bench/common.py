@@ -1,5 +1,6 @@
 """Pieces the benchmarks share: the bot as they run it, servers like a region's, the one
-meeting an RSVP burst goes to, and a hook on every answer committed.
+meeting an RSVP burst goes to, the answers stored, and the time each answer was committed
+(and so its latency).
 
 `emu` is the in-process `Emulator` or the `EmulatorProcess` (driven over its control
 endpoint); `invoker(emu)` runs a slash command on either.
@@ -26,6 +27,7 @@ from tests.e2e.conftest import ADMINISTRATOR, BotRunner
 from tests.emulator import Emulator
 
 Invoke = Callable[..., Awaitable[Any]]
+Answer = tuple[int, Choice, bool]  # (user id, choice, added)
 
 # The meeting every RSVP burst answers.
 BENCH_MEETING = {"title": "Bench", "date": "4.3.2027", "start": "08:30", "end": "10:00"}
@@ -104,9 +106,6 @@ def after_each_answer(service: MeetingService, hook: Callable[[int, Choice, bool
         hook(user_id, choice, added)
 
     service._apply = hooked  # type: ignore[method-assign]
-
-
-Answer = tuple[int, Choice, bool]  # (user id, choice, added)
 
 
 def time_answers(
