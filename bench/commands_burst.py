@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
+from bench.common import after_each_answer, bench_runner, configure_english  # noqa: E402
 from bench.memory import seed as seed_profiles  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
 from bench.rsvp_ingest import (  # noqa: E402
@@ -51,13 +52,9 @@ from bench.rsvp_ingest import (  # noqa: E402
     percentile,
     seed_world,
 )
-from bot.clock import SystemClock  # noqa: E402
 from bot.domain.rsvp import Choice  # noqa: E402
-from bot.i18n import Catalog  # noqa: E402
-from bot.services.meetings import MeetingService  # noqa: E402
 from bot.storage.meetings import MeetingRepository  # noqa: E402
 from bot.storage.rsvps import RsvpRepository  # noqa: E402
-from tests.e2e.conftest import BotRunner  # noqa: E402
 from tests.emulator.client import connect_client, pointed_at, stop_client  # noqa: E402
 from tests.emulator.control import EmulatorProcess  # noqa: E402
 
@@ -206,29 +203,17 @@ async def run(
         with tempfile.TemporaryDirectory() as tmp:
             db_path = Path(tmp) / "bench.db"
             await seed_profiles(db_path, world.guild_id, world.members[:profiles])
-            runner = BotRunner(emu, db_path, Catalog.load(), SystemClock())  # type: ignore[arg-type]
-            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            runner = bench_runner(emu, db_path)
             await runner.start()
             try:
-                await emu.call(
-                    "invoke",
-                    world.guild_id,
-                    world.admin_id,
-                    "setup configure",
-                    options={"announce_channel": world.channel_id, "language": "en"},
-                )
+                await configure_english(emu, world.guild_id, world.admin_id, world.channel_id)
                 assert runner.bot is not None and runner.db is not None
-                service: MeetingService = runner.bot.services.meetings
-                original = service._apply
                 committed = [0]  # answers committed in the current burst
 
-                async def counted(
-                    meeting_id: int, user_id: int, choice: Choice, added: bool
-                ) -> None:
-                    await original(meeting_id, user_id, choice, added)
+                def counted(_user_id: int, _choice: Choice, _added: bool) -> None:
                     committed[0] += 1
 
-                service._apply = counted  # type: ignore[method-assign]
+                after_each_answer(runner.bot.services.meetings, counted)
 
                 for call in calls[: idle * len(COMMANDS)]:  # idle: one after the other
                     try:

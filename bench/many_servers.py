@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import add_servers, bench_runner, stored_answers
 from bot.clock import FakeClock
 from bot.db import Database
 from bot.domain.meeting import parse_draft
@@ -44,7 +45,7 @@ from bot.i18n import Catalog
 from bot.services.meetings import MeetingService
 from bot.services.reminders import ReminderService
 from bot.storage.guilds import GuildSettings, GuildSettingsRepository
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner
+from tests.e2e.conftest import BotRunner
 from tests.emulator import Emulator
 
 SET_UP = datetime(2027, 2, 20, 12, 0, tzinfo=UTC)  # the servers exist from here
@@ -95,19 +96,12 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
     title = catalog.text("nb", "reminders.monthly.title")
     rng = random.Random(seed)
     async with Emulator() as emu:
-        servers = []
-        for g in range(servers_n):
-            guild = emu.add_guild(f"Region {g}", locale="no")
-            channel = emu.add_channel(guild.id, "moter")
-            admin = emu.add_member(guild.id, "admin", permissions=ADMINISTRATOR)
-            people = [emu.add_member(guild.id, f"m{g}-{n}").id for n in range(answers_n)]
-            servers.append((guild, channel, admin, people))
+        servers = add_servers(emu, servers_n, answers_n)
         with tempfile.TemporaryDirectory(prefix="moteplass-servers-") as tmp:
             db_path = Path(tmp) / "bench.db"
             await seed_settings(db_path, [(s[0].id, s[1].id) for s in servers])
             clock = FakeClock(START)
-            runner = BotRunner(emu, db_path, catalog, clock)
-            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            runner = bench_runner(emu, db_path, catalog, clock)
             connect_started = time.perf_counter()
             await runner.start(timeout=120)
             connected_s = time.perf_counter() - connect_started
@@ -161,12 +155,7 @@ async def run(servers_n: int, answers_n: int, seed: int) -> dict[str, float | in
                 await tick
                 await runner.bot.wait_until_settled()
                 shown_s = time.perf_counter() - started
-                with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as con:
-                    rows = con.execute(
-                        "SELECT m.message_id, r.user_id, r.status FROM rsvps r "
-                        "JOIN meetings m ON m.id = r.meeting_id"
-                    ).fetchall()
-                stored = {(int(m), int(u)): s for m, u, s in rows}
+                stored = stored_answers(db_path)
                 lost = sum(1 for k, v in expected.items() if stored.get(k) != v)
                 posts = [
                     sum(1 for m in emu.messages(channel_id) if title in (m["content"] or ""))

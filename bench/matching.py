@@ -159,7 +159,7 @@ def peak_rss_mb() -> float:
 
 
 def records_of(result: RoundResult, when: date) -> list[MetRecord]:
-    out = []
+    out: list[MetRecord] = []
     for group in result.groups:
         for i, a in enumerate(group.members):
             out.extend(MetRecord(a, b, when) for b in group.members[i + 1 :])
@@ -224,12 +224,13 @@ def run_size(
     if n <= exact_max:
         started = time.perf_counter()
         exact = solve(problem, exact=True)
-        row["exact_seconds"] = round(time.perf_counter() - started, 3)
+        exact_seconds = round(time.perf_counter() - started, 3)
+        row["exact_seconds"] = exact_seconds
         row["exact_score"] = exact.summary.score
         row["exact_same_sector"] = exact.summary.same_sector
         row["exact_repeats"] = exact.summary.repeats
         row["score_ratio"] = round(last.summary.score / exact.summary.score, 5)
-        row["time_ratio"] = round(max(seconds) / (row["exact_seconds"] or 1e-9), 3)
+        row["time_ratio"] = round(max(seconds) / (exact_seconds or 1e-9), 3)
         row["objective_equal"] = last.objective == exact.objective
         # The first round too (no history yet: a different graph from the last one's).
         first_exact = solve(first, exact=True)

@@ -30,7 +30,6 @@ import asyncio
 import json
 import logging
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -41,11 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.clock import SystemClock
+from bench.common import add_servers, bench_runner, stored_answers
 from bot.domain.rsvp import EMOJI, Choice
-from bot.i18n import Catalog
 from bot.services.meetings import MeetingService
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner
+from tests.e2e.conftest import BotRunner
 from tests.emulator import Emulator
 
 CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
@@ -80,12 +78,7 @@ class Restart:
 
     def lost(self) -> int:
         assert self.runner.db_path is not None
-        with sqlite3.connect(f"file:{self.runner.db_path}?mode=ro", uri=True) as con:
-            rows = con.execute(
-                "SELECT m.message_id, r.user_id, r.status FROM rsvps r "
-                "JOIN meetings m ON m.id = r.meeting_id"
-            ).fetchall()
-        stored = {(int(m), int(u)): s for m, u, s in rows}
+        stored = stored_answers(self.runner.db_path)
         expected = self.expected()
         return sum(1 for k in set(stored) | set(expected) if stored.get(k) != expected.get(k))
 
@@ -196,17 +189,10 @@ async def run(
     logging.getLogger("discord").setLevel(logging.ERROR)  # 429 retries are counted instead
     rng = random.Random(seed)
     async with Emulator() as emu:
-        servers = []
-        for g in range(servers_n):
-            guild = emu.add_guild(f"Region {g}", locale="no")
-            channel = emu.add_channel(guild.id, "moter")
-            admin = emu.add_member(guild.id, "admin", permissions=ADMINISTRATOR)
-            # a few more members than answers: newcomers react while the bot is down
-            people = [emu.add_member(guild.id, f"m{g}-{n}").id for n in range(answers_n + 20)]
-            servers.append((guild, channel, admin, people))
+        # a few more members than answers: newcomers react while the bot is down
+        servers = add_servers(emu, servers_n, answers_n + 20)
         with tempfile.TemporaryDirectory(prefix="moteplass-restart-") as tmp:
-            runner = BotRunner(emu, Path(tmp) / "bench.db", Catalog.load(), SystemClock())
-            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            runner = bench_runner(emu, Path(tmp) / "bench.db")
             await runner.start(timeout=60)
             announcements: list[tuple[int, int, int]] = []
             try:

@@ -23,18 +23,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.clock import SystemClock
+from bench.common import bench_meeting, bench_runner, latencies_ms, time_answers
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
-from bot.i18n import Catalog
-from bot.services.meetings import MeetingService
-from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner
+from tests.e2e.conftest import ADMINISTRATOR
 from tests.emulator import Emulator
 
 CHOICES = (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING)
@@ -81,48 +78,19 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
         members = [emu.add_member(guild.id, f"m{n}").id for n in range(members_n)]
         emu.enable_edit_bucket(limit=5, per=5.0)  # Discord's per-channel edit limit
         with tempfile.TemporaryDirectory() as tmp:
-            runner = BotRunner(emu, Path(tmp) / "bench.db", Catalog.load(), SystemClock())
-            runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+            runner = bench_runner(emu, Path(tmp) / "bench.db")
             await runner.start()
             try:
-                await emu.invoke(
-                    guild.id,
-                    admin.id,
-                    "setup configure",
-                    options={"announce_channel": channel.id, "language": "en"},
-                )
-                await emu.invoke(
-                    guild.id,
-                    admin.id,
-                    "meeting create",
-                    options={
-                        "title": "Bench",
-                        "date": "4.3.2027",
-                        "start": "08:30",
-                        "end": "10:00",
-                    },
+                meeting, message_id = await bench_meeting(
+                    runner, emu, guild.id, admin.id, channel.id
                 )
                 assert runner.bot is not None and runner.db is not None
-                await runner.bot.wait_until_settled()
-                meeting = (
-                    await MeetingRepository(runner.db).list_upcoming(guild.id, runner.clock.now())
-                )[0]
-                assert meeting.message_id is not None
-                service: MeetingService = runner.bot.services.meetings
-
-                done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
-                original = service._apply
-
-                async def timed(meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
-                    await original(meeting_id, user_id, choice, added)
-                    done[(user_id, choice, added)].append(time.perf_counter())
-
-                service._apply = timed  # type: ignore[method-assign]
+                done, _ = time_answers(runner.bot.services.meetings)
                 plan = plan_events(members, events_n, seed)
                 edits_before = emu.count_requests("PATCH", r"/channels/\d+/messages/\d+")
                 started = time.perf_counter()
                 sent = await emu.react_many(
-                    [(channel.id, meeting.message_id, u, EMOJI[c], a) for u, c, a in plan]
+                    [(channel.id, message_id, u, EMOJI[c], a) for u, c, a in plan]
                 )
                 last_sent = sent[-1]
                 deadline = time.monotonic() + 60
@@ -131,15 +99,7 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                 ):
                     await asyncio.sleep(0.005)
                 ingested_at = time.perf_counter()
-                latencies = []
-                seen = defaultdict(int)
-                for (user, choice, added), at in zip(plan, sent, strict=True):
-                    key = (user, choice, added)
-                    queue = done.get(key)
-                    index = seen[key]
-                    seen[key] += 1
-                    if queue is not None and index < len(queue):
-                        latencies.append((queue[index] - at) * 1000)
+                latencies = latencies_ms(plan, sent, done)
                 expected = expected_roster(plan)
                 final = (await RsvpRepository(runner.db).load_state(meeting.id)).answers
                 stored = {uid: a.status.value for uid, a in final.items()}
@@ -149,7 +109,8 @@ async def run(events_n: int, members_n: int, seed: int) -> dict[str, float | int
                 counts = await RsvpRepository(runner.db).counts(meeting.id)
                 want = f"going {counts.going} · 🤔 maybe {counts.maybe}"
                 while time.monotonic() < deadline:
-                    message = emu.message(channel.id, meeting.message_id)
+                    message = emu.message(channel.id, message_id)
+                    assert message is not None
                     fields = message["embeds"][0]["fields"]
                     if any(
                         want in f["value"] and f"waitlist {counts.waitlist}" in f["value"]

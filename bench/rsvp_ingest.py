@@ -38,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,15 +49,12 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
+from bench.common import bench_meeting, bench_runner, latencies_ms, time_answers  # noqa: E402
 from bench.rsvp_burst import expected_roster, plan_events  # noqa: E402
 from bot.bot import intents  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
 from bot.domain.rsvp import EMOJI, Choice  # noqa: E402
-from bot.i18n import Catalog  # noqa: E402
-from bot.services.meetings import MeetingService  # noqa: E402
-from bot.storage.meetings import MeetingRepository  # noqa: E402
 from bot.storage.rsvps import RsvpRepository  # noqa: E402
-from tests.e2e.conftest import ADMINISTRATOR, BotRunner  # noqa: E402
+from tests.e2e.conftest import ADMINISTRATOR  # noqa: E402
 from tests.emulator.client import connect_client, pointed_at, stop_client  # noqa: E402
 from tests.emulator.control import EmulatorProcess  # noqa: E402
 
@@ -83,6 +80,20 @@ async def seed_world(emu: EmulatorProcess, members_n: int) -> World:
 
 def actions(world: World, message_id: int, plan: Plan) -> list[list[Any]]:
     return [[world.channel_id, message_id, u, EMOJI[c], a] for u, c, a in plan]
+
+
+async def burst(
+    emu: EmulatorProcess, world: World, message_id: int, plan: Plan, handled: asyncio.Event
+) -> tuple[Any, float, list[float]]:
+    """Send the plan's reactions as fast as the websocket takes them, then wait (60 s at
+    most) until `handled` is set: the request count before, when sending started and when
+    each event was sent."""
+    since = await emu.call("request_count")
+    started = time.perf_counter()
+    sent = await emu.call("react_many", actions(world, message_id, plan))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(handled.wait(), 60)
+    return since, started, sent
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -131,59 +142,17 @@ async def ceiling_run(emu: EmulatorProcess, world: World, plan: Plan) -> dict[st
 
 
 async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path) -> dict[str, Any]:
-    runner = BotRunner(emu, db_path, Catalog.load(), SystemClock())  # type: ignore[arg-type]
-    runner.settings = runner.settings.model_copy(update={"embed_edit_interval": 1.0})
+    runner = bench_runner(emu, db_path)
     await runner.start()
     try:
-        await emu.call(
-            "invoke",
-            world.guild_id,
-            world.admin_id,
-            "setup configure",
-            options={"announce_channel": world.channel_id, "language": "en"},
-        )
-        await emu.call(
-            "invoke",
-            world.guild_id,
-            world.admin_id,
-            "meeting create",
-            options={"title": "Bench", "date": "4.3.2027", "start": "08:30", "end": "10:00"},
+        meeting, message_id = await bench_meeting(
+            runner, emu, world.guild_id, world.admin_id, world.channel_id
         )
         assert runner.bot is not None and runner.db is not None
-        await runner.bot.wait_until_settled()
-        meeting = (
-            await MeetingRepository(runner.db).list_upcoming(world.guild_id, runner.clock.now())
-        )[0]
-        assert meeting.message_id is not None
-        service: MeetingService = runner.bot.services.meetings
-        done: dict[tuple[int, Choice, bool], deque[float]] = defaultdict(deque)
-        finished = 0
-        all_done = asyncio.Event()
-        original = service._apply
-
-        async def timed(meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
-            nonlocal finished
-            await original(meeting_id, user_id, choice, added)
-            done[(user_id, choice, added)].append(time.perf_counter())
-            finished += 1
-            if finished >= len(plan):
-                all_done.set()
-
-        service._apply = timed  # type: ignore[method-assign]
-        since = await emu.call("request_count")
-        started = time.perf_counter()
-        sent = await emu.call("react_many", actions(world, meeting.message_id, plan))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_done.wait(), 60)
+        done, all_done = time_answers(runner.bot.services.meetings, len(plan))
+        since, started, sent = await burst(emu, world, message_id, plan, all_done)
         ingested_at = time.perf_counter()
-        latencies = []
-        seen: Counter[tuple[int, Choice, bool]] = Counter()
-        for key, at in zip(plan, sent, strict=True):
-            queue = done.get(key)
-            index = seen[key]
-            seen[key] += 1
-            if queue is not None and index < len(queue):
-                latencies.append((queue[index] - at) * 1000)
+        latencies = latencies_ms(plan, sent, done)
         expected = expected_roster(plan)
         repo = RsvpRepository(runner.db)
         stored = {u: a.status.value for u, a in (await repo.load_state(meeting.id)).answers.items()}
@@ -192,7 +161,7 @@ async def bot_run(emu: EmulatorProcess, world: World, plan: Plan, db_path: Path)
         want = f"going {counts.going} · 🤔 maybe {counts.maybe}"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            fields = await emu.call("embed_fields", world.channel_id, meeting.message_id)
+            fields = await emu.call("embed_fields", world.channel_id, message_id)
             if any(
                 want in f["value"] and f"waitlist {counts.waitlist}" in f["value"] for f in fields
             ):
@@ -251,11 +220,7 @@ async def edit_per_click_run(
                 embed=embed()
             )
             message_id = sent_message.id
-            since = await emu.call("request_count")
-            started = time.perf_counter()
-            sent = await emu.call("react_many", actions(world, message_id, plan))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_received.wait(), 60)
+            since, started, sent = await burst(emu, world, message_id, plan, all_received)
             received_at = time.perf_counter()
             await asyncio.sleep(max(0.0, started + seconds - time.perf_counter()))
             window = time.perf_counter() - started

@@ -4,6 +4,7 @@ so that a benchmark that breaks fails CI; its figures mean nothing).
 
 Each benchmark runs as its own process (its peak RSS is its own) and prints its figures;
 this script exits non-zero if any of them fails (the burst bench fails on a lost answer).
+What several benchmarks share is in `bench/common.py` (not a benchmark itself).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,7 +161,7 @@ async def invoke(emu: Emulator, *call: object, **kwargs: object) -> object:
 
 
 async def create_meeting(
-    emu: Emulator, server: tuple, day: datetime, title: str, start: str, end: str
+    emu: Emulator, server: tuple[Any, ...], day: datetime, title: str, start: str, end: str
 ) -> int:
     guild, announce, _intro, admin, _people = server
     before = {m["id"] for m in emu.messages(announce.id)}
@@ -180,7 +181,7 @@ async def create_meeting(
 async def measure(
     args: argparse.Namespace,
     emu: Emulator,
-    servers: list,
+    servers: list[tuple[Any, ...]],
     start: datetime,
     pid: int,
     rng: random.Random,
@@ -320,7 +321,7 @@ async def measure(
 async def burst(
     args: argparse.Namespace,
     emu: Emulator,
-    server: tuple,
+    server: tuple[Any, ...],
     target: tuple[int, int],
     announcements: list[tuple[int, int]],
     rate: float,
@@ -427,10 +428,8 @@ def main() -> int:
     print(
         f"growth after warm-up: {figures['growth_pct']} % at the end, {figures['peak_growth_pct']} % at the peak"
     )
-    print(
-        "RSS over the soak (s, MB): "
-        + ", ".join(f"{at:.0f} s {mb}" for at, mb in figures["samples"])
-    )  # type: ignore[attr-defined]
+    samples = cast(list[tuple[float, float]], figures["samples"])
+    print("RSS over the soak (s, MB): " + ", ".join(f"{at:.0f} s {mb}" for at, mb in samples))
     print(
         f"traffic: {figures['events']} reaction events, {figures['commands']} commands "
         f"({figures['commands_failed']} failed), {figures['soak_meetings']} meetings made with "

@@ -15,8 +15,18 @@ __all__ = ["emu", "process", "world"]
 
 
 @pytest.fixture
-async def process(emu: Emulator, world: World, tmp_path: Path) -> AsyncIterator[BotProcess]:
+def process_env() -> dict[str, str]:
+    """More settings for the bot process (environment variables); a module overrides this."""
+    return {}
+
+
+@pytest.fixture
+async def process(
+    emu: Emulator, world: World, tmp_path: Path, process_env: dict[str, str]
+) -> AsyncIterator[BotProcess]:
     """The bot as a process on `tmp_path/moteplass.db`, commands synced to the world's guild;
     not started (call `await process.start()`)."""
-    async with bot_process(emu, tmp_path / "moteplass.db", sync_guilds=[world.guild.id]) as p:
+    async with bot_process(
+        emu, tmp_path / "moteplass.db", sync_guilds=[world.guild.id], env=process_env
+    ) as p:
         yield p

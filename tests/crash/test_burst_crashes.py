@@ -12,30 +12,23 @@ time 00:00, a grace window of 30 hours).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.domain.rsvp import EMOJI, Choice, Counts
 from bot.i18n import Catalog
 from bot.services.meetings import counts_line
-from tests.crash.harness import BotProcess, bot_process
+from tests.crash.harness import BotProcess
 from tests.crash.test_meeting_crashes import MESSAGE, counts, meeting_titled, rows
 from tests.crash.test_reminder_crashes import ledger, meeting_options, replies, set_up
 from tests.e2e.conftest import World
-from tests.emulator import Emulator
 
 GOING, MAYBE, NOT_GOING = (EMOJI[c] for c in (Choice.GOING, Choice.MAYBE, Choice.NOT_GOING))
 
 
 @pytest.fixture
-async def process(emu: Emulator, world: World, tmp_path: Path) -> Any:
-    env = {"REMINDER_GRACE_HOURS": "30"}
-    async with bot_process(
-        emu, tmp_path / "moteplass.db", sync_guilds=[world.guild.id], env=env
-    ) as bot:
-        yield bot
+def process_env() -> dict[str, str]:
+    return {"REMINDER_GRACE_HOURS": "30"}
 
 
 @pytest.mark.parametrize("at", ["second-embed-edit", "reminder-post"])

@@ -203,6 +203,12 @@ def check_told_once(
         assert rows(process, "SELECT COUNT(*) FROM notices WHERE sent_at IS NULL")[0][0] == 0
 
 
+async def crash_then_start(process: BotProcess, world: World, step: Step, work: Any) -> None:
+    """Run `work` until the process is killed at `step`, then start it again."""
+    await process.crash_during(kill(process, world, step), work)
+    await process.start()
+
+
 async def start_configured(process: BotProcess, world: World) -> None:
     await process.start()
     await configure(world)
@@ -222,6 +228,16 @@ ANNOUNCE_STEPS = [
     Step("after the event", "POST", EVENTS),
 ]
 
+AFTER_THE_POST = ANNOUNCE_STEPS[1]
+
+
+async def killed_after_the_post(process: BotProcess, world: World, title: str, day: int) -> None:
+    """`/meeting create`, the process killed right after the announcement was posted."""
+    invoke = world.emu.invoke(
+        world.guild.id, world.organiser.id, "meeting create", create_options(title, day)
+    )
+    await process.crash_during(kill(process, world, AFTER_THE_POST), invoke)
+
 
 async def test_meeting_create_crash_at_every_step(
     process: BotProcess, world: World, catalog: Catalog
@@ -229,12 +245,10 @@ async def test_meeting_create_crash_at_every_step(
     await start_configured(process, world)
     for n, step in enumerate(ANNOUNCE_STEPS):
         title = f"Create {n}"
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, "meeting create", create_options(title, n + 1)
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         check_published(process, world, catalog, title)
     assert process.kills == len(ANNOUNCE_STEPS)
     assert not process.errors(), process.log_tail()
@@ -245,13 +259,7 @@ async def test_announcement_left_without_reactions_gets_them_at_start(
 ) -> None:
     """The named bug: restarted right after the post, the announcement stayed bare."""
     await start_configured(process, world)
-    point = kill(process, world, Step("after the post", "POST", MESSAGES, where=announcement_post))
-    await process.crash_during(
-        point,
-        world.emu.invoke(
-            world.guild.id, world.organiser.id, "meeting create", create_options("Bare", 2)
-        ),
-    )
+    await killed_after_the_post(process, world, "Bare", 2)
     message = next(m for m in world.emu.messages(world.announce.id) if m["embeds"])
     assert not message.get("reactions")
     await process.start()
@@ -269,13 +277,7 @@ async def test_crash_again_while_completing_after_a_crash(
 ) -> None:
     """A second crash in the middle of the start-up completion: the third start finishes."""
     await start_configured(process, world)
-    point = kill(process, world, Step("after the post", "POST", MESSAGES, where=announcement_post))
-    await process.crash_during(
-        point,
-        world.emu.invoke(
-            world.guild.id, world.organiser.id, "meeting create", create_options("Twice", 3)
-        ),
-    )
+    await killed_after_the_post(process, world, "Twice", 3)
     again = kill(process, world, Step("after a reaction", "PUT", REACTION, nth=2))
     await process.crash_during(again, process.start())
     await process.start()
@@ -301,15 +303,13 @@ async def test_series_create_crash_at_every_step(
     await start_configured(process, world)
     for n, step in enumerate(SERIES_STEPS):
         title = f"Series {n}"
-        point = kill(process, world, step)
         options = {
             "rule": f"first {WEEKDAYS[n]} of every month 18:00-20:00",
             "title": title,
             "lead_days": 35,  # at least one meeting is due at once, whatever today is
         }
         invoke = world.emu.invoke(world.guild.id, world.admin.id, "series create", options)
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         # One series; each of its meetings (one or two fall within the lead days) once.
         series = rows(process, "SELECT id FROM series WHERE title_template = ?", (title,))
         assert len(series) == 1
@@ -343,9 +343,7 @@ async def test_series_next_meeting_created_at_start_crash_at_every_step(
     for n, (step, due) in enumerate(zip(steps, days, strict=True)):
         await process.stop()
         process.env["CLOCK_START"] = due.isoformat()
-        point = kill(process, world, step)
-        await process.crash_during(point, process.start())
-        await process.start()
+        await crash_then_start(process, world, step, process.start())
         found = rows(process, "SELECT id, starts_at FROM meetings ORDER BY starts_at")
         assert len(found) == n + 2 and len({r[1] for r in found}) == len(found)
         check_meeting(process, world, catalog, found[-1][0])
@@ -404,12 +402,10 @@ async def test_meeting_edit_and_cancel_crash_at_every_step(
         else:
             options = {"meeting": str(meeting.id), "reason": "Snow"}
             kind = "cancelled"
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, f"meeting {operation}", options
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         after = check_published(process, world, catalog, title)
         assert after.cancelled == (operation == "cancel")
         check_told_once(process, world, catalog, after, kind, people)
@@ -418,11 +414,7 @@ async def test_meeting_edit_and_cancel_crash_at_every_step(
 
 # ----- /meeting repost ----------------------------------------------------------------
 
-REPOST_STEPS = [
-    Step("before the post", "POST", MESSAGES, after=False, where=announcement_post),
-    Step("after the post", "POST", MESSAGES, where=announcement_post),
-    Step("after the first reaction", "PUT", REACTION),
-]
+REPOST_STEPS = ANNOUNCE_STEPS[:3]  # before and after the post, after the first reaction
 
 
 async def test_meeting_repost_crash_at_every_step(
@@ -436,12 +428,10 @@ async def test_meeting_repost_crash_at_every_step(
         await world.emu.wait_until(
             lambda title=title: meeting_titled(process, title).announcement_missing
         )
-        point = kill(process, world, step)
         invoke = world.emu.invoke(
             world.guild.id, world.organiser.id, "meeting repost", {"meeting": str(meeting.id)}
         )
-        await process.crash_during(point, invoke)
-        await process.start()
+        await crash_then_start(process, world, step, invoke)
         after = check_published(process, world, catalog, title)
         assert not after.announcement_missing and after.message_id != meeting.message_id
     assert not process.errors(), process.log_tail()

@@ -15,22 +15,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.crash.harness import BotProcess, bot_process
+from tests.crash.harness import BotProcess
 from tests.e2e.conftest import World
 from tests.e2e.test_meetings import configure
-from tests.emulator import Emulator
 
 GOING = "✅"
 OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.fixture
-async def process(emu: Emulator, world: World, tmp_path: Path) -> Any:
-    env = {"REMINDER_GRACE_HOURS": "30"}
-    async with bot_process(
-        emu, tmp_path / "moteplass.db", sync_guilds=[world.guild.id], env=env
-    ) as bot:
-        yield bot
+def process_env() -> dict[str, str]:
+    return {"REMINDER_GRACE_HOURS": "30"}
 
 
 async def set_up(world: World, **plan: Any) -> None:

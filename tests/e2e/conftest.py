@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from bot.bot import MoteplassBot
 from bot.clock import Clock, FakeClock, SystemClock
@@ -18,6 +19,7 @@ from bot.db import Database
 from bot.endpoints import apply_endpoints
 from bot.i18n import Catalog
 from bot.settings import Settings
+from bot.wiring import Services
 from tests.emulator import Emulator
 
 TOKEN = "MTAxMDEw.Gtest.emulatortoken"
@@ -38,7 +40,7 @@ class BotRunner:
         self.catalog = catalog
         self.clock = clock
         self.settings = Settings(
-            discord_token=TOKEN,
+            discord_token=SecretStr(TOKEN),
             database_path=db_path,
             discord_api_base=emu.api_base,
             discord_gateway_url=emu.gateway_url,
@@ -73,6 +75,18 @@ class BotRunner:
         await self.settle()
         return self.bot
 
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.bot is not None
+        return self.bot.services
+
+    @property
+    def database(self) -> Database:
+        """The running bot's database."""
+        assert self.db is not None
+        return self.db
+
     async def settle(self) -> None:
         """Let start-up work (reconciliation, job rebuilding) finish."""
         assert self.bot is not None
@@ -94,6 +108,24 @@ class BotRunner:
     async def restart(self) -> MoteplassBot:
         await self.stop()
         return await self.start()
+
+
+async def eventually(
+    read: Callable[[], Awaitable[Any]], expected: Any, *, tries: int = 200, pause: float = 0.02
+) -> None:
+    """Read until `read()` gives `expected` (`tries` times, `pause` s apart), else fail on
+    the last read."""
+    for _ in range(tries):
+        if await read() == expected:
+            return
+        await asyncio.sleep(pause)
+    assert await read() == expected
+
+
+def clock(runner: BotRunner) -> FakeClock:
+    """The runner's clock, for the tests that move it (the `fast` fixture)."""
+    assert isinstance(runner.clock, FakeClock)
+    return runner.clock
 
 
 @dataclass

@@ -9,9 +9,9 @@ from typing import Any
 
 from bot.storage.checkins import CheckinRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_checkin import open_checkin
+from tests.e2e.test_checkin import checkin_opened
 from tests.e2e.test_interactions import hold_database
-from tests.e2e.test_meetings import configure, create
+from tests.e2e.test_meetings import configure
 
 HOLD = 3.5  # longer than the deadline, shorter than busy_timeout (5 s)
 
@@ -80,9 +80,7 @@ async def test_writing_commands_are_acknowledged_while_the_database_is_locked(
 async def test_a_component_is_acknowledged_while_the_database_is_locked(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting, opened = await open_checkin(runner, world, world.organiser.id)
+    meeting, opened = await checkin_opened(runner, world, world.organiser.id)
     message = opened.primary
     busy = asyncio.create_task(hold_database(runner, HOLD))
     await asyncio.sleep(0.05)

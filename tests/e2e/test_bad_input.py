@@ -326,6 +326,17 @@ async def test_every_option_with_the_corpus(fuzz: Fuzzer) -> None:
     print(f"\nbad input: {len(fuzz.seen.cases)} distinct cases, errors {fuzz.seen.errors}")
 
 
+def fuzz_settings(max_examples: int) -> settings:
+    """Hypothesis as the fuzz tests run it: the same examples every run, no deadline."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 hostile_text = st.text(
     alphabet=st.characters(
         codec="utf-8",
@@ -341,13 +352,7 @@ async def test_parsed_options_with_generated_text(fuzz: Fuzzer) -> None:
     loop = asyncio.get_running_loop()
     failures: list[BaseException] = []
 
-    @settings(
-        max_examples=80,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(80)
     @given(target=st.sampled_from(PARSED), value=hostile_text)
     def check(target: tuple[str, str], value: str) -> None:
         command, option = target
@@ -375,13 +380,7 @@ async def test_generated_numbers(fuzz: Fuzzer) -> None:
     ]
     assert numeric
 
-    @settings(
-        max_examples=40,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(40)
     @given(target=st.sampled_from(numeric), value=st.integers(-(2**53), 2**53))
     def check(target: tuple[str, str], value: int) -> None:
         command, option = target

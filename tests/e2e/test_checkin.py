@@ -9,7 +9,14 @@ from bot.clock import FakeClock
 from bot.storage.checkins import CheckinRepository
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import GOING, configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import (
+    GOING,
+    announced,
+    configure,
+    create,
+    only_meeting,
+    wait_for_count,
+)
 
 
 def components(result: Any) -> list[dict[str, Any]]:
@@ -26,10 +33,15 @@ async def open_checkin(runner: BotRunner, world: World, user_id: int) -> tuple[A
     return meeting, result
 
 
-async def test_checkin_from_going_and_others(runner: BotRunner, world: World) -> None:
+async def checkin_opened(runner: BotRunner, world: World, user_id: int) -> tuple[Any, Any]:
+    """The server configured, one meeting announced and `/meeting checkin` opened on it."""
     await configure(world)
     await create(world)
-    meeting = await only_meeting(runner, world)
+    return await open_checkin(runner, world, user_id)
+
+
+async def test_checkin_from_going_and_others(runner: BotRunner, world: World) -> None:
+    meeting = await announced(runner, world)
     going = world.members[:3]
     for person in going:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
@@ -82,9 +94,7 @@ async def test_checkin_from_going_and_others(runner: BotRunner, world: World) ->
 
 
 async def test_checkin_is_for_organisers(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    _, result = await open_checkin(runner, world, world.members[0].id)
+    _, result = await checkin_opened(runner, world, world.members[0].id)
     assert result.ephemeral
     assert runner.db is not None
     meeting = await only_meeting(runner, world)
@@ -96,9 +106,7 @@ async def test_checkin_is_for_organisers(runner: BotRunner, world: World) -> Non
 async def test_checkin_with_nobody_going_and_a_cancelled_meeting(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting, result = await open_checkin(runner, world, world.organiser.id)
+    meeting, result = await checkin_opened(runner, world, world.organiser.id)
     assert runner.catalog.text("en", "meeting.checkin.nobody_going") in (
         result.followups[-1]["content"] if result.followups else result.content
     )

@@ -32,6 +32,7 @@ from tests.e2e.test_matching import (
     make_round,
     matches,
     mentioned,
+    one_pair,
     seed,
 )
 from tests.e2e.test_meetings import configure
@@ -40,14 +41,11 @@ LANG = "en"
 
 
 def service(runner: BotRunner) -> CollaborationService:
-    assert runner.bot is not None
-    found: CollaborationService = runner.bot.services.collaborations
-    return found
+    return runner.services.collaborations
 
 
 def repo(runner: BotRunner) -> CollaborationRepository:
-    assert runner.db is not None
-    return CollaborationRepository(runner.db)
+    return CollaborationRepository(runner.database)
 
 
 def requests_to(world: World, user_id: int, collab_id: int) -> list[dict[str, Any]]:
@@ -88,13 +86,8 @@ def unmark(runner: BotRunner, collab_id: int, user_id: int) -> None:
 async def test_followup_working_together_to_the_report_across_restarts(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
+    group = await one_pair(fast, world)
     a, b = world.members[:2]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
-    assert group.thread_id is not None
     assert await follow_up(fast) == 1
     (question,) = [m for m in bot_messages(world, group.thread_id) if m.get("components")]
     assert [c.rsplit(":", 1)[1] for c in buttons(question)] == ["yes", "planned", "no", "collab"]
@@ -347,12 +340,8 @@ async def test_the_form_registry_offers_the_group_of_an_origin(
 ) -> None:
     """The registry partner search plugs into: `match` gives the group's members, an
     unknown origin or reference gives nothing, and only a member may record."""
-    await configure(world)
+    group = await one_pair(fast, world)
     a, b = world.members[:2]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
     found = await service(fast).group_members(world.guild.id, "match", group.id, a.id)
     assert sorted(found) == sorted([a.id, b.id])
     assert await service(fast).guild_of("match", group.id, None) == world.guild.id

@@ -20,7 +20,7 @@ from bot.storage.guilds import GuildSettingsRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import announced, create, wait_for_count
 from tests.emulator import Emulator
 
 GOING = EMOJI[Choice.GOING]
@@ -79,9 +79,7 @@ async def test_a_short_lock_is_waited_out(
 ) -> None:
     """Locked for 1 s (busy_timeout is 5 s): the command and a reaction just wait, with no
     reading again needed."""
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert runner.db is not None
     with caplog.at_level(logging.WARNING):
         async with Locker(runner.db.path, 1.0):
@@ -99,9 +97,7 @@ async def test_a_short_lock_is_waited_out(
 async def test_a_lock_past_the_timeout_fails_clearly_and_reactions_are_reconciled(
     runner: BotRunner, world: World, catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert runner.db is not None
     await runner.db.set_busy_timeout(0.2)  # the lock outlasts it
     rsvps = RsvpRepository(runner.db)
@@ -157,9 +153,7 @@ async def test_a_full_disk_fails_whole_and_the_bot_recovers(
     small_pages: BotRunner, world: World, catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
     runner = small_pages
-    await configure(world)
-    await create(world, title="Først")
-    first = await only_meeting(runner, world)
+    first = await announced(runner, world, title="Først")
     assert runner.db is not None and runner.bot is not None
     await runner.bot.wait_until_settled()
     for _ in range(100):  # no free pages left to reuse (once no write of the bot is open)

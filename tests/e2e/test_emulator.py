@@ -180,12 +180,6 @@ class World:
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def world(emu: Emulator) -> World:
     guild = emu.add_guild("Oslo", locale="no")
     channel = emu.add_channel(guild.id, "moteplass")
@@ -616,14 +610,18 @@ async def test_scheduled_events(client: EmuClient, emu: Emulator, world: World) 
     guild = client.get_guild(world.guild.id)
     assert guild is not None
     start = datetime.now(UTC) + timedelta(days=3)
-    event = await guild.create_scheduled_event(
-        name="Frokostmøte",
-        start_time=start,
-        end_time=start + timedelta(hours=2),
-        entity_type=discord.EntityType.external,
-        location="Oslo",
-        privacy_level=discord.PrivacyLevel.guild_only,
-    )
+
+    async def event_in_oslo(name: str, hours: int) -> discord.ScheduledEvent:
+        return await guild.create_scheduled_event(
+            name=name,
+            start_time=start,
+            end_time=start + timedelta(hours=hours),
+            entity_type=discord.EntityType.external,
+            location="Oslo",
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
+
+    event = await event_in_oslo("Frokostmøte", 2)
     [stored] = emu.scheduled_events(world.guild.id)
     assert stored["entity_metadata"] == {"location": "Oslo"} and stored["status"] == 1
     await emu.wait_until(lambda: guild.get_scheduled_event(event.id) is not None)
@@ -638,14 +636,7 @@ async def test_scheduled_events(client: EmuClient, emu: Emulator, world: World) 
     assert err.value.code == 10070
     emu.set_bot_permissions(world.guild.id, P.VIEW_CHANNEL | P.SEND_MESSAGES)
     with pytest.raises(discord.Forbidden):
-        await guild.create_scheduled_event(
-            name="x",
-            start_time=start,
-            end_time=start + timedelta(hours=1),
-            entity_type=discord.EntityType.external,
-            location="Oslo",
-            privacy_level=discord.PrivacyLevel.guild_only,
-        )
+        await event_in_oslo("x", 1)
 
 
 async def test_requests_without_a_bot_token_are_401(emu: Emulator) -> None:

@@ -15,7 +15,7 @@ from bot.storage.checkins import CheckinRepository
 from bot.storage.erasure_markers import ErasureMarkers
 from bot.storage.privacy import PrivacyRepository, PrivacySettings
 from bot.storage.profiles import ProfileRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.e2e.test_meetings import GOING, MAYBE, NO, configure, create, only_meeting
 from tests.e2e.test_profiles import FULL, choose, follow_up, introduce, modal_defaults
 from tests.emulator.permissions import DEFAULT_BOT, MANAGE_MESSAGES
@@ -36,11 +36,7 @@ async def answers(runner: BotRunner, meeting_id: int) -> dict[int, str]:
 
 
 async def wait_answers(runner: BotRunner, meeting_id: int, expected: dict[int, str]) -> None:
-    for _ in range(200):
-        if await answers(runner, meeting_id) == expected:
-            return
-        await asyncio.sleep(0.02)
-    assert await answers(runner, meeting_id) == expected
+    await eventually(lambda: answers(runner, meeting_id), expected)
 
 
 async def marks(runner: BotRunner, meeting_id: int) -> dict[int, bool]:
@@ -77,11 +73,7 @@ async def erase(runner: BotRunner, world: World, path: str, member: Any) -> None
             for key in ("privacy.delete.done", "privacy.delete.nothing")
         }
         await emu.wait_until(lambda: (done.message or {}).get("content") in finished, timeout=10)
-    for _ in range(200):
-        if await jobs_left(runner) == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert await jobs_left(runner) == 0
+    await eventually(lambda: jobs_left(runner), 0)
     await runner.settle()
 
 
@@ -93,17 +85,24 @@ async def announced(runner: BotRunner, world: World, *, manage: bool = True) -> 
     return await only_meeting(runner, world)
 
 
+async def kari_and_ola_going(runner: BotRunner, world: World) -> Any:
+    """A meeting announced without Manage Messages (the bot cannot take reactions away),
+    members[0] and [1] (Kari and Ola) going: the meeting."""
+    meeting = await announced(runner, world, manage=False)
+    for person in world.members[:2]:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+    await wait_answers(runner, meeting.id, {p.id: "going" for p in world.members[:2]})
+    return meeting
+
+
 # ----- the reported bug ------------------------------------------------------------------
 
 
 async def test_reported_bug_a_deleted_member_is_not_going_again_after_a_restart(
     runner: BotRunner, world: World
 ) -> None:
-    meeting = await announced(runner, world, manage=False)
+    meeting = await kari_and_ola_going(runner, world)
     kari, ola = world.members[:2]
-    for person in (kari, ola):
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
-    await wait_answers(runner, meeting.id, {kari.id: "going", ola.id: "going"})
     await erase(runner, world, "self", kari)
     assert await answers(runner, meeting.id) == {ola.id: "going"}
     assert kari.id in reactors(world, meeting)  # the bot may not take it away
@@ -151,11 +150,8 @@ async def test_erasure_holds_through_a_restart_and_a_new_reaction_counts(
 async def test_reactions_removed_while_offline_end_the_marker_and_a_re_add_offline_does_not_count(
     runner: BotRunner, world: World
 ) -> None:
-    meeting = await announced(runner, world, manage=False)
+    meeting = await kari_and_ola_going(runner, world)
     kari, ola = world.members[:2]
-    for person in (kari, ola):
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
-    await wait_answers(runner, meeting.id, {kari.id: "going", ola.id: "going"})
     await erase(runner, world, "organiser", kari)
 
     # Removed and added again while the bot was offline: reconciliation cannot tell the

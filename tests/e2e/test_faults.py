@@ -6,14 +6,19 @@ and checks that the database, the embed and the posted messages end as if nothin
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
 from bot.domain.rsvp import EMOJI, Choice, React, RsvpState, Unreact, apply
 from bot.storage.rsvps import RsvpRepository
-from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import announcement, answers_field, configure, create, only_meeting
+from tests.e2e.conftest import BotRunner, World, eventually
+from tests.e2e.test_meetings import (
+    announced,
+    announcement,
+    answers_field,
+    configure,
+    create,
+)
 
 CREATE_MESSAGE = "/channels/{channel_id}/messages"
 
@@ -47,11 +52,7 @@ async def stored(runner: BotRunner, meeting_id: int) -> dict[int, str]:
 
 
 async def converges(runner: BotRunner, meeting_id: int, want: dict[int, str]) -> None:
-    for _ in range(300):
-        if await stored(runner, meeting_id) == want:
-            return
-        await asyncio.sleep(0.02)
-    assert await stored(runner, meeting_id) == want
+    await eventually(lambda: stored(runner, meeting_id), want, tries=300)
 
 
 def actions(world: World, meeting: Any, events: list[tuple[int, Choice, bool]]) -> list[Any]:
@@ -72,9 +73,7 @@ async def people(world: World, n: int) -> list[int]:
 
 
 async def test_gateway_drop_mid_burst_resumes_and_replays(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     events = plan(await people(world, 40), 160, seed=3)
     await world.emu.react_many(actions(world, meeting, events[:80]))
     resumes = world.emu.resume_count
@@ -94,9 +93,7 @@ async def test_gateway_drop_mid_burst_resumes_and_replays(runner: BotRunner, wor
 async def test_invalidated_session_reconciles_at_the_new_ready(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     events = plan(await people(world, 30), 120, seed=4)
     await world.emu.react_many(actions(world, meeting, events[:60]))
     await converges(runner, meeting.id, expected(events[:60]))
@@ -115,9 +112,7 @@ async def test_invalidated_session_reconciles_at_the_new_ready(
 async def test_storm_of_429_everything_applied_within_the_global_limit(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, capacity=5)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=5)
     crowd = await people(world, 12)
     world.emu.enable_global_limit(50, 1.0)
     world.emu.inject(

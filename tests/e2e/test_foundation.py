@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.storage.guilds import GuildSettingsRepository
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import setup_configure
 from tests.texts import says
 
 
@@ -24,18 +25,8 @@ async def test_setup_stores_settings_that_survive_a_restart(
     runner: BotRunner, world: World
 ) -> None:
     emu = world.emu
-    res = await emu.invoke(
-        world.guild.id,
-        world.admin.id,
-        "setup configure",
-        options={
-            "announce_channel": world.announce.id,
-            "intro_channel": world.intro.id,
-            "organiser_role": world.organiser_role.id,
-            "language": "sv",
-            "timezone": "Europe/Stockholm",
-        },
-        channel_id=world.announce.id,
+    res = await setup_configure(
+        world, "sv", channel_id=world.announce.id, timezone="Europe/Stockholm"
     )
     assert res.ephemeral
     assert says("setup.saved", res.content, lang="sv")  # in the language just chosen

@@ -10,7 +10,7 @@ import pytest
 from bot.domain.rsvp import EMOJI, Choice
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import announced, wait_for_count
 
 GOING = EMOJI[Choice.GOING]
 
@@ -60,9 +60,7 @@ def _malformed(world: World, message_id: int) -> list[tuple[str, Any, str | None
 async def test_a_malformed_event_is_skipped_and_the_next_valid_one_handled(
     runner: BotRunner, world: World, caplog: pytest.LogCaptureFixture, index: int
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert runner.bot is not None and runner.db is not None
     event, payload, parser = _malformed(world, meeting.message_id)[index]
     identifies = world.emu.identify_count

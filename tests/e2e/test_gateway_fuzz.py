@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from bot.domain.rsvp import EMOJI, Choice
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import announced, wait_for_count
 
 GOING = EMOJI[Choice.GOING]
 EXAMPLES = 240
@@ -114,9 +114,7 @@ class Problems(logging.Handler):
 async def test_generated_malformed_payloads_never_end_or_break_the_bot(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert runner.bot is not None and runner.db is not None
     base = valid_payloads(world, meeting.message_id)
     identifies = world.emu.identify_count

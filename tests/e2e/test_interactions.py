@@ -13,8 +13,7 @@ import pytest
 
 from bot.storage.profiles import ProfileRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_checkin import open_checkin
-from tests.e2e.test_meetings import create
+from tests.e2e.test_checkin import checkin_opened
 from tests.e2e.test_profiles import FULL, choose, configure, follow_up, introduce
 
 CALLBACK = "/interactions/{interaction_id}/{token}/callback"
@@ -141,9 +140,7 @@ async def test_a_modal_that_opens_too_late_is_logged_once_and_not_answered_again
 async def test_a_component_that_raises_gets_the_localised_error(
     runner: BotRunner, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await configure(world)
-    await create(world)
-    _, result = await open_checkin(runner, world, world.organiser.id)
+    _, result = await checkin_opened(runner, world, world.organiser.id)
     message = result.followups[-1] if result.followups else result.message
     # The check-in table is damaged under the running bot.
     with sqlite3.connect(runner.db_path) as raw:

@@ -23,6 +23,7 @@ from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_reminders import (
     CHANNEL_DUE,
     DM_DUE,
+    claim_channel_reminder,
     clock,
     meeting_with_answers,
     replies_to,
@@ -64,17 +65,7 @@ async def test_channel_reminder_cut_off_by_a_crash_is_posted_once(
         await service(fast).tick()  # posted and marked ...
         assert len(replies_to(world, meeting.message_id)) == 1
     else:
-        assert fast.db is not None  # ... or claimed and then the process died
-        claim = await DeliveryRepository(fast.db).claim(
-            world.guild.id,
-            key,
-            CHANNEL_REMINDER,
-            due_at=CHANNEL_DUE,
-            now=clock(fast).now(),
-            meeting_id=meeting.id,
-            offset_key="d7",
-        )
-        assert claim is not None
+        await claim_channel_reminder(fast, world, meeting)  # ... or claimed, then the process died
     await interrupt(fast, key)
     await fast.stop()
     # past the ledger's staleness limit: even a claim of this process would be taken over

@@ -28,14 +28,11 @@ EVERY_2_WEEKS = {"rhythm": "every_2_weeks", "weekday": "monday", "time": "09:00"
 
 
 def rhythm(runner: BotRunner) -> RhythmService:
-    assert runner.bot is not None
-    found: RhythmService = runner.bot.services.rhythm
-    return found
+    return runner.services.rhythm
 
 
 def ledger(runner: BotRunner) -> DeliveryRepository:
-    assert runner.db is not None
-    return DeliveryRepository(runner.db)
+    return DeliveryRepository(runner.database)
 
 
 async def settings(world: World, **options: Any) -> Any:

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.domain.rsvp import EMOJI, Choice
 from bot.services.matching import JOB_PREFIX, MatchingService
 from bot.storage.matches import MatchRepository, SavedGroup
 from bot.storage.profiles import Profile, ProfileRepository, ProfileText
-from tests.e2e.conftest import FAST_START, BotRunner, World
+from tests.e2e.conftest import FAST_START, BotRunner, World, clock
 from tests.e2e.test_meetings import configure, create, only_meeting
 from tests.texts import part, says
 
@@ -32,24 +31,26 @@ PRIVATE_THREAD = 12
 
 
 def service(runner: BotRunner) -> MatchingService:
-    assert runner.bot is not None
-    found: MatchingService = runner.bot.services.matching
-    return found
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return runner.services.matching
 
 
 def profiles(runner: BotRunner) -> ProfileRepository:
-    assert runner.db is not None
-    return ProfileRepository(runner.db)
+    return ProfileRepository(runner.database)
 
 
 def matches(runner: BotRunner) -> MatchRepository:
-    assert runner.db is not None
-    return MatchRepository(runner.db)
+    return MatchRepository(runner.database)
+
+
+async def meeting_going(runner: BotRunner, world: World, people: list[Any]) -> Any:
+    """One meeting announced and these people going to it (their answers stored)."""
+    await create(world)
+    meeting = await only_meeting(runner, world)
+    for person in people:
+        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
+    assert runner.bot is not None
+    await runner.bot.wait_until_settled()
+    return meeting
 
 
 async def seed(
@@ -199,12 +200,7 @@ async def test_round_with_too_few_people_says_so_and_stores_nothing(
 async def test_round_for_a_meeting_pairs_only_those_going(fast: BotRunner, world: World) -> None:
     await configure(world)
     people = await seed_four(fast, world)
-    await create(world)
-    meeting = await only_meeting(fast, world)
-    for person in people[:2]:
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
-    assert fast.bot is not None
-    await fast.bot.wait_until_settled()
+    meeting = await meeting_going(fast, world, people[:2])
     choices = await world.emu.autocomplete(
         world.guild.id, world.organiser.id, "match round", focused="meeting", value="Inklu"
     )
@@ -311,17 +307,24 @@ async def test_dm_delivery_with_closed_dms_falls_back_to_a_thread(
 # ----- follow-ups ------------------------------------------------------------------------
 
 
+async def one_pair(runner: BotRunner, world: World) -> SavedGroup:
+    """Kari (business) and Ola (municipality), matched in a thread."""
+    await configure(world)
+    a, b = world.members[:2]
+    await seed(runner, world, a, "Kari", "business")
+    await seed(runner, world, b, "Ola", "public_sector")
+    await make_round(world)
+    (group,) = await last_groups(runner, world)
+    assert group.thread_id is not None
+    return group
+
+
 async def test_followup_buttons_work_after_a_restart_and_refuse_outsiders(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
+    group = await one_pair(fast, world)
     a, b = world.members[:2]
     outsider = world.members[4]
-    await seed(fast, world, a, "Kari", "business")
-    await seed(fast, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(fast, world)
-    assert group.thread_id is not None
     # not due yet: nothing asked; the job survives a restart (derived from the database)
     assert await service(fast).run_followups() == 0
     await fast.restart()
@@ -515,12 +518,7 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     for n in range(9):
         assert f"Navn{n}" in res.content
     # only those going to the meeting
-    await create(world)
-    meeting = await only_meeting(fast, world)
-    for person in cast[:4]:
-        await world.emu.react(world.announce.id, meeting.message_id, person.id, EMOJI[Choice.GOING])
-    assert fast.bot is not None
-    await fast.bot.wait_until_settled()
+    meeting = await meeting_going(fast, world, cast[:4])
     res = await world.emu.invoke(
         world.guild.id,
         world.organiser.id,
@@ -537,18 +535,6 @@ async def test_tables_for_everyone_and_for_a_meeting(fast: BotRunner, world: Wor
     assert bad.ephemeral and says("match.error.table_size", bad.content, min=2, max=12)
     # tables are not stored as a round
     assert await matches(fast).last_round(world.guild.id, kind="tables") is None
-
-
-async def one_pair(runner: BotRunner, world: World) -> SavedGroup:
-    """Kari (business) and Ola (municipality), matched in a thread."""
-    await configure(world)
-    a, b = world.members[:2]
-    await seed(runner, world, a, "Kari", "business")
-    await seed(runner, world, b, "Ola", "public_sector")
-    await make_round(world)
-    (group,) = await last_groups(runner, world)
-    assert group.thread_id is not None
-    return group
 
 
 async def test_followup_cut_off_by_a_crash_is_asked_once_at_start(

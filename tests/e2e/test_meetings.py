@@ -11,14 +11,18 @@ from bot.domain.rsvp import EMOJI, Choice
 from bot.i18n import Catalog
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.texts import says
 
 GOING, MAYBE, NO = EMOJI[Choice.GOING], EMOJI[Choice.MAYBE], EMOJI[Choice.NOT_GOING]
 
 
-async def configure(world: World, language: str = "en") -> None:
-    res = await world.emu.invoke(
+async def setup_configure(
+    world: World, language: str = "en", channel_id: int | None = None, **options: Any
+) -> Any:
+    """`/setup configure` by the admin: the world's two channels and organiser role, the
+    language and any more `options`; its result."""
+    return await world.emu.invoke(
         world.guild.id,
         world.admin.id,
         "setup configure",
@@ -27,8 +31,14 @@ async def configure(world: World, language: str = "en") -> None:
             "intro_channel": world.intro.id,
             "organiser_role": world.organiser_role.id,
             "language": language,
+            **options,
         },
+        channel_id=channel_id,
     )
+
+
+async def configure(world: World, language: str = "en") -> None:
+    res = await setup_configure(world, language)
     assert says("setup.saved", res.content, lang=language), res.content
 
 
@@ -45,6 +55,13 @@ async def only_meeting(runner: BotRunner, world: World) -> Any:
     meetings = await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now())
     assert len(meetings) == 1
     return meetings[0]
+
+
+async def announced(runner: BotRunner, world: World, **options: Any) -> Any:
+    """The server configured and one meeting announced (`create` with these options)."""
+    await configure(world)
+    await create(world, **options)
+    return await only_meeting(runner, world)
 
 
 async def settle(runner: BotRunner) -> None:
@@ -93,9 +110,7 @@ async def test_create_announces_with_reactions_and_event(runner: BotRunner, worl
 
 
 async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(50)]
     for n, person in enumerate(people):
         emoji = (GOING, MAYBE, NO)[n % 3]
@@ -107,11 +122,7 @@ async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: Wo
         c = await repo.counts(meeting.id)
         return (c.going, c.maybe, c.not_going) == (17, 17, 16)
 
-    for _ in range(100):
-        if await counted():
-            break
-        await asyncio.sleep(0.05)
-    assert await counted()
+    await eventually(counted, True, tries=100, pause=0.05)
     await settle(runner)
     assert says(
         "meeting.embed.counts", answers_field(announcement(world, meeting)), going=17, maybe=17
@@ -134,9 +145,7 @@ async def test_fifty_members_react_and_embed_agrees(runner: BotRunner, world: Wo
 
 
 async def test_capacity_waitlist_and_promotion_by_dm(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world, capacity=10)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=10)
     people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(15)]
     for person in people:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
@@ -159,9 +168,7 @@ async def test_capacity_waitlist_and_promotion_by_dm(runner: BotRunner, world: W
 async def test_promotion_with_closed_dms_falls_back_to_a_mention(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, capacity=1)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, capacity=1)
     a, b = world.members[0], world.members[1]
     world.emu.close_dms(b.id)
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
@@ -192,9 +199,7 @@ async def test_promotion_with_closed_dms_falls_back_to_a_mention(
 
 
 async def test_reactions_while_offline_are_reconciled(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a, b, c = world.members[:3]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -253,9 +258,7 @@ async def test_bot_reactions_removed_while_offline_are_added_back_once(
 ) -> None:
     """Every open announcement is checked at start: whichever of ✅ 🤔 ❌ the bot's own
     reactions lack is added again (and a second start adds nothing)."""
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a = world.members[0]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -283,9 +286,7 @@ async def test_bot_reactions_removed_while_offline_are_added_back_once(
 async def test_deleted_announcement_is_marked_and_can_be_reposted(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     world.emu.delete_message(world.announce.id, meeting.message_id)
     assert runner.db is not None
     repo = MeetingRepository(runner.db)
@@ -294,11 +295,7 @@ async def test_deleted_announcement_is_marked_and_can_be_reposted(
         m = await repo.get(world.guild.id, meeting.id)
         return m is not None and m.announcement_missing
 
-    for _ in range(50):
-        if await missing():
-            break
-        await asyncio.sleep(0.05)
-    assert await missing()
+    await eventually(missing, True, tries=50, pause=0.05)
     res = await world.emu.invoke(
         world.guild.id, world.organiser.id, "meeting repost", options={"meeting": str(meeting.id)}
     )
@@ -380,9 +377,7 @@ async def test_unknown_meeting_and_editing_a_cancelled_one(runner: BotRunner, wo
 
 
 async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     await world.emu.react(world.announce.id, meeting.message_id, world.members[0].id, GOING)
     await settle(runner)
     listing = await world.emu.invoke(world.guild.id, world.members[1].id, "meeting list")
@@ -410,9 +405,7 @@ async def test_list_calendar_and_export(runner: BotRunner, world: World) -> None
 async def test_answers_lost_with_a_gateway_session_are_reconciled(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     a, b = world.members[:2]
     await world.emu.react(world.announce.id, meeting.message_id, a.id, GOING)
     await settle(runner)
@@ -436,9 +429,7 @@ async def test_answers_lost_with_a_gateway_session_are_reconciled(
 async def test_old_announcement_gets_a_fresh_roster_on_30046(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     world.emu.age_message(world.announce.id, meeting.message_id, hours=2)
     assert runner.db is not None
     repo = RsvpRepository(runner.db)
@@ -511,9 +502,7 @@ async def test_a_forbidden_events_list_is_a_missing_permission(
 async def test_editing_tells_when_the_event_could_not_follow(
     runner: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert meeting.scheduled_event_id is not None
     world.emu.inject("PATCH", "/guilds/{guild_id}/scheduled-events/{event_id}", status=404)
     res = await world.emu.invoke(
@@ -541,9 +530,7 @@ async def test_date_autocomplete_offers_the_same_weekday_of_month(
 async def test_edit_moves_the_event_and_tells_people_going_once(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     person = world.members[0]
     await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
     assert runner.db is not None

@@ -12,9 +12,7 @@ from tests.e2e.conftest import BotRunner, World
 from tests.e2e.test_meetings import (
     GOING,
     MAYBE,
-    configure,
-    create,
-    only_meeting,
+    announced,
     settle,
     wait_for_count,
 )
@@ -25,9 +23,7 @@ MEMBER_ROUTE = "/guilds/{guild_id}/members/{user_id}"
 
 async def test_export_and_attendees_name_everyone(runner: BotRunner, world: World) -> None:
     emu = world.emu
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     introduced, before, live, gone = world.members[:4]
     await introduce(world, introduced.id, FULL)  # "Kari Nordmann" in the introduction
     emu.update_member(world.guild.id, before.id, nick="Bjørn fra kommunen")

@@ -12,6 +12,7 @@ from typing import Any
 from discord import app_commands
 
 from tests.e2e.conftest import BotRunner, World
+from tests.e2e.test_meetings import setup_configure
 
 # The fewest options each organiser command needs. A new organiser command must be added
 # here (the test fails otherwise), so it is checked like the others.
@@ -60,17 +61,7 @@ async def test_every_organiser_command_refuses_members_and_accepts_the_role(
     runner: BotRunner, world: World
 ) -> None:
     emu = world.emu
-    res = await emu.invoke(
-        world.guild.id,
-        world.admin.id,
-        "setup configure",
-        {
-            "announce_channel": world.announce.id,
-            "intro_channel": world.intro.id,
-            "organiser_role": world.organiser_role.id,
-            "language": "sv",
-        },
-    )
+    res = await setup_configure(world, "sv")
     assert res.embeds, res
     assert organiser_commands(runner) == set(OPTIONS)
     assert organiser_commands(runner, "manage_server") == set(MANAGE_SERVER)

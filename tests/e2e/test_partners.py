@@ -14,7 +14,6 @@ from typing import Any
 
 import aiosqlite
 
-from bot.clock import FakeClock
 from bot.domain.dates import format_date_local
 from bot.domain.partners import FOLLOWUP_DAYS
 from bot.i18n import Catalog
@@ -27,7 +26,7 @@ from bot.services.partners import (
     interest_custom_id,
 )
 from bot.storage.partners import PartnerRepository, Search, members_of_interest
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, clock
 from tests.e2e.test_erasure import erase
 from tests.e2e.test_matching import bot_messages, buttons, mentioned, seed
 from tests.e2e.test_meetings import configure
@@ -46,19 +45,11 @@ SEEK = {
 
 
 def service(runner: BotRunner) -> PartnerService:
-    assert runner.bot is not None
-    found: PartnerService = runner.bot.services.partners
-    return found
+    return runner.services.partners
 
 
 def repo(runner: BotRunner) -> PartnerRepository:
-    assert runner.db is not None
-    return PartnerRepository(runner.db)
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return PartnerRepository(runner.database)
 
 
 def en(catalog: Catalog, key: str, **params: Any) -> str:
@@ -136,6 +127,34 @@ async def drafted(runner: BotRunner, world: World, poster: Any) -> tuple[dict[st
     await choose(world, message, poster, search.id, "sector", ["public_sector", "civil_society"])
     await choose(world, message, poster, search.id, "target_group", ["refugees"])
     return message, search
+
+
+async def posted(runner: BotRunner, world: World, poster: Any) -> Search:
+    """The poster's search drafted (`drafted`) and posted."""
+    message, search = await drafted(runner, world, poster)
+    await press(world, message, poster, draft_custom_id(search.id, "post"))
+    return await only_search(runner, world)
+
+
+def card_of(world: World, search: Search) -> dict[str, Any]:
+    assert search.channel_id is not None and search.message_id is not None
+    card = world.emu.message(search.channel_id, search.message_id)
+    assert card is not None
+    return card
+
+
+async def interested(
+    runner: BotRunner, world: World
+) -> tuple[list[Any], Search, dict[str, Any], dict[str, Any]]:
+    """The server configured and the `cast` seeded, m[0]'s search posted and m[1]
+    interested: the cast, the search, its card and the private thread of the two."""
+    await configure(world)
+    m = await cast(runner, world)
+    search = await posted(runner, world, m[0])
+    card = card_of(world, search)
+    await press(world, card, m[1], interest_custom_id(search.id))
+    (thread,) = partner_threads(world)
+    return m, search, card, thread
 
 
 def cards(world: World, search_id: int) -> list[dict[str, Any]]:
@@ -263,9 +282,7 @@ async def test_a_crash_between_each_step_and_its_record_doubles_nothing(
     database; the restart adopts the card and the thread instead of making new ones."""
     await configure(world)
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
+    search = await posted(fast, world, m[0])
     card_id = search.message_id
     await fast.stop()
     async with aiosqlite.connect(fast.db_path) as conn:
@@ -310,15 +327,7 @@ async def test_a_crash_between_each_step_and_its_record_doubles_nothing(
 async def test_expiry_and_the_thirty_day_question_once(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
-    card = world.emu.message(world.intro.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None
-    await press(world, card, m[1], interest_custom_id(search.id))
-    (thread,) = partner_threads(world)
+    m, search, card, thread = await interested(fast, world)
     thread_id = int(thread["id"])
     # The deadline (15 March) passes: the sweep expires the search; the card edit is
     # refused once, so the card keeps its buttons until the next sweep; they refuse.
@@ -416,15 +425,7 @@ async def test_settings_opt_out_and_who_is_never_suggested(
 async def test_privacy_show_and_delete_cover_partner_searches(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
-    card = world.emu.message(world.intro.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None
-    await press(world, card, m[1], interest_custom_id(search.id))
-    (thread,) = partner_threads(world)
+    m, search, _card, thread = await interested(fast, world)
     shown = await world.emu.invoke(world.guild.id, m[0].id, "privacy show")
     (embed,) = shown.embeds
     line = en(
@@ -459,12 +460,10 @@ async def test_partner_channel_and_the_question_only_while_both_are_members(
     )
     assert res.ephemeral and res.embeds, res
     m = await cast(fast, world)
-    message, search = await drafted(fast, world, m[0])
-    await press(world, message, m[0], draft_custom_id(search.id, "post"))
-    search = await only_search(fast, world)
+    search = await posted(fast, world, m[0])
     assert search.channel_id == elsewhere.id
-    card = world.emu.message(elsewhere.id, search.message_id)  # type: ignore[arg-type]
-    assert card is not None and bot_messages(world, world.intro.id) == []
+    card = card_of(world, search)
+    assert bot_messages(world, world.intro.id) == []
     await press(world, card, m[1], interest_custom_id(search.id))
     await press(world, card, m[2], interest_custom_id(search.id))
     first, second = await repo(fast).interests(world.guild.id, search.id)

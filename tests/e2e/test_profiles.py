@@ -296,34 +296,32 @@ async def test_setup_adds_sector_and_interest_offered_in_introduce(
 ) -> None:
     await configure(world, "en")
     emu, guild = world.emu, world.guild.id
-    added = await emu.invoke(
-        guild,
-        world.organiser.id,
-        "community add_sector",
-        options={"key": "faith", "label_nb": "Tros- og livssyn", "colour": "#AA5500"},
-    )
-    assert added.ephemeral
-    assert added.content == catalog.text(
-        "en", "setup.taxonomy.sector_added", label="Tros- og livssyn", key="faith"
-    )
-    renamed = await emu.invoke(
-        guild,
-        world.admin.id,
-        "community add_sector",
-        options={"key": "faith", "label_en": "Faith and belief"},
-    )
-    assert renamed.content == catalog.text(
-        "en", "setup.taxonomy.sector_renamed", label="Faith and belief", key="faith"
-    )
-    interest = await emu.invoke(
-        guild,
-        world.admin.id,
-        "community add_interest",
-        options={"key": "sport_for_all", "label_en": "Sport for all"},
-    )
-    assert interest.content == catalog.text(
-        "en", "setup.taxonomy.interest_added", label="Sport for all", key="sport_for_all"
-    )
+    for user, command, options, said, label in (
+        (
+            world.organiser,
+            "add_sector",
+            {"key": "faith", "label_nb": "Tros- og livssyn", "colour": "#AA5500"},
+            "setup.taxonomy.sector_added",
+            "Tros- og livssyn",
+        ),
+        (
+            world.admin,
+            "add_sector",
+            {"key": "faith", "label_en": "Faith and belief"},
+            "setup.taxonomy.sector_renamed",
+            "Faith and belief",
+        ),
+        (
+            world.admin,
+            "add_interest",
+            {"key": "sport_for_all", "label_en": "Sport for all"},
+            "setup.taxonomy.interest_added",
+            "Sport for all",
+        ),
+    ):
+        res = await emu.invoke(guild, user.id, f"community {command}", options=options)
+        assert res.ephemeral
+        assert res.content == catalog.text("en", said, label=label, key=options["key"])
 
     member = world.members[0]
     res = await introduce(world, member.id, FULL)

@@ -29,8 +29,7 @@ TALK = {
 
 
 def repo(runner: BotRunner) -> ProposalRepository:
-    assert runner.db is not None
-    return ProposalRepository(runner.db)
+    return ProposalRepository(runner.database)
 
 
 async def introduce(runner: BotRunner, world: World, person: Any, name: str, sector: str) -> None:
@@ -45,6 +44,25 @@ async def introduce(runner: BotRunner, world: World, person: Any, name: str, sec
 async def meetings(runner: BotRunner, world: World) -> list[Any]:
     assert runner.db is not None
     return await MeetingRepository(runner.db).list_upcoming(world.guild.id, runner.clock.now())
+
+
+async def one_meeting(runner: BotRunner, world: World, *people: tuple[Any, str, str]) -> Any:
+    """The server configured, one meeting announced, these (member, name, sector) introduced:
+    the meeting."""
+    await configure(world)
+    await create(world)
+    (meeting,) = await meetings(runner, world)
+    for person, name, sector_key in people:
+        await introduce(runner, world, person, name, sector_key)
+    return meeting
+
+
+def unmark_notice(runner: BotRunner, proposal_id: int) -> None:
+    """A crash after the decision's notice went out, before it was marked sent."""
+    con = sqlite3.connect(runner.db_path)
+    con.execute("UPDATE proposals SET notice_sent_at = NULL WHERE id = ?", (proposal_id,))
+    con.commit()
+    con.close()
 
 
 async def propose(world: World, person: Any, meeting: Any, **options: Any) -> Any:
@@ -101,11 +119,8 @@ def sector(key: str) -> str:
 async def test_propose_review_accept_shows_the_programme_across_restarts(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    (meeting,) = await meetings(fast, world)
     kari, per = world.members[0], world.members[2]
-    await introduce(fast, world, kari, "Kari", "business")
+    meeting = await one_meeting(fast, world, (kari, "Kari", "business"))
     res = await propose(world, kari, meeting, co_presenter=per.id)
     assert res.content == catalog.text(
         EN, "programme.proposed", title=TALK["title"], meeting=meeting.title
@@ -363,12 +378,10 @@ async def test_move_then_arrange_orders_the_programme(
 async def test_the_notice_is_sent_once_across_crashes(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    (meeting,) = await meetings(fast, world)
     kari, siri = world.members[0], world.members[3]
-    await introduce(fast, world, kari, "Kari", "business")
-    await introduce(fast, world, siri, "Siri", "civil_society")
+    meeting = await one_meeting(
+        fast, world, (kari, "Kari", "business"), (siri, "Siri", "civil_society")
+    )
     await propose(world, kari, meeting)
     await propose(world, siri, meeting, title="Spørsmål om frivillige")
     first, second = sorted(await repo(fast).for_meeting(meeting.id), key=lambda p: p.id)
@@ -387,10 +400,7 @@ async def test_the_notice_is_sent_once_across_crashes(
     assert field is not None and TALK["title"] in field
 
     # 2. A crash after the DM, before it was marked: not sent again (the copy is found).
-    con = sqlite3.connect(fast.db_path)
-    con.execute("UPDATE proposals SET notice_sent_at = NULL WHERE id = ?", (first.id,))
-    con.commit()
-    con.close()
+    unmark_notice(fast, first.id)
     await fast.restart()
     assert len(dms(world, kari)) == 1
     stored = await repo(fast).get(world.guild.id, first.id)
@@ -417,10 +427,7 @@ async def test_the_notice_is_sent_once_across_crashes(
     )
     assert [int(u["id"]) for u in reply["mentions"]] == [siri.id]
     assert reply["message_reference"]["message_id"] == str(meeting.message_id)
-    con = sqlite3.connect(fast.db_path)
-    con.execute("UPDATE proposals SET notice_sent_at = NULL WHERE id = ?", (second.id,))
-    con.commit()
-    con.close()
+    unmark_notice(fast, second.id)
     await fast.restart()
     assert len(mentions()) == 1
     assert dms(world, siri) == []
@@ -429,11 +436,8 @@ async def test_the_notice_is_sent_once_across_crashes(
 async def test_the_programme_is_in_the_reminders_and_the_monthly_post(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    (meeting,) = await meetings(fast, world)
     kari = world.members[0]
-    await introduce(fast, world, kari, "Kari", "business")
+    meeting = await one_meeting(fast, world, (kari, "Kari", "business"))
     await world.emu.react(world.announce.id, meeting.message_id, kari.id, "✅")
     await propose(world, kari, meeting)
     (proposal,) = await repo(fast).for_meeting(meeting.id)
@@ -467,12 +471,10 @@ async def test_the_programme_is_in_the_reminders_and_the_monthly_post(
 async def test_privacy_show_lists_proposals_and_delete_leaves_an_anonymous_item(
     fast: BotRunner, world: World, catalog: Catalog
 ) -> None:
-    await configure(world)
-    await create(world)
-    (meeting,) = await meetings(fast, world)
     kari, ola = world.members[0], world.members[1]
-    await introduce(fast, world, kari, "Kari", "business")
-    await introduce(fast, world, ola, "Ola", "public_sector")
+    meeting = await one_meeting(
+        fast, world, (kari, "Kari", "business"), (ola, "Ola", "public_sector")
+    )
     await propose(world, kari, meeting)
     await propose(world, kari, meeting, title="Et spørsmål")
     await propose(world, ola, meeting, title="Kommunens tilskudd", co_presenter=kari.id)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
 from bot.db import Database
 from bot.domain.reminders import CHANNEL_REMINDER, DM_REMINDER, delivery_key, monthly_post_key
 from bot.domain.rsvp import EMOJI, Choice
@@ -24,8 +23,8 @@ from bot.storage.deliveries import DeliveryRepository
 from bot.storage.meetings import MeetingRepository
 from bot.storage.rsvps import RsvpRepository
 from bot.storage.series import SeriesRepository
-from tests.e2e.conftest import FAST_START, BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting
+from tests.e2e.conftest import FAST_START, BotRunner, World, clock
+from tests.e2e.test_meetings import announced, configure
 from tests.emulator.permissions import MANAGE_GUILD
 from tests.texts import says
 
@@ -44,19 +43,11 @@ def first_thursday() -> str:
 
 
 def service(runner: BotRunner) -> ReminderService:
-    assert runner.bot is not None
-    found: ReminderService = runner.bot.services.reminders
-    return found
-
-
-def clock(runner: BotRunner) -> FakeClock:
-    assert isinstance(runner.clock, FakeClock)
-    return runner.clock
+    return runner.services.reminders
 
 
 def ledger(runner: BotRunner) -> DeliveryRepository:
-    assert runner.db is not None
-    return DeliveryRepository(runner.db)
+    return DeliveryRepository(runner.database)
 
 
 def replies_to(world: World, message_id: int) -> list[dict[str, Any]]:
@@ -72,14 +63,46 @@ def announcements(world: World) -> list[dict[str, Any]]:
 
 
 async def meeting_with_answers(runner: BotRunner, world: World, *going: Any) -> Any:
-    await configure(world)
-    await create(world, place="Rådhuset")
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world, place="Rådhuset")
     for person in going:
         await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
     assert runner.bot is not None
     await runner.bot.wait_until_settled()
     return meeting
+
+
+async def claim_channel_reminder(runner: BotRunner, world: World, meeting: Any) -> str:
+    """Claim the meeting's channel reminder (7 days before) in the ledger, as a process
+    does just before it sends; returns the delivery's key."""
+    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
+    claim = await ledger(runner).claim(
+        world.guild.id,
+        key,
+        CHANNEL_REMINDER,
+        due_at=CHANNEL_DUE,
+        now=clock(runner).now(),
+        meeting_id=meeting.id,
+        offset_key="d7",
+    )
+    assert claim is not None
+    return key
+
+
+async def configured_series(world: World, **options: Any) -> Any:
+    """The server configured, then `/series create` by the organiser: its result."""
+    await configure(world)
+    return await world.emu.invoke(
+        world.guild.id, world.organiser.id, "series create", options=options
+    )
+
+
+async def reminded_once(runner: BotRunner, world: World, meeting: Any, due: datetime) -> Any:
+    """A minute after `due`, two ticks: the one reminder replying to the announcement."""
+    clock(runner).set(due + timedelta(minutes=1))
+    await service(runner).tick()
+    await service(runner).tick()
+    (reply,) = replies_to(world, meeting.message_id)
+    return reply
 
 
 # ----- series --------------------------------------------------------------------------
@@ -88,12 +111,8 @@ async def meeting_with_answers(runner: BotRunner, world: World, *going: Any) -> 
 async def test_series_creates_and_announces_the_next_meeting_once(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    res = await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    res = await configured_series(
+        world, rule="first Thursday of every month 08:30-10:00", title="Frokost"
     )
     assert res.ephemeral and says("series.created", res.content), res.content
     assert first_thursday() in res.content, res.content
@@ -123,12 +142,8 @@ async def test_a_series_meeting_found_later_than_the_grace_window_is_still_annou
     """Reminders and the monthly post are skipped when later than the grace window; the
     meeting of a series is not (it is still ahead): 4 days after its lead time the March
     meeting is created and announced, once, and April comes on time."""
-    await configure(world)
-    await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "first Thursday of every month 08:30-10:00", "title": "Frokost"},
+    await configured_series(
+        world, rule="first Thursday of every month 08:30-10:00", title="Frokost"
     )
     await service(fast).tick()
     assert len(announcements(world)) == 1  # 4 Feb: the series was just created
@@ -158,10 +173,7 @@ async def test_a_series_meeting_found_later_than_the_grace_window_is_still_annou
 async def test_series_bad_input(
     fast: BotRunner, world: World, options: dict[str, Any], needle: str
 ) -> None:
-    await configure(world)
-    base = {"title": "Frokost"}
-    base.update(options)
-    res = await world.emu.invoke(world.guild.id, world.organiser.id, "series create", options=base)
+    res = await configured_series(world, title="Frokost", **options)
     assert res.ephemeral and needle in res.content, res.content
     assert fast.db is not None
     assert await service(fast).series.for_guild(world.guild.id) == []
@@ -170,12 +182,8 @@ async def test_series_bad_input(
 async def test_series_fifth_monday_is_said_clearly_and_member_refused(
     fast: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    res = await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "the fifth Monday of every month 17:00-19:00", "title": "Kveld"},
+    res = await configured_series(
+        world, rule="the fifth Monday of every month 17:00-19:00", title="Kveld"
     )
     assert says("series.notice.some_months_skipped", res.content), res.content
     refused = await world.emu.invoke(world.guild.id, world.members[0].id, "series list", options={})
@@ -204,14 +212,10 @@ async def test_channel_reminder_once_as_reply_and_dms_to_those_going(
     clock(fast).set(CHANNEL_DUE - timedelta(minutes=1))
     await service(fast).tick()
     assert replies_to(world, meeting.message_id) == []
-    clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
-    await service(fast).tick()
-    await service(fast).tick()
-    replies = replies_to(world, meeting.message_id)
-    assert len(replies) == 1
-    assert f"<t:{int(meeting.starts_at.timestamp())}:F>" in replies[0]["content"]
-    assert "going 3" in replies[0]["content"]
-    mentions = world.emu.allowed_mentions(int(replies[0]["id"]))
+    reply = await reminded_once(fast, world, meeting, CHANNEL_DUE)
+    assert f"<t:{int(meeting.starts_at.timestamp())}:F>" in reply["content"]
+    assert "going 3" in reply["content"]
+    mentions = world.emu.allowed_mentions(int(reply["id"]))
     assert mentions is not None and [int(r) for r in mentions.get("roles", [])] == [
         world.organiser_role.id
     ]
@@ -246,42 +250,28 @@ async def test_restart_with_a_pending_reminder_sends_it_once(fast: BotRunner, wo
     assert len(replies_to(world, meeting.message_id)) == 1
 
 
-async def test_down_for_two_hours_sends_late_once(fast: BotRunner, world: World) -> None:
+@pytest.mark.parametrize(
+    ("down", "posted", "status"),
+    [(timedelta(hours=2), 1, "sent"), (timedelta(days=2), 0, "skipped")],
+    ids=["two-hours-sends-late-once", "two-days-skips-and-records-it"],
+)
+async def test_down_past_the_channel_reminder(
+    fast: BotRunner, world: World, down: timedelta, posted: int, status: str
+) -> None:
     meeting = await meeting_with_answers(fast, world)
     await fast.stop()
-    clock(fast).set(CHANNEL_DUE + timedelta(hours=2))
+    clock(fast).set(CHANNEL_DUE + down)
     await fast.start()
     await service(fast).tick()
-    assert len(replies_to(world, meeting.message_id)) == 1
+    assert len(replies_to(world, meeting.message_id)) == posted
     row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
-    assert row is not None and row.status == "sent"
-
-
-async def test_down_for_two_days_skips_and_records_it(fast: BotRunner, world: World) -> None:
-    meeting = await meeting_with_answers(fast, world)
-    await fast.stop()
-    clock(fast).set(CHANNEL_DUE + timedelta(days=2))
-    await fast.start()
-    await service(fast).tick()
-    assert replies_to(world, meeting.message_id) == []
-    row = await ledger(fast).get(world.guild.id, delivery_key(CHANNEL_REMINDER, meeting.id, "d7"))
-    assert row is not None and row.status == "skipped"
+    assert row is not None and row.status == status
 
 
 async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world: World) -> None:
     meeting = await meeting_with_answers(fast, world)
-    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
     clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
-    claim = await ledger(fast).claim(
-        world.guild.id,
-        key,
-        CHANNEL_REMINDER,
-        due_at=CHANNEL_DUE,
-        now=clock(fast).now(),
-        meeting_id=meeting.id,
-        offset_key="d7",
-    )
-    assert claim is not None  # "crash" between claim and send
+    await claim_channel_reminder(fast, world, meeting)  # "crash" between claim and send
     await fast.restart()
     assert replies_to(world, meeting.message_id) == []  # maybe another instance's live claim
     clock(fast).advance(timedelta(minutes=10))
@@ -292,18 +282,8 @@ async def test_interrupted_claim_is_retried_once_at_start(fast: BotRunner, world
 
 async def test_meeting_moved_after_its_reminder_was_claimed(fast: BotRunner, world: World) -> None:
     meeting = await meeting_with_answers(fast, world)
-    key = delivery_key(CHANNEL_REMINDER, meeting.id, "d7")
     clock(fast).set(CHANNEL_DUE + timedelta(minutes=1))
-    claim = await ledger(fast).claim(
-        world.guild.id,
-        key,
-        CHANNEL_REMINDER,
-        due_at=CHANNEL_DUE,
-        now=clock(fast).now(),
-        meeting_id=meeting.id,
-        offset_key="d7",
-    )
-    assert claim is not None
+    key = await claim_channel_reminder(fast, world, meeting)
     res = await world.emu.invoke(
         world.guild.id,
         world.organiser.id,
@@ -319,13 +299,9 @@ async def test_meeting_moved_after_its_reminder_was_claimed(fast: BotRunner, wor
     assert job is not None and job.next_run_time == new_due
     await service(fast).tick()
     assert replies_to(world, meeting.message_id) == []
-    clock(fast).set(new_due + timedelta(minutes=1))
-    await service(fast).tick()
-    await service(fast).tick()
-    replies = replies_to(world, meeting.message_id)
-    assert len(replies) == 1
+    reply = await reminded_once(fast, world, meeting, new_due)
     moved = datetime(2027, 3, 11, 7, 30, tzinfo=UTC)
-    assert f"<t:{int(moved.timestamp())}:F>" in replies[0]["content"]
+    assert f"<t:{int(moved.timestamp())}:F>" in reply["content"]
 
 
 async def test_cancelled_meeting_drops_jobs_and_on_ready_again_schedules_nothing_twice(
@@ -464,13 +440,7 @@ async def test_dm_server_error_is_retried_with_backoff(fast: BotRunner, world: W
 
 
 async def test_series_resumes_an_interrupted_creation_once(fast: BotRunner, world: World) -> None:
-    await configure(world)
-    await world.emu.invoke(
-        world.guild.id,
-        world.organiser.id,
-        "series create",
-        options={"rule": "siste tirsdag i måneden kl 17-19", "title": "Kveld"},
-    )
+    await configured_series(world, rule="siste tirsdag i måneden kl 17-19", title="Kveld")
     series = (await service(fast).series.for_guild(world.guild.id))[0]
     # a crash right after claiming the creation of the 23 February meeting
     await ledger(fast).claim(

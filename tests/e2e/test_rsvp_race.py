@@ -14,7 +14,7 @@ import asyncio
 from bot.domain.rsvp import EMOJI, Choice, Status
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting, settle
+from tests.e2e.test_meetings import announced, settle
 
 GOING, MAYBE = EMOJI[Choice.GOING], EMOJI[Choice.MAYBE]
 REMOVE_OTHERS_REACTION = r"^/channels/\d+/messages/\d+/reactions/[^/]+/\d+$"
@@ -31,9 +31,7 @@ async def status_becomes(repo: RsvpRepository, meeting_id: int, user_id: int, wa
 async def test_a_reaction_taken_back_and_given_again_is_never_removed(
     runner: BotRunner, world: World
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     assert runner.db is not None
     repo = RsvpRepository(runner.db)
     person = world.members[0]

@@ -12,7 +12,7 @@ import pytest
 from bot.domain.rsvp import EMOJI, Choice
 from bot.storage.rsvps import RsvpRepository
 from tests.e2e.conftest import BotRunner, World
-from tests.e2e.test_meetings import configure, create, only_meeting, wait_for_count
+from tests.e2e.test_meetings import announced, wait_for_count
 
 GOING = EMOJI[Choice.GOING]
 REACTIONS = r"^/channels/\d+/messages/\d+/reactions/.*"
@@ -32,9 +32,7 @@ async def test_stopped_during_start_up_work_logs_no_error(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     await runner.stop()
     for person in world.members[:3]:  # while the bot was away: read again at start
         world.emu.add_reaction(world.announce.id, meeting.message_id, person.id, GOING)
@@ -56,9 +54,7 @@ async def test_stopped_during_start_up_work_logs_no_error(
 async def test_stopped_during_a_burst_logs_no_error_and_keeps_what_was_saved(
     runner: BotRunner, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     with caplog.at_level(logging.INFO):
         for person in world.members:
             await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)

@@ -4,9 +4,7 @@ team roles as organiser rights in buttons; /report and /privacy covering the rol
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +12,7 @@ from bot.db import Database
 from bot.i18n import LANGUAGES
 from bot.storage.checkins import CheckinRepository
 from bot.storage.team import TeamRepository
-from tests.e2e.conftest import BotRunner, World
+from tests.e2e.conftest import BotRunner, World, eventually
 from tests.e2e.test_meetings import configure, only_meeting
 
 
@@ -45,14 +43,6 @@ async def add_profile(runner: BotRunner, guild_id: int, user_id: int, name: str,
             "created_at, updated_at) VALUES (?, ?, ?, ?, 'business', ?, ?)",
             (guild_id, user_id, name, org, stamp, stamp),
         )
-
-
-async def eventually(read: Callable[[], Awaitable[Any]], expected: Any) -> None:
-    for _ in range(250):
-        if await read() == expected:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"never {expected!r}")
 
 
 async def team(world: World, user_id: int, command: str, **options: Any) -> Any:
@@ -243,7 +233,7 @@ async def test_a_team_role_opens_organiser_buttons_until_it_is_taken_away(
         asked.primary["channel_id"], asked.primary["id"], lead.id, confirm["custom_id"]
     )
     assert done.response_type == 7
-    await eventually(lambda: runner.db.fetchval("SELECT COUNT(*) FROM profiles"), 0)
+    await eventually(lambda: runner.db.fetchval("SELECT COUNT(*) FROM profiles"), 0, tries=250)
 
 
 async def test_report_and_privacy_cover_team_roles(runner: BotRunner, world: World) -> None:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from tests.emulator.models import InteractionResult
+from tests.emulator.models import InteractionResult, Loopback
 
 if TYPE_CHECKING:
     from tests.emulator.emulator import Emulator
@@ -202,7 +202,7 @@ class ControlError(RuntimeError):
     pass
 
 
-class EmulatorProcess:
+class EmulatorProcess(Loopback):
     """`python -m tests.emulator` as a child process, driven over its control endpoint.
 
     Has `api_base` / `gateway_url` like `Emulator`, so `BotRunner` and `pointed_at` take it.
@@ -219,18 +219,6 @@ class EmulatorProcess:
         self.pid = 0
         self._process: asyncio.subprocess.Process | None = None
         self._session: ClientSession | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_base(self) -> str:
-        return f"{self.base_url}/api/v10"
-
-    @property
-    def gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
 
     async def start(self, timeout: float = 30) -> EmulatorProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -27,6 +27,7 @@ from tests.emulator.models import (
     InteractionRecord,
     InteractionResult,
     KillPoint,
+    Loopback,
     RequestRecord,
     RoleRef,
     UserRef,
@@ -63,7 +64,7 @@ class _Guild:
         return int(self.data["id"])
 
 
-class Emulator:
+class Emulator(Loopback):
     """A Discord REST API + gateway on 127.0.0.1 for the real discord.py client.
 
     See tests/emulator/README.md for the routes, helpers and faults.
@@ -184,18 +185,6 @@ class Emulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_base(self) -> str:
-        return f"{self.base_url}/api/v10"
-
-    @property
-    def gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
 
     # ------------------------------------------------------------------ clock and ids
     def now(self) -> float:

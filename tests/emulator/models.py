@@ -17,6 +17,24 @@ EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
 
+class Loopback:
+    """The URLs of an emulator listening on 127.0.0.1 at `port`."""
+
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base_url}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+
 class ApiError(Exception):
     """Raised by handlers; turned into Discord's JSON error shape by the middleware."""
 

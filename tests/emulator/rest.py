@@ -407,13 +407,23 @@ async def list_members(emu: Emulator, req: Req) -> Any:
     return [emu.member_json(guild.id, uid) for uid in ids]
 
 
+def _require_in_server(emu: Emulator, gid: int, bit: int) -> None:
+    """403 50013 unless the bot has the server-wide permission `bit`."""
+    if not emu.guild_permissions(gid, emu.bot_user_id) & bit:
+        raise ApiError(403, 50013, "Missing Permissions")
+
+
+def _require_in_guild(emu: Emulator, cid: int, *bits: int) -> None:
+    """The bot's permissions checked in a server channel (a DM asks for none)."""
+    if emu._channel(cid).get("guild_id") is not None:
+        emu.require(cid, *bits)
+
+
 # ---------------------------------------------------------------------- channels
 @route("GET", "/channels/{channel_id}")
 async def get_channel(emu: Emulator, req: Req) -> Any:
     cid = req.int("channel_id")
-    channel = emu._channel(cid)
-    if channel.get("guild_id") is not None:
-        emu.require(cid)
+    _require_in_guild(emu, cid)
     return emu.channel_json(cid)
 
 
@@ -472,8 +482,7 @@ async def delete_channel(emu: Emulator, req: Req) -> Any:
 @route("POST", "/guilds/{guild_id}/channels")
 async def create_guild_channel(emu: Emulator, req: Req) -> Any:
     gid = req.int("guild_id")
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_CHANNELS:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_CHANNELS)
     body = req.json or {}
     ref = emu.add_channel(
         gid,
@@ -489,8 +498,7 @@ async def create_guild_channel(emu: Emulator, req: Req) -> Any:
 @route("POST", "/guilds/{guild_id}/roles")
 async def create_guild_role(emu: Emulator, req: Req) -> Any:
     gid = req.int("guild_id")
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_ROLES:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_ROLES)
     body = req.json or {}
     ref = emu.add_role(
         gid, str(body.get("name") or "new role"), permissions=int(body.get("permissions") or 0)
@@ -556,12 +564,17 @@ async def get_pins(emu: Emulator, req: Req) -> Any:
     return {"items": items, "has_more": False}
 
 
-@route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
-async def pin_message(emu: Emulator, req: Req) -> Any:
+def _managed_message(emu: Emulator, req: Req) -> tuple[int, dict[str, Any]]:
+    """The request's channel id and message, in a server channel only with Manage Messages."""
     cid = req.int("channel_id")
     msg = emu.get_message(cid, req.int("message_id"))
-    if emu._channel(cid).get("guild_id") is not None:
-        emu.require(cid, P.MANAGE_MESSAGES)
+    _require_in_guild(emu, cid, P.MANAGE_MESSAGES)
+    return cid, msg
+
+
+@route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
+async def pin_message(emu: Emulator, req: Req) -> Any:
+    _, msg = _managed_message(emu, req)
     if not msg.get("pinned"):
         msg["pinned"] = True
         msg["_pinned_at"] = iso(emu.now())
@@ -571,10 +584,7 @@ async def pin_message(emu: Emulator, req: Req) -> Any:
 
 @route("DELETE", "/channels/{channel_id}/messages/pins/{message_id}")
 async def unpin_message(emu: Emulator, req: Req) -> Any:
-    cid = req.int("channel_id")
-    msg = emu.get_message(cid, req.int("message_id"))
-    if emu._channel(cid).get("guild_id") is not None:
-        emu.require(cid, P.MANAGE_MESSAGES)
+    _, msg = _managed_message(emu, req)
     msg["pinned"] = False
     msg.pop("_pinned_at", None)
     return Raw(204)
@@ -613,9 +623,7 @@ async def delete_overwrite(emu: Emulator, req: Req) -> Any:
 @route("GET", "/channels/{channel_id}/messages")
 async def get_messages(emu: Emulator, req: Req) -> Any:
     cid = req.int("channel_id")
-    channel = emu._channel(cid)
-    if channel.get("guild_id") is not None:
-        emu.require(cid, P.READ_MESSAGE_HISTORY)
+    _require_in_guild(emu, cid, P.READ_MESSAGE_HISTORY)
     limit = max(1, min(int(req.query.get("limit", 50)), 100))
     msgs = sorted(emu.channel_messages.get(cid, {}).values(), key=lambda m: int(m["id"]))
     if "after" in req.query:
@@ -639,9 +647,7 @@ async def get_messages(emu: Emulator, req: Req) -> Any:
 @route("GET", "/channels/{channel_id}/messages/{message_id}")
 async def get_message(emu: Emulator, req: Req) -> Any:
     cid = req.int("channel_id")
-    channel = emu._channel(cid)
-    if channel.get("guild_id") is not None:
-        emu.require(cid, P.READ_MESSAGE_HISTORY)
+    _require_in_guild(emu, cid, P.READ_MESSAGE_HISTORY)
     return emu.message_json(emu.get_message(cid, req.int("message_id")))
 
 
@@ -683,10 +689,8 @@ def _reaction_target(emu: Emulator, req: Req) -> tuple[int, dict[str, Any], str]
     from tests.emulator.emulator import normalise_emoji
 
     cid = req.int("channel_id")
-    channel = emu._channel(cid)
     msg = emu.get_message(cid, req.int("message_id"))
-    if channel.get("guild_id") is not None:
-        emu.require(cid, P.READ_MESSAGE_HISTORY)
+    _require_in_guild(emu, cid, P.READ_MESSAGE_HISTORY)
     emoji = normalise_emoji(req.params["emoji"])
     if ":" in emoji:
         _, _, eid = emoji.rpartition(":")
@@ -739,18 +743,14 @@ async def get_reactions(emu: Emulator, req: Req) -> Any:
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}")
 async def delete_emoji_reactions(emu: Emulator, req: Req) -> Any:
     cid, msg, emoji = _reaction_target(emu, req)
-    if emu._channel(cid).get("guild_id") is not None:
-        emu.require(cid, P.MANAGE_MESSAGES)
+    _require_in_guild(emu, cid, P.MANAGE_MESSAGES)
     emu.clear_reactions(cid, int(msg["id"]), emoji)
     return Raw(204)
 
 
 @route("DELETE", "/channels/{channel_id}/messages/{message_id}/reactions")
 async def delete_all_reactions(emu: Emulator, req: Req) -> Any:
-    cid = req.int("channel_id")
-    msg = emu.get_message(cid, req.int("message_id"))
-    if emu._channel(cid).get("guild_id") is not None:
-        emu.require(cid, P.MANAGE_MESSAGES)
+    cid, msg = _managed_message(emu, req)
     emu.clear_reactions(cid, int(msg["id"]))
     return Raw(204)
 
@@ -884,8 +884,7 @@ def _event(emu: Emulator, req: Req) -> tuple[int, dict[str, Any]]:
 
 
 def _require_events(emu: Emulator, gid: int) -> None:
-    if not emu.guild_permissions(gid, emu.bot_user_id) & P.MANAGE_EVENTS:
-        raise ApiError(403, 50013, "Missing Permissions")
+    _require_in_server(emu, gid, P.MANAGE_EVENTS)
 
 
 def _validate_event(emu: Emulator, body: dict[str, Any], *, creating: bool) -> None:
