@@ -71,9 +71,7 @@ async def test_reactions_arriving_while_it_stops_log_no_error_and_are_read_at_st
     """Events keep coming until the gateway is closed, after the services stopped: their
     handlers are waited for too (an answer then is read from the reactions at the next
     start), none runs against the closed database."""
-    await configure(world)
-    await create(world)
-    meeting = await only_meeting(runner, world)
+    meeting = await announced(runner, world)
     people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(300)]
 
     async def keep_reacting() -> None:
