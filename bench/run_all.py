@@ -10,9 +10,13 @@ What several benchmarks share is in `bench/common.py` (not a benchmark itself).
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,12 +60,42 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
+def machine() -> str:
+    """The date, the CPU, the cores, the memory and the versions, for docs/benchmarks.md."""
+    facts: dict[str, str] = {}
+    for path in ("/proc/cpuinfo", "/proc/meminfo"):
+        try:
+            for line in Path(path).read_text().splitlines():
+                key, _, value = line.partition(":")
+                facts.setdefault(key.strip(), value.strip())
+        except OSError:
+            pass
+    facts.setdefault("model name", platform.processor() or "unknown CPU")
+    facts.setdefault("MemTotal", "?")
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("discord.py", "aiosqlite", "numpy", "scipy", "rustworkx", "matplotlib")
+    )
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {facts['model name']}, nproc"
+        f" {os.cpu_count()}, MemTotal {facts['MemTotal']}; Python {platform.python_version()},"
+        f" {versions}; {load()}"
+    )
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (for CI)")
     parser.add_argument("--only", choices=sorted(BENCHES), action="append")
     args = parser.parse_args(argv)
     failed: list[str] = []
+    launched = time.monotonic()
+    print(f"== machine: {machine()}", flush=True)
     for name, (script, full, quick) in BENCHES.items():
         if args.only and name not in args.only:
             continue
@@ -70,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         result = subprocess.run(command, check=False)
         took = time.monotonic() - started
-        print(f"== {name}: exit {result.returncode} after {took:.1f} s", flush=True)
+        print(f"== {name}: exit {result.returncode} after {took:.1f} s; {load()}", flush=True)
         if result.returncode != 0:
             failed.append(name)
+    print(f"== all: {time.monotonic() - launched:.0f} s; {load()}", flush=True)
     if failed:
         print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
         return 1
