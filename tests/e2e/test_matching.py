@@ -158,7 +158,7 @@ async def test_round_makes_a_private_thread_per_pair_with_cards_and_why(
         assert mentions is not None
         assert {int(u) for u in mentions.get("users", [])} == set(group.members)
         assert not mentions.get("parse")
-        assert "Why:" in message["content"] and "Business" in message["content"]
+        assert says("match.intro.why", message["content"]) and "Business" in message["content"]
     # the pair Kari (offers mentoring) and Ola (seeks a mentor) is told why
     kari = next(g for g in groups if people[0].id in g.members)
     assert kari.thread_id is not None
