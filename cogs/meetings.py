@@ -16,6 +16,7 @@ from bot.domain.dates import format_date_local, suggest_dates
 from bot.domain.meeting import EditRequest, Meeting, parse_draft
 from bot.domain.moments import to_local
 from bot.domain.programme import EMBED_LIMIT, fit_lines
+from bot.domain.rsvp import Roster
 from bot.errors import NotFound
 from bot.i18n import Text
 from bot.reports.csv_export import roster_csv
@@ -269,10 +270,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     @app_commands.autocomplete(meeting=recent_meetings)
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
-        assert interaction.guild is not None
-        _, current = await self._organiser_meeting(interaction, meeting)
-        roster = await self.service.rsvps.attendees(current.id)
-        names = await self._names(interaction.guild, roster.everyone(), _)
+        _, current, roster, names = await self._roster(interaction, meeting)
         embed = discord.Embed(title=current.title[:256])
         for key, people in (
             ("meeting.status.going", roster.going),
@@ -290,10 +288,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     @app_commands.autocomplete(meeting=recent_meetings)
     async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
-        assert interaction.guild is not None
-        _, current = await self._organiser_meeting(interaction, meeting)
-        roster = await self.service.rsvps.attendees(current.id)
-        names = await self._names(interaction.guild, roster.everyone(), _)
+        _, current, roster, names = await self._roster(interaction, meeting)
         rows = (
             (user_id, names[user_id], status, order)
             for status, people in (
@@ -307,6 +302,15 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         data = roster_csv(rows)
         file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
         await answer(interaction, _("meeting.exported", title=current.title), file=file)
+
+    async def _roster(
+        self, interaction: discord.Interaction[MoteplassBot], value: str
+    ) -> tuple[Text, Meeting, Roster, dict[int, str]]:
+        """The organiser check, the chosen meeting, its answers and everyone's name."""
+        assert interaction.guild is not None
+        _, current = await self._organiser_meeting(interaction, value)
+        roster = await self.service.rsvps.attendees(current.id)
+        return _, current, roster, await self._names(interaction.guild, roster.everyone(), _)
 
     async def _names(
         self, guild: discord.Guild, user_ids: tuple[int, ...], _: Text
