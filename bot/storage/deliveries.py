@@ -99,7 +99,10 @@ def _claim(row: aiosqlite.Row, *, is_retry: bool) -> Claim:
 
 
 @dataclass(frozen=True, slots=True)
-class _NewRow:
+class LedgerRow:
+    """What one delivery is, before the ledger has a row for it: `claim_row` claims it,
+    `skip_row` records that it will not be sent."""
+
     guild_id: int
     key: str
     kind: str
@@ -111,7 +114,7 @@ class _NewRow:
 
 async def _insert_new(
     conn: aiosqlite.Connection,
-    row: _NewRow,
+    row: LedgerRow,
     status: str,
     *,
     attempts: int,
@@ -162,8 +165,12 @@ class DeliveryRepository(Repository):
     ) -> Claim | None:
         """Claim `key` for sending: the Claim for the first caller ever, None for any other
         (whatever the key's state: claimed, sent, failed or skipped)."""
+        row = LedgerRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        return await self.claim_row(row, now)
+
+    async def claim_row(self, row: LedgerRow, now: datetime) -> Claim | None:
+        """`claim` for a row already put together."""
         token = _token()
-        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
         async with self.db.transaction() as conn:
             cursor = await _insert_new(
                 conn, row, "claimed", attempts=1, claimed_at=stored(now), claim_token=token
@@ -174,12 +181,12 @@ class DeliveryRepository(Repository):
         assert row_id is not None
         return Claim(
             id=row_id,
-            guild_id=guild_id,
-            key=key,
-            kind=kind,
-            meeting_id=meeting_id,
-            recipient_id=recipient_id,
-            due_at=due_at,
+            guild_id=row.guild_id,
+            key=row.key,
+            kind=row.kind,
+            meeting_id=row.meeting_id,
+            recipient_id=row.recipient_id,
+            due_at=row.due_at,
             token=token,
             attempt=1,
         )
@@ -293,7 +300,11 @@ class DeliveryRepository(Repository):
     ) -> bool:
         """Record that a delivery nobody claimed will not be sent (e.g. past the grace
         window), so it is not considered again. False if the key already has a row."""
-        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        row = LedgerRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        return await self.skip_row(row, now, reason)
+
+    async def skip_row(self, row: LedgerRow, now: datetime, reason: str = "too_late") -> bool:
+        """`record_skipped` for a row already put together."""
         async with self.db.transaction() as conn:
             cursor = await _insert_new(
                 conn, row, "skipped", attempts=0, last_error_code=reason, done_at=stored(now)
