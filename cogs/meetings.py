@@ -33,6 +33,15 @@ log = logging.getLogger(__name__)
 ORGANISER = {"organiser": True}
 
 
+async def _with_note(
+    interaction: discord.Interaction[MoteplassBot], text: str, _: Text, note: str | None
+) -> None:
+    """What was done, and on a line of its own the publisher's note (its catalogue key)."""
+    if note is not None:
+        text += "\n" + _(note)
+    await interaction.followup.send(text, ephemeral=True)
+
+
 @app_commands.guild_only()
 class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Meetings"):
     def __init__(self, bot: MoteplassBot) -> None:
@@ -153,10 +162,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         meeting, note = await self.service.publish(interaction.guild, meeting)
         self.bot.dispatch("meeting_changed", meeting.id)
-        lines = [_("meeting.created", title=meeting.title)]
-        if note is not None:
-            lines.append(_(note))
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        await _with_note(interaction, _("meeting.created", title=meeting.title), _, note)
 
     @create.autocomplete("date")
     async def _create_date(
@@ -204,10 +210,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             deadline_text=deadline,
         )
         updated, note = await self.service.edit(interaction.guild, current, request)
-        lines = [_("meeting.edited", title=updated.title)]
-        if note is not None:
-            lines.append(_(note))
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        await _with_note(interaction, _("meeting.edited", title=updated.title), _, note)
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")
