@@ -16,6 +16,7 @@ from bot.domain.dates import format_date_local, suggest_dates
 from bot.domain.meeting import EditRequest, Meeting, parse_draft
 from bot.domain.moments import to_local
 from bot.domain.programme import EMBED_LIMIT, fit_lines
+from bot.domain.rsvp import Roster
 from bot.errors import NotFound
 from bot.i18n import Text
 from bot.reports.csv_export import roster_csv
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 # Subcommands cannot carry their own default permissions on Discord; these are checked
 # on the server with `require_organiser` and marked so the structural test can see it.
 ORGANISER = {"organiser": True}
+
+
+async def _with_note(
+    interaction: discord.Interaction[MoteplassBot], text: str, _: Text, note: str | None
+) -> None:
+    """What was done, and on a line of its own the publisher's note (its catalogue key)."""
+    if note is not None:
+        text += "\n" + _(note)
+    await interaction.followup.send(text, ephemeral=True)
 
 
 @app_commands.guild_only()
@@ -152,10 +162,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         )
         meeting, note = await self.service.publish(interaction.guild, meeting)
         self.bot.dispatch("meeting_changed", meeting.id)
-        lines = [_("meeting.created", title=meeting.title)]
-        if note is not None:
-            lines.append(_(note))
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        await _with_note(interaction, _("meeting.created", title=meeting.title), _, note)
 
     @create.autocomplete("date")
     async def _create_date(
@@ -203,10 +210,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
             deadline_text=deadline,
         )
         updated, note = await self.service.edit(interaction.guild, current, request)
-        lines = [_("meeting.edited", title=updated.title)]
-        if note is not None:
-            lines.append(_(note))
-        await interaction.followup.send("\n".join(lines), ephemeral=True)
+        await _with_note(interaction, _("meeting.edited", title=updated.title), _, note)
 
     @app_commands.command(name="cancel", description="Cancel a meeting", extras=ORGANISER)
     @app_commands.describe(meeting="The meeting", reason="Why (shown to everyone)")
@@ -269,10 +273,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     @app_commands.autocomplete(meeting=recent_meetings)
     async def attendees(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
-        assert interaction.guild is not None
-        _, current = await self._organiser_meeting(interaction, meeting)
-        roster = await self.service.rsvps.attendees(current.id)
-        names = await self._names(interaction.guild, roster.everyone(), _)
+        _, current, roster, names = await self._roster(interaction, meeting)
         embed = discord.Embed(title=current.title[:256])
         for key, people in (
             ("meeting.status.going", roster.going),
@@ -290,10 +291,7 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
     @app_commands.describe(meeting="The meeting")
     @app_commands.autocomplete(meeting=recent_meetings)
     async def export(self, interaction: discord.Interaction[MoteplassBot], meeting: str) -> None:
-        assert interaction.guild is not None
-        _, current = await self._organiser_meeting(interaction, meeting)
-        roster = await self.service.rsvps.attendees(current.id)
-        names = await self._names(interaction.guild, roster.everyone(), _)
+        _, current, roster, names = await self._roster(interaction, meeting)
         rows = (
             (user_id, names[user_id], status, order)
             for status, people in (
@@ -307,6 +305,15 @@ class MeetingCog(commands.GroupCog, group_name="meeting", group_description="Mee
         data = roster_csv(rows)
         file = discord.File(io.BytesIO(data), filename=f"meeting-{current.id}.csv")
         await answer(interaction, _("meeting.exported", title=current.title), file=file)
+
+    async def _roster(
+        self, interaction: discord.Interaction[MoteplassBot], value: str
+    ) -> tuple[Text, Meeting, Roster, dict[int, str]]:
+        """The organiser check, the chosen meeting, its answers and everyone's name."""
+        assert interaction.guild is not None
+        _, current = await self._organiser_meeting(interaction, value)
+        roster = await self.service.rsvps.attendees(current.id)
+        return _, current, roster, await self._names(interaction.guild, roster.everyone(), _)
 
     async def _names(
         self, guild: discord.Guild, user_ids: tuple[int, ...], _: Text

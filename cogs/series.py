@@ -14,17 +14,11 @@ from bot.bot import MoteplassBot
 from bot.domain.dates import format_date_local, parse_date, parse_time
 from bot.domain.meeting import validate_capacity
 from bot.domain.moments import to_local
-from bot.domain.recurrence import (
-    DEFAULT_LEAD_DAYS,
-    RecurrenceRule,
-    SeriesSchedule,
-    validate_lead_days,
-    validate_series,
-)
+from bot.domain.recurrence import DEFAULT_LEAD_DAYS, SeriesSchedule, validate_lead_days
 from bot.domain.rule_phrases import ParsedRule, describe_rule, parse_rule
 from bot.errors import BadInput, NotFound
 from bot.i18n import Text
-from bot.services.series import check_text, create_series
+from bot.services.series import create_series, update_series
 from bot.storage.series import Series, SeriesRepository
 from bot.tree import answer
 
@@ -87,12 +81,6 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
 
     def _changed(self, guild_id: int) -> None:
         self.bot.dispatch("series_changed", guild_id)
-
-    def _validate(
-        self, rule: RecurrenceRule, start: time, end: time, zone: str, lead: int, series: Series
-    ) -> None:
-        now = self.bot.clock.now()
-        validate_series(rule, series.dtstart_local, start, end, zone, now, lead, series.skipped)
 
     @app_commands.command(name="create", description="Start a recurring meeting", extras=ORGANISER)
     @app_commands.describe(
@@ -198,21 +186,8 @@ class SeriesCog(commands.GroupCog, group_name="series", group_description="Meeti
             changed = dataclasses.replace(changed, capacity=validate_capacity(capacity or None))
         if changed == current:
             raise BadInput("series.error.nothing_to_change")
-        check_text(changed.title_template, changed.place_template, changed.description_template)
-        self._validate(
-            changed.rule,
-            changed.start_time,
-            changed.end_time,
-            changed.timezone,
-            changed.lead_days,
-            changed,
-        )
-        now = self.bot.clock.now()
-        saved = await self.repo.update(changed, now)
-        if saved is None:
-            raise NotFound("series.error.not_found")
-        self._changed(interaction.guild_id)
-        text = _("series.edited") + "\n" + describe(_, saved, now)
+        saved = await update_series(self.bot, changed)
+        text = _("series.edited") + "\n" + describe(_, saved, self.bot.clock.now())
         await answer(interaction, text)
 
     @app_commands.command(

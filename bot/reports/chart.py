@@ -252,6 +252,18 @@ def _stacked_bars(
     return handles
 
 
+def _bar_labels(
+    bars: Axes, texts: Sequence[str], *, tilt_over: int, angle: int, step: int = 1
+) -> None:
+    """A label under every `step`-th bar, tilted by `angle` when there are more than
+    `tilt_over` bars."""
+    tilted = len(texts) > tilt_over
+    bars.set_xticks(list(range(len(texts)))[::step])
+    bars.set_xticklabels(
+        texts[::step], rotation=angle if tilted else 0, ha="right" if tilted else "center"
+    )
+
+
 def _second_axis(bars: Axes) -> Axes:
     """The right-hand axis (contacts) over the bars."""
     axis = bars.twinx()
@@ -294,12 +306,12 @@ def report_chart(
     handles = _stacked_bars(
         bars, [row.by_sector for row in held], sectors, colours, sector_labels, labels, hatches
     )
-    step = max(1, -(-len(held) // _MAX_TICK_LABELS))
-    bars.set_xticks(positions[::step])
-    bars.set_xticklabels(
-        [row.date_local.strftime(labels.date_format) for row in held][::step],
-        rotation=45 if len(held) > 8 else 0,
-        ha="right" if len(held) > 8 else "center",
+    _bar_labels(
+        bars,
+        [row.date_local.strftime(labels.date_format) for row in held],
+        tilt_over=8,
+        angle=45,
+        step=max(1, -(-len(held) // _MAX_TICK_LABELS)),
     )
 
     line_axis = _second_axis(bars)
@@ -375,13 +387,7 @@ def national_chart(
     handles = _stacked_bars(
         bars, [row.by_sector for row in rows], sectors, colours, sector_labels, labels
     )
-    bars.set_xticks(positions)
-    many = len(rows) > 6
-    bars.set_xticklabels(
-        [_short(row.region) for row in rows],
-        rotation=30 if many else 0,
-        ha="right" if many else "center",
-    )
+    _bar_labels(bars, [_short(row.region) for row in rows], tilt_over=6, angle=30)
 
     marker_axis = _second_axis(bars)
     contacts = [row.new_contacts for row in rows]

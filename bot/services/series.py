@@ -1,6 +1,7 @@
 """Creating a series: the one path for `/series create` and the guided start
-(`/setup start`). The first meeting is then created and announced by the reminders
-service (`series_changed` → its sync and tick), as for every series."""
+(`/setup start`), and storing an edited one (`/series edit`). The meetings are then
+created and announced by the reminders service (`series_changed` → its sync and tick), as
+for every series."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.domain.meeting import validate_capacity
 from bot.domain.moments import to_local
 from bot.domain.recurrence import DEFAULT_LEAD_DAYS, validate_lead_days, validate_series
 from bot.domain.rule_phrases import ParsedRule
-from bot.errors import BadInput
+from bot.errors import BadInput, NotFound
 from bot.storage.series import Series, SeriesDraft, SeriesRepository
 
 if TYPE_CHECKING:
@@ -70,3 +71,24 @@ async def create_series(
     )
     bot.dispatch("series_changed", guild_id)
     return series
+
+
+async def update_series(bot: MoteplassBot, changed: Series) -> Series:
+    """Validate an edited series, store it, and tell the reminders service."""
+    check_text(changed.title_template, changed.place_template, changed.description_template)
+    now = bot.clock.now()
+    validate_series(
+        changed.rule,
+        changed.dtstart_local,
+        changed.start_time,
+        changed.end_time,
+        changed.timezone,
+        now,
+        changed.lead_days,
+        changed.skipped,
+    )
+    saved = await SeriesRepository(bot.db).update(changed, now)
+    if saved is None:
+        raise NotFound("series.error.not_found")
+    bot.dispatch("series_changed", changed.guild_id)
+    return saved

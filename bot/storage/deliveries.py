@@ -99,7 +99,10 @@ def _claim(row: aiosqlite.Row, *, is_retry: bool) -> Claim:
 
 
 @dataclass(frozen=True, slots=True)
-class _NewRow:
+class LedgerRow:
+    """What one delivery is, before the ledger has a row for it: `claim_row` claims it,
+    `skip_row` records that it will not be sent."""
+
     guild_id: int
     key: str
     kind: str
@@ -111,7 +114,7 @@ class _NewRow:
 
 async def _insert_new(
     conn: aiosqlite.Connection,
-    row: _NewRow,
+    row: LedgerRow,
     status: str,
     *,
     attempts: int,
@@ -119,12 +122,14 @@ async def _insert_new(
     claim_token: str | None = None,
     last_error_code: str | None = None,
     done_at: str | None = None,
-) -> aiosqlite.Cursor:
-    """The one INSERT of a ledger row: a no-op (rowcount 0) when the key has a row."""
-    return await conn.execute(
+) -> aiosqlite.Row | None:
+    """The one INSERT of a ledger row: the row written, None (a no-op) when the key has
+    a row already."""
+    cursor = await conn.execute(
         "INSERT INTO deliveries (guild_id, key, kind, meeting_id, offset_key, recipient_id, "
         "due_at, status, attempts, claimed_at, claim_token, last_error_code, done_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING "
+        "RETURNING " + _COLUMNS,
         (
             row.guild_id,
             row.key,
@@ -141,6 +146,7 @@ async def _insert_new(
             done_at,
         ),
     )
+    return await cursor.fetchone()
 
 
 def _token() -> str:
@@ -162,27 +168,16 @@ class DeliveryRepository(Repository):
     ) -> Claim | None:
         """Claim `key` for sending: the Claim for the first caller ever, None for any other
         (whatever the key's state: claimed, sent, failed or skipped)."""
-        token = _token()
-        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        row = LedgerRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        return await self.claim_row(row, now)
+
+    async def claim_row(self, row: LedgerRow, now: datetime) -> Claim | None:
+        """`claim` for a row already put together."""
         async with self.db.transaction() as conn:
-            cursor = await _insert_new(
-                conn, row, "claimed", attempts=1, claimed_at=stored(now), claim_token=token
+            written = await _insert_new(
+                conn, row, "claimed", attempts=1, claimed_at=stored(now), claim_token=_token()
             )
-            if cursor.rowcount != 1:
-                return None
-            row_id = cursor.lastrowid
-        assert row_id is not None
-        return Claim(
-            id=row_id,
-            guild_id=guild_id,
-            key=key,
-            kind=kind,
-            meeting_id=meeting_id,
-            recipient_id=recipient_id,
-            due_at=due_at,
-            token=token,
-            attempt=1,
-        )
+        return None if written is None else _claim(written, is_retry=False)
 
     async def claim_retry(
         self, guild_id: int, key: str, now: datetime, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -293,12 +288,16 @@ class DeliveryRepository(Repository):
     ) -> bool:
         """Record that a delivery nobody claimed will not be sent (e.g. past the grace
         window), so it is not considered again. False if the key already has a row."""
-        row = _NewRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        row = LedgerRow(guild_id, key, kind, meeting_id, offset_key, recipient_id, due_at)
+        return await self.skip_row(row, now, reason)
+
+    async def skip_row(self, row: LedgerRow, now: datetime, reason: str = "too_late") -> bool:
+        """`record_skipped` for a row already put together."""
         async with self.db.transaction() as conn:
-            cursor = await _insert_new(
+            written = await _insert_new(
                 conn, row, "skipped", attempts=0, last_error_code=reason, done_at=stored(now)
             )
-            return cursor.rowcount == 1
+        return written is not None
 
     async def get(self, guild_id: int, key: str) -> Delivery | None:
         return await self.read_one(

@@ -55,6 +55,7 @@ from bot.storage.deliveries import (
     DEFAULT_STALE_AFTER,
     Claim,
     DeliveryRepository,
+    LedgerRow,
     ReminderPlanRepository,
 )
 from bot.storage.digest import DigestRepository
@@ -69,6 +70,21 @@ if TYPE_CHECKING:
     from bot.services.rhythm import RhythmService
 
 log = logging.getLogger(__name__)
+
+
+def _ledger_row(
+    guild: discord.Guild, meeting: Meeting, planned: PlannedDelivery, recipient_id: int = 0
+) -> LedgerRow:
+    """The ledger's row for one planned reminder (to one member, for a DM)."""
+    return LedgerRow(
+        guild_id=guild.id,
+        key=delivery_key(planned.kind, meeting.id, planned.offset_key, recipient_id),
+        kind=planned.kind,
+        meeting_id=meeting.id,
+        offset_key=planned.offset_key,
+        recipient_id=recipient_id,
+        due_at=planned.due_utc,
+    )
 
 
 class ReminderService(Lifecycle):
@@ -285,28 +301,12 @@ class ReminderService(Lifecycle):
         decision: Decision,
         now: datetime,
     ) -> None:
-        key = delivery_key(planned.kind, meeting.id, planned.offset_key)
+        row = _ledger_row(guild, meeting, planned)
         if decision is Decision.SKIP_TOO_LATE:
-            if await self.deliveries.record_skipped(
-                guild.id,
-                key,
-                planned.kind,
-                due_at=planned.due_utc,
-                now=now,
-                meeting_id=meeting.id,
-                offset_key=planned.offset_key,
-            ):
+            if await self.deliveries.skip_row(row, now):
                 log.warning("skipped %s for meeting %d: too late", planned.kind, meeting.id)
             return
-        claim = await self.deliveries.claim(
-            guild.id,
-            key,
-            planned.kind,
-            due_at=planned.due_utc,
-            now=now,
-            meeting_id=meeting.id,
-            offset_key=planned.offset_key,
-        )
+        claim = await self.deliveries.claim_row(row, now)
         if claim is not None:
             await self._send_channel(claim, meeting, plan.ping_role_id, now)
 
@@ -383,29 +383,11 @@ class ReminderService(Lifecycle):
         for user_id in roster.going:
             if user_id in opted_out:
                 continue
-            key = delivery_key(DM_REMINDER, meeting.id, planned.offset_key, user_id)
+            row = _ledger_row(guild, meeting, planned, recipient_id=user_id)
             if decision is Decision.SKIP_TOO_LATE:
-                await self.deliveries.record_skipped(
-                    guild.id,
-                    key,
-                    DM_REMINDER,
-                    due_at=planned.due_utc,
-                    now=now,
-                    meeting_id=meeting.id,
-                    offset_key=planned.offset_key,
-                    recipient_id=user_id,
-                )
+                await self.deliveries.skip_row(row, now)
                 continue
-            claim = await self.deliveries.claim(
-                guild.id,
-                key,
-                DM_REMINDER,
-                due_at=planned.due_utc,
-                now=now,
-                meeting_id=meeting.id,
-                offset_key=planned.offset_key,
-                recipient_id=user_id,
-            )
+            claim = await self.deliveries.claim_row(row, now)
             if claim is not None:
                 await self._send_dm(claim, meeting, now)
 
