@@ -38,8 +38,7 @@ async def test_posting_returns_at_once_and_a_burst_is_a_few_groups_in_order() ->
         groups.post("m", n, results.append)
     assert results == [] and len(groups.busy()) == 1  # one drainer, no task per item
     runs.gate.set()
-    while groups.busy():
-        await asyncio.sleep(0)
+    await asyncio.gather(*groups.busy())
     assert results == [n * 10 for n in range(1, 101)]
     assert [n for group in runs.groups for n in group] == list(range(1, 101))
     assert len(runs.groups) <= 2
@@ -53,8 +52,7 @@ async def test_a_failed_group_is_retried_item_by_item() -> None:
     for n in range(1, 6):
         groups.post("m", n, lambda r, n=n: results.__setitem__(n, r))
     runs.gate.set()
-    while groups.busy():
-        await asyncio.sleep(0)
+    await asyncio.gather(*groups.busy())
     assert {n: r for n, r in results.items() if not isinstance(r, BaseException)} == {
         1: 10,
         2: 20,
@@ -86,6 +84,5 @@ async def test_cancelled_drainer_tells_every_queued_item() -> None:
     assert not groups.busy()
     groups.post("m", 1, results.append)  # a later item gets a new drainer
     runs.gate.set()
-    while groups.busy():
-        await asyncio.sleep(0)
+    await asyncio.gather(*groups.busy())
     assert results[-1] == 10
