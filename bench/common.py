@@ -99,13 +99,14 @@ def stored_answers(db_path: Path) -> dict[tuple[int, int], str]:
 
 def after_each_answer(service: MeetingService, hook: Callable[[int, Choice, bool], None]) -> None:
     """Call `hook(user_id, choice, added)` each time the service has committed an answer."""
-    original = service._apply
+    original = service._answered
 
-    async def hooked(meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
-        await original(meeting_id, user_id, choice, added)
-        hook(user_id, choice, added)
+    def hooked(meeting_id: int, user_id: int, choice: Choice, added: bool, outcome: object) -> None:
+        original(meeting_id, user_id, choice, added, outcome)  # type: ignore[arg-type]
+        if not isinstance(outcome, BaseException):
+            hook(user_id, choice, added)
 
-    service._apply = hooked  # type: ignore[method-assign]
+    service._answered = hooked  # type: ignore[method-assign]
 
 
 def time_answers(

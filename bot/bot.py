@@ -171,9 +171,14 @@ class MoteplassBot(commands.AutoShardedBot):
     ) -> asyncio.Task[Any]:
         """discord.py runs each event handler as a task: keep them, so close() can wait."""
         task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self.keep_until_closed(task)
+        return task
+
+    def keep_until_closed(self, task: asyncio.Task[Any]) -> None:
+        """Work an event handler handed on (it returned at once): close() waits for it, and
+        cancels it after the grace, as it does the handlers."""
         self._event_tasks.add(task)
         task.add_done_callback(self._event_tasks.discard)
-        return task
 
     async def close(self) -> None:
         """Stop background work and wait for it, so the database can close after: no event

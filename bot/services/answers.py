@@ -1,8 +1,9 @@
 """The path of one answer: load the meeting's answers, decide, write; batched.
 
-`AnswerBook.apply(meeting_id, event, now)` is what a reaction becomes. In one transaction
-per group of answers (`GroupCommit`: answers for the same meeting that arrive while a
-transaction is being opened go into it):
+`AnswerBook.post(meeting_id, event, now, done)` is what a reaction becomes (`apply` is the
+same, awaited). One drainer per meeting commits them, in one transaction per group of
+answers (`GroupCommit`: answers for the same meeting that arrive while a transaction is
+being opened go into it):
 
 1. `RsvpTransaction.load`: the meeting's gate and answers (storage; cached across
    transactions while nothing else wrote),
@@ -10,26 +11,44 @@ transaction is being opened go into it):
    first-come numbering, the latest answer wins, the waitlist, closed answers),
 3. `RsvpTransaction.write`: the rows that changed and the promotion notices owed.
 
-Each caller gets the outcome of its own answer. No discord here: `MeetingService` turns
-reactions into events and outcomes into embeds and notices.
+Each answer's `done` gets its own outcome (or the exception that stopped it). No discord
+here: `MeetingService` turns reactions into events and outcomes into embeds and notices.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.domain.rsvp import Choice, Event, Outcome, combine, decide, reconcile
-from bot.services.group_commit import GroupCommit, Take
+from bot.services.group_commit import Done, GroupCommit, Take
 from bot.storage.rsvps import RsvpRepository
 
 __all__ = ["AnswerBook"]
 
 
 class AnswerBook:
-    def __init__(self, rsvps: RsvpRepository) -> None:
+    def __init__(
+        self,
+        rsvps: RsvpRepository,
+        *,
+        keep: Callable[[asyncio.Task[None]], None] | None = None,
+    ) -> None:
+        """`keep(task)` is told of each drainer started (see `GroupCommit`)."""
         self.rsvps = rsvps
-        self._groups: GroupCommit[int, tuple[Event, datetime], Outcome] = GroupCommit(self._run)
+        self._groups: GroupCommit[int, tuple[Event, datetime], Outcome] = GroupCommit(
+            self._run, keep=keep
+        )
+
+    def post(self, meeting_id: int, event: Event, now: datetime, done: Done[Outcome]) -> None:
+        """Queue one reaction (`seq=0` in a React: it is numbered here) and return at once;
+        `done` gets its outcome once committed, or the exception if it was not."""
+        self._groups.post(meeting_id, (event, now), done)
+
+    def writing(self) -> list[asyncio.Task[None]]:
+        """The drainers committing queued answers now."""
+        return self._groups.busy()
 
     async def apply(self, meeting_id: int, event: Event, now: datetime) -> Outcome:
         """One reaction or capacity change (pass `seq=0` in a React: it is numbered here).

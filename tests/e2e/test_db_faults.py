@@ -94,6 +94,24 @@ async def test_a_short_lock_is_waited_out(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "bot" in r.name]
 
 
+async def test_reactions_while_the_file_is_locked_hold_no_handler_and_are_all_stored(
+    runner: BotRunner, world: World
+) -> None:
+    """A burst while the database is busy: each reaction's handler has queued its answer
+    and ended (no task per reaction waits on the database), one drainer waits, and every
+    answer is stored once the lock is gone."""
+    meeting = await announced(runner, world)
+    assert runner.db is not None
+    people = [world.emu.add_member(world.guild.id, f"p{n}") for n in range(30)]
+    async with Locker(runner.db.path, 1.5):
+        for person in people:
+            await world.emu.react(world.announce.id, meeting.message_id, person.id, GOING)
+        await asyncio.sleep(0.5)
+        assert not [t for t in asyncio.all_tasks() if "on_raw_reaction" in t.get_name()]
+        assert len(runner.services.meetings.answers.writing()) == 1
+    await wait_for_count(RsvpRepository(runner.db), meeting.id, going=30)
+
+
 async def test_a_lock_past_the_timeout_fails_clearly_and_reactions_are_reconciled(
     runner: BotRunner, world: World, catalog: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -4,6 +4,7 @@ reaction, the coalescing embed updater and reconciliation at start."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import sqlite3
@@ -16,7 +17,7 @@ import discord
 
 from bot.db import error_name, is_transient
 from bot.domain.meeting import EditRequest, Meeting
-from bot.domain.rsvp import EMOJI, Choice, React, Unreact, choice_for_emoji
+from bot.domain.rsvp import EMOJI, Choice, Outcome, React, Unreact, choice_for_emoji
 from bot.services.answers import AnswerBook
 from bot.services.meetings.notices import OwedNotices
 from bot.services.meetings.publishing import Publisher
@@ -46,7 +47,9 @@ class MeetingService:
         self.bot = bot
         self.meetings = MeetingRepository(bot.db)
         self.rsvps = RsvpRepository(bot.db)
-        self.answers = AnswerBook(self.rsvps)
+        # one drainer per meeting commits the queued answers; close() waits for it as for
+        # the event handlers that queued them
+        self.answers = AnswerBook(self.rsvps, keep=bot.keep_until_closed)
         self.notices = NoticeRepository(bot.db)
         self.checkins = CheckinRepository(bot.db)
         # announcement or roster message id → meeting id, for the open meetings
@@ -101,8 +104,9 @@ class MeetingService:
 
     async def settled(self) -> None:
         await self.reconciled.wait()
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        while self._background or self.answers.writing():
+            busy = [*self._background, *self.answers.writing()]
+            await asyncio.gather(*busy, return_exceptions=True)
         await self.updater.drain()
 
     def index(self, meeting: Meeting) -> None:
@@ -198,18 +202,7 @@ class MeetingService:
         if held is not None:
             held.append((payload.user_id, choice, added))
             return
-        try:
-            await self._apply(meeting_id, payload.user_id, choice, added)
-        except sqlite3.OperationalError as exc:
-            if not is_transient(exc):
-                raise
-            # Not lost: the reactions on the announcement are read again until it works.
-            log.warning(
-                "reaction on meeting %d not stored (%s): reading the reactions again later",
-                meeting_id,
-                error_name(exc),
-            )
-            self._reconcile_later(meeting_id)
+        self._apply(meeting_id, payload.user_id, choice, added)
 
     def _reconcile_later(self, meeting_id: int) -> None:
         if meeting_id in self._reconcile_pending:
@@ -330,30 +323,54 @@ class MeetingService:
                 if outcome.promoted:
                     self._spawn(self.send_owed(meeting_id))  # promotions are owed with the answers
 
-    async def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+    def _apply(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
+        """Queue one answer for its meeting's drainer and return at once (no task per event
+        waits for its commit); `_answered` follows the commit."""
         self._inflight[user_id] = self._inflight.get(user_id, 0) + 1
-        try:
-            await self._apply_now(meeting_id, user_id, choice, added)
-        finally:
-            left = self._inflight[user_id] - 1
-            if left:
-                self._inflight[user_id] = left
-            else:
-                del self._inflight[user_id]
-
-    async def _apply_now(self, meeting_id: int, user_id: int, choice: Choice, added: bool) -> None:
         event = React(user_id, choice, 0) if added else Unreact(user_id, choice)
         if added:
             self._latest[(meeting_id, user_id)] = choice
         elif self._latest.get((meeting_id, user_id)) is choice:
             self._latest[(meeting_id, user_id)] = None
-        outcome = await self.answers.apply(meeting_id, event, self.now())
+        answered = functools.partial(self._answered, meeting_id, user_id, choice, added)
+        self.answers.post(meeting_id, event, self.now(), answered)
+
+    def _answered(
+        self,
+        meeting_id: int,
+        user_id: int,
+        choice: Choice,
+        added: bool,
+        outcome: Outcome | BaseException,
+    ) -> None:
+        """One answer committed (or not): what its outcome asks of Discord."""
+        left = self._inflight[user_id] - 1
+        if left:
+            self._inflight[user_id] = left
+        else:
+            del self._inflight[user_id]
+        if isinstance(outcome, BaseException):
+            self._not_stored(meeting_id, outcome)
+            return
         if outcome.changed:
             self.updater.mark(meeting_id)
         if outcome.reactions_to_remove:
             self._remove_later(meeting_id, outcome.reactions_to_remove)
         if outcome.promoted:
             self._spawn(self.send_owed(meeting_id))  # promotions are owed with the answers
+
+    def _not_stored(self, meeting_id: int, exc: BaseException) -> None:
+        if isinstance(exc, sqlite3.OperationalError) and is_transient(exc):
+            # Not lost: the reactions on the announcement are read again until it works.
+            log.warning(
+                "reaction on meeting %d not stored (%s): reading the reactions again later",
+                meeting_id,
+                error_name(exc),
+            )
+            self._reconcile_later(meeting_id)
+        elif isinstance(exc, Exception):
+            log.error("reaction on meeting %d not stored", meeting_id, exc_info=exc)
+        # cancelled (stopped past the grace): the next start reads the reactions
 
     def _remove_later(self, meeting_id: int, removals: Iterable[tuple[int, Choice]]) -> None:
         """Take away old reactions once the meeting's reactions have been quiet a while.
@@ -488,7 +505,7 @@ class MeetingService:
         finally:
             held = self._holding.pop(meeting.id, [])
             for user_id, choice, added in held:
-                await self._apply(meeting.id, user_id, choice, added)
+                self._apply(meeting.id, user_id, choice, added)
 
     async def _without_erased(
         self, meeting_id: int, observed: dict[Choice, list[int]], read_started: float
