@@ -43,9 +43,10 @@ from bot.storage.rsvps import RsvpRepository
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
 
-# The solver (`bot.domain.matching`, `bot.domain.tables`) needs numpy and rustworkx: it is
-# imported inside the methods that make a round, suggestions or tables, so the bot starts
-# without them (docs/benchmarks.md, "Memory at start").
+# The solver (`bot.domain.matching`, `bot.domain.tables`) needs numpy and rustworkx: a round
+# imports it in its child process (`bot.services.solver_process`), suggestions and tables
+# inside their methods, so the bot starts without them (docs/benchmarks.md, "Memory at
+# start") and a round leaves none of them loaded.
 
 log = logging.getLogger(__name__)
 
