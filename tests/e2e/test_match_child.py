@@ -1,6 +1,7 @@
 """Match rounds computed in a child process (the shipped `match_in_child_process`): a round
 made through the child end to end, a child killed mid-round (the organiser is told, nothing
-is stored), and the bot process without numpy, rustworkx or scipy after a round.
+is stored), and the bot process without numpy, rustworkx or scipy after a round and
+/match me.
 
 The other e2e tests' bots make rounds in a worker thread (tests/e2e/conftest.py)."""
 
@@ -108,11 +109,11 @@ def children(pid: int) -> list[str]:
     return found
 
 
-async def test_the_bot_process_has_no_solver_library_after_a_round(
+async def test_the_bot_process_has_no_solver_library_after_a_round_and_suggestions(
     emu: Emulator, world: World, tmp_path: Path
 ) -> None:
-    """`python -m bot run` as shipped: a round made, and the process still without numpy,
-    rustworkx or scipy, its child gone."""
+    """`python -m bot run` as shipped: a round made and /match me answered, and the process
+    still without numpy, rustworkx or scipy, the round's child gone."""
     db_path = tmp_path / "moteplass.db"
     await seed_file(db_path, world, 6)
     async with bot_process(emu, db_path, sync_guilds=[world.guild.id]) as process:
@@ -121,6 +122,9 @@ async def test_the_bot_process_has_no_solver_library_after_a_round(
         res = await make_round(world)
         assert says("match.round.summary", res.content, people=6, groups=3), res.content
         assert last_round(process) == 1
+        # /match me: suggestions need no numpy either
+        me = await world.emu.invoke(world.guild.id, world.members[0].id, "match me", options={})
+        assert me.ephemeral and me.embeds, me.content
         assert process.proc is not None
         assert mapped(process.proc.pid) == []
         # the round's worker is gone; multiprocessing's resource tracker stays (small)

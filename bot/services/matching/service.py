@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.match_model import History, MatchConfig, Person, RoundResult, Suggestion
+from bot.domain.match_model import (
+    History,
+    MatchConfig,
+    Person,
+    RoundResult,
+    Suggestion,
+    suggest_for,
+)
 from bot.errors import BadInput
 from bot.services.lifecycle import Lifecycle
 from bot.services.matching.common import (
@@ -235,8 +242,6 @@ class MatchingService(Lifecycle):
         people = await self.profiles.participants(guild_id, self.now())
         by_id = {str(p.user_id): p for p in people}
         history = await self._history(guild_id, settings.window_rounds)
-        from bot.domain.matching import suggest_for
-
         found = suggest_for(
             person_of(profile),
             [person_of(p) for p in people],
