@@ -1,9 +1,10 @@
 """The data model of matchmaking, and what needs no numpy: people, history, configuration,
-results, reasons, terms.
+results, reasons, terms, suggestions for one person.
 
 `bot.domain.matching` (the solver, with numpy and rustworkx) re-exports every name here, so
-callers that only read or render groups (the match service at start, the cogs, /match me)
-import this module and the heavy libraries load at the first round or suggestion.
+callers that only read or render groups or suggest (the match service, the cogs, /match me)
+import this module; the heavy libraries load only where a round is computed (its child
+process, `bot.services.solver_process`) or tables are seated.
 """
 
 from __future__ import annotations
