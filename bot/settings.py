@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # Tests only: the process clock starts at this aware time (ISO 8601) and runs from there
     # (crash tests of reminders, the monthly post). None: the real time.
     clock_start: datetime | None = None
+    # A match round is computed in a short-lived child process (spawned for the round, gone
+    # after it), so the bot process never loads numpy, rustworkx or scipy and its memory
+    # after a round stays that of an idle bot. False: in a worker thread of the bot process
+    # (no child start-up per round; the test suite's in-process bots).
+    match_in_child_process: bool = True
 
     @field_validator("discord_token", mode="after")
     @classmethod

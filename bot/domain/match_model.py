@@ -1,14 +1,16 @@
 """The data model of matchmaking, and what needs no numpy: people, history, configuration,
-results, reasons, terms.
+results, reasons, terms, suggestions for one person.
 
 `bot.domain.matching` (the solver, with numpy and rustworkx) re-exports every name here, so
-callers that only read or render groups (the match service at start, the cogs, /match me)
-import this module and the heavy libraries load at the first round or suggestion.
+callers that only read or render groups or suggest (the match service, the cogs, /match me)
+import this module; the heavy libraries load only where a round is computed (its child
+process, `bot.services.solver_process`) or tables are seated.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import re
 import unicodedata
@@ -184,6 +186,81 @@ class Suggestion:
     reasons: tuple[Reason, ...]
 
 
+# ── suggestions for one person (/match me): no numpy ────────────────────────────────────
+
+_MIX = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+def _person_hash(seed: int, person_id: str) -> int:
+    digest = hashlib.blake2b(f"{seed}\x00{person_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def tie_break(seed: int, a: str, b: str) -> int:
+    """The seeded tie-break of a pair, 0–15 (symmetric)."""
+    mixed = ((_person_hash(seed, a) ^ _person_hash(seed, b)) * _MIX) & _MASK64
+    return mixed >> 60
+
+
+def organisation_key(person: Person) -> str:
+    """The organisation as compared (case and spacing ignored); "" matches nobody."""
+    return " ".join(person.organisation.casefold().split())
+
+
+def suggest_for(
+    person: Person,
+    people: Sequence[Person],
+    history: History,
+    k: int = 3,
+    config: MatchConfig | None = None,
+) -> tuple[Suggestion, ...]:
+    """Up to k people from other sectors whom `person` has never met, best first.
+
+    One person against the others, so plain Python: the order is the solver's pair order
+    (`bot.domain.matching.Index.rank`: not met recently, not the same organisation, the
+    priority of the two, the score, the seeded tie-break), then the id."""
+    config = config or MatchConfig()
+    w = config.weights
+    others = [
+        p
+        for p in people
+        if p.id != person.id and p.sector != person.sector and not history.met_ever(person.id, p.id)
+    ]
+    if not others or k <= 0:
+        return ()
+    offers, seeks, org = terms(person.offers), terms(person.seeks), organisation_key(person)
+    ranked: list[tuple[tuple[int, ...], str, int]] = []
+    for other in others:
+        repeat = history.met_recently(person.id, other.id)
+        same_org = bool(org) and org == organisation_key(other)
+        shared = min(len(person.interests & other.interests), w.max_shared)
+        offer = min(len(offers & terms(other.seeks)), w.max_offer_terms)
+        offer += min(len(seeks & terms(other.offers)), w.max_offer_terms)
+        score = (
+            w.cross_sector
+            + w.shared_interest * shared
+            + w.offer_match * offer
+            - w.same_organisation * same_org
+            - w.repeat * repeat
+        )
+        prio = 0 if repeat else (person.priority > 0) + (other.priority > 0)
+        tie = tie_break(config.seed, person.id, other.id)
+        ranked.append(((-(not repeat), -(not same_org), -prio, -score, -tie), other.id, score))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    by_id = {p.id: p for p in others}
+    return tuple(
+        Suggestion(
+            found,
+            score,
+            tuple(
+                r for r in group_reasons((person, by_id[found]), history) if r.kind != "priority"
+            ),
+        )
+        for _, found, score in ranked[:k]
+    )
+
+
 # ── terms ───────────────────────────────────────────────────────────────────────────────
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -223,7 +300,7 @@ def validate_people(people: Sequence[Person]) -> tuple[Person, ...]:
     return tuple(sorted(people, key=lambda p: p.id))
 
 
-# ── reasons ──────────────────────────────────────────────────────────────────────────────
+# ── reasons ─────────────────────────────────────────────────────────────────────────────
 
 
 def group_reasons(members: Sequence[Person], history: History) -> tuple[Reason, ...]:

@@ -47,7 +47,9 @@ class BotRunner:
             guild_ready_timeout=0.1,
             embed_edit_interval=0.05,
             identify_delay=0.05,
-            **settings,
+            # Rounds in a worker thread: no child start-up per round (test_match_child.py
+            # makes rounds through the child process).
+            **{"match_in_child_process": False, **settings},
         )
         self.bot: MoteplassBot | None = None
         self.db: Database | None = None

@@ -294,6 +294,50 @@ def test_suggest_for() -> None:
     assert any(r.kind == "offers" for r in suggestions[0].reasons)
 
 
+def solver_suggestions(
+    person: Person, people: Sequence[Person], history: History, k: int, config: MatchConfig
+) -> list[tuple[str, int]]:
+    """The suggestions as the solver's vectorised index ranks them (what `suggest_for`
+    computed with numpy before it became plain Python): (id, score), best first."""
+    others = [
+        p
+        for p in people
+        if p.id != person.id and p.sector != person.sector and not history.met_ever(person.id, p.id)
+    ]
+    if not others or k <= 0:
+        return []
+    index = Index((person, *others), history, config)
+    rows = np.zeros(len(others), dtype=np.int64)
+    cols = np.arange(1, len(others) + 1, dtype=np.int64)
+    parts = index.components(rows, cols)
+    keys = index.rank(parts).tolist()
+    order = sorted(range(len(others)), key=lambda i: (-keys[i], others[i].id))[:k]
+    return [(others[i].id, int(parts.score[i])) for i in order]
+
+
+@settings(max_examples=80, deadline=None)
+@given(rounds(2, 12), st.integers(0, 5), st.integers(0, 3), st.integers(0, 10**6), st.data())
+def test_suggest_for_ranks_as_the_solver(
+    drawn: tuple[list[Person], History], k: int, who: int, seed: int, data: st.DataObject
+) -> None:
+    people, history = drawn
+    person = people[who % len(people)]
+    # pairs met "recently" but not "ever" (a history the service never builds): the order
+    # still agrees
+    ids = [p.id for p in people]
+    odd = data.draw(st.lists(st.sampled_from(ids), max_size=3))
+    history = History(
+        recent=history.recent
+        | {(min(person.id, o), max(person.id, o)) for o in odd if o != person.id},
+        ever=history.ever,
+    )
+    config = MatchConfig(seed=seed)
+    got = suggest_for(person, people, history, k=k, config=config)
+    assert [(s.person, s.score) for s in got] == solver_suggestions(
+        person, people, history, k, config
+    )
+
+
 # ── large rounds: the assignment, the windows, the fast ranking ─────────────────────────
 
 

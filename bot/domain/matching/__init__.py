@@ -84,7 +84,9 @@ from bot.domain.match_model import Summary as Summary
 from bot.domain.match_model import Weights as Weights
 from bot.domain.match_model import group_reasons as group_reasons
 from bot.domain.match_model import render_reason as render_reason
+from bot.domain.match_model import suggest_for as suggest_for
 from bot.domain.match_model import terms as terms
+from bot.domain.match_model import tie_break as tie_break
 from bot.domain.match_model import validate_people as validate_people
 
 # The solver, one job per module: the index and weights, the candidate graph, the solver,
@@ -95,12 +97,10 @@ from bot.domain.matching.graph import prepare as prepare
 from bot.domain.matching.index import Components as Components
 from bot.domain.matching.index import Index as Index
 from bot.domain.matching.index import Radix as Radix
-from bot.domain.matching.index import tie_break as tie_break
 from bot.domain.matching.rounds import group_weight as group_weight
 from bot.domain.matching.rounds import match_round as match_round
 from bot.domain.matching.rounds import pair_score as pair_score
 from bot.domain.matching.rounds import solve as solve
-from bot.domain.matching.rounds import suggest_for as suggest_for
 from bot.domain.matching.solver import _assignment as _assignment
 from bot.domain.matching.solver import _pairs_of as _pairs_of
 from bot.domain.matching.solver import _resolve as _resolve

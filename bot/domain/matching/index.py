@@ -4,22 +4,28 @@ See the package docstring."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.domain.match_model import History, MatchConfig, Person, Weights, terms
+from bot.domain.match_model import (
+    _MIX,
+    History,
+    MatchConfig,
+    Person,
+    Weights,
+    _person_hash,
+    organisation_key,
+    terms,
+)
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 WordArray = npt.NDArray[np.uint64]
 KeyArray = npt.NDArray[np.int32] | IntArray
 
-_MIX = 0x9E3779B97F4A7C15
-_MASK64 = (1 << 64) - 1
 TIE_MAX = 15
 
 
@@ -56,17 +62,6 @@ def _capped(a: WordArray, b: WordArray, rows: IntArray, cols: IntArray, cap: int
     return capped
 
 
-def _person_hash(seed: int, person_id: str) -> int:
-    digest = hashlib.blake2b(f"{seed}\x00{person_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def tie_break(seed: int, a: str, b: str) -> int:
-    """The seeded tie-break of a pair, 0–15 (symmetric)."""
-    mixed = ((_person_hash(seed, a) ^ _person_hash(seed, b)) * _MIX) & _MASK64
-    return mixed >> 60
-
-
 @dataclass(frozen=True, slots=True)
 class Components:
     """Per pair (vectorised): the facts the value vector is made of."""
@@ -99,7 +94,7 @@ class Index:
         organisations: dict[str, int] = {}
         org_codes = []
         for i, p in enumerate(self.people):
-            name = " ".join(p.organisation.casefold().split())
+            name = organisation_key(p)
             org_codes.append(organisations.setdefault(name, len(organisations)) if name else -1 - i)
         self.org = np.array(org_codes, dtype=np.int64)
         self.priority = np.array([p.priority > 0 for p in self.people], dtype=np.int64)

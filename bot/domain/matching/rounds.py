@@ -1,5 +1,5 @@
-"""A round from its pairs (the odd one out joins a pair), its results and reasons, and
-suggestions for one person. See the package docstring."""
+"""A round from its pairs (the odd one out joins a pair), its results and reasons. See the
+package docstring (suggestions for one person need no numpy: `match_model.suggest_for`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from bot.domain.match_model import (
     MatchConfig,
     Person,
     RoundResult,
-    Suggestion,
     Summary,
     Weights,
     _key,
@@ -104,7 +103,7 @@ def match_round(
     )
 
 
-# ── results, reasons, suggestions ───────────────────────────────────────────────────────
+# ── results and reasons ─────────────────────────────────────────────────────────────────
 
 
 def group_weight(problem: Problem, members: Sequence[int]) -> int:
@@ -162,35 +161,3 @@ def _result(problem: Problem, groups: list[tuple[int, ...]], seconds: float) -> 
         seconds=seconds,
     )
     return RoundResult(tuple(built), summary, objective)
-
-
-def suggest_for(
-    person: Person,
-    people: Sequence[Person],
-    history: History,
-    k: int = 3,
-    config: MatchConfig | None = None,
-) -> tuple[Suggestion, ...]:
-    """Up to k people from other sectors whom `person` has never met, best first."""
-    config = config or MatchConfig()
-    others = [
-        p
-        for p in people
-        if p.id != person.id and p.sector != person.sector and not history.met_ever(person.id, p.id)
-    ]
-    if not others or k <= 0:
-        return ()
-    index = Index((person, *others), history, config)
-    rows = np.zeros(len(others), dtype=np.int64)
-    cols = np.arange(1, len(others) + 1, dtype=np.int64)
-    parts = index.components(rows, cols)
-    keys = index.rank(parts).tolist()
-    order = sorted(range(len(others)), key=lambda i: (-keys[i], others[i].id))[:k]
-    return tuple(
-        Suggestion(
-            others[i].id,
-            int(parts.score[i]),
-            tuple(r for r in group_reasons((person, others[i]), history) if r.kind != "priority"),
-        )
-        for i in order
-    )

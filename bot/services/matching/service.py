@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.domain.match_model import History, MatchConfig, Suggestion
+from bot.domain.match_model import (
+    History,
+    MatchConfig,
+    Person,
+    RoundResult,
+    Suggestion,
+    suggest_for,
+)
 from bot.errors import BadInput
 from bot.services.lifecycle import Lifecycle
 from bot.services.matching.common import (
@@ -34,6 +41,7 @@ from bot.services.matching.common import (
 )
 from bot.services.matching.delivery import Delivery
 from bot.services.matching.followups import Followups
+from bot.services.solver_process import round_in_child
 from bot.storage.matches import GroupRecord, MatchRepository, MatchSettings
 from bot.storage.meetings import MeetingRepository
 from bot.storage.profiles import Profile, ProfileRepository
@@ -42,9 +50,10 @@ from bot.storage.rsvps import RsvpRepository
 if TYPE_CHECKING:
     from bot.bot import MoteplassBot
 
-# The solver (`bot.domain.matching`, `bot.domain.tables`) needs numpy and rustworkx: it is
-# imported inside the methods that make a round, suggestions or tables, so the bot starts
-# without them (docs/benchmarks.md, "Memory at start").
+# The solver (`bot.domain.matching`, `bot.domain.tables`) needs numpy and rustworkx: a round
+# imports it in its child process (`bot.services.solver_process`), suggestions and tables
+# inside their methods, so the bot starts without them (docs/benchmarks.md, "Memory at
+# start") and a round leaves none of them loaded.
 
 log = logging.getLogger(__name__)
 
@@ -159,12 +168,7 @@ class MatchingService(Lifecycle):
             seed = secrets.randbelow(2**31)
             history = await self._history(guild.id, settings.window_rounds)
             by_id = {str(p.user_id): p for p in people}
-            from bot.domain.matching import match_round
-
-            # In a worker thread: a large round takes seconds of CPU, and the event loop
-            # must keep answering Discord (heartbeats, reactions, commands) meanwhile.
-            result = await asyncio.to_thread(
-                match_round,
+            result = await self._solve(
                 [person_of(p) for p in people],
                 history,
                 MatchConfig(seed=seed, window_rounds=settings.window_rounds),
@@ -210,6 +214,19 @@ class MatchingService(Lifecycle):
             delivery=delivery,
         )
 
+    async def _solve(
+        self, people: list[Person], history: History, config: MatchConfig
+    ) -> RoundResult:
+        """The round's groups, off the event loop: a large round takes seconds of CPU, and
+        the loop must keep answering Discord (heartbeats, reactions, commands) meanwhile.
+        In a child process (`bot.services.solver_process`) unless `match_in_child_process`
+        is off: then in a worker thread, and numpy and rustworkx stay loaded."""
+        if self.bot.settings.match_in_child_process:
+            return await round_in_child(people, history, config)
+        from bot.domain.matching import match_round
+
+        return await asyncio.to_thread(match_round, people, history, config)
+
     # ----- for one person ------------------------------------------------------------
 
     async def require_profile(self, guild_id: int, user_id: int) -> Profile:
@@ -225,8 +242,6 @@ class MatchingService(Lifecycle):
         people = await self.profiles.participants(guild_id, self.now())
         by_id = {str(p.user_id): p for p in people}
         history = await self._history(guild_id, settings.window_rounds)
-        from bot.domain.matching import suggest_for
-
         found = suggest_for(
             person_of(profile),
             [person_of(p) for p in people],
