@@ -159,9 +159,18 @@ def test_invariants(data: tuple[list[Person], History]) -> None:
             history.met_recently(a.id, b.id) for a, b in itertools.combinations(group, 2)
         )
 
-    # Cross-sector comes first; among cross-sector partitions, repeats are avoided.
-    if _feasible(people, history, lambda g: _cross(g) and repeat_free(g)) or (
-        not _feasible(people, history, _cross) and _feasible(people, history, repeat_free)
+    # Cross-sector comes first; among the partitions with the most cross-sector groups,
+    # repeats are avoided (with too few people outside one sector, pairing them across can
+    # force a repeat that an all-same-sector partition would not have).
+    index = dict(enumerate(people))
+    scored = [
+        (sum(_cross([index[m] for m in g]) for g in part), part)
+        for part in partitions(list(index))
+    ]
+    most = max(cross for cross, _ in scored)
+    if any(
+        cross == most and all(repeat_free([index[m] for m in g]) for g in part)
+        for cross, part in scored
     ):
         assert result.summary.repeats == 0
     again = match_round(list(reversed(people)), history, MatchConfig(seed=7))
@@ -177,6 +186,17 @@ def test_same_sector_only_when_nobody_else_is_left() -> None:
     assert len(same) == 1
     assert any(r.kind == "same_sector_fallback" for r in same[0].reasons)
     assert result.summary.cross_sector_share == pytest.approx(2 / 3)
+
+
+def test_pairing_across_comes_before_avoiding_a_repeat() -> None:
+    """Found by test_invariants: two in civil society, four in business, and one of the
+    two has met all four recently. Pairing both across (one repeat, one business pair)
+    beats the repeat-free partition (three same-sector pairs)."""
+    people = [Person(f"c{i}", "", "civil_society", frozenset()) for i in range(2)]
+    people += [Person(f"b{i}", "", "business", frozenset()) for i in range(4)]
+    met = [MetRecord("c1", f"b{i}", date(2026, 1, 1)) for i in range(4)]
+    result = match_round(people, History.from_records(met, window_rounds=6))
+    assert result.summary.same_sector == 1 and result.summary.repeats == 1
 
 
 def test_priority_people_get_the_good_pairs() -> None:
@@ -430,6 +450,20 @@ def test_large_rounds_avoid_what_the_exact_optimum_avoids(n: int, seed: int, civ
     problem = prepare(people, history, SPARSE)
     fast, exact = solve(problem), solve(problem, exact=True)
     assert sorted(m for g in fast.groups for m in g.members) == sorted(p.id for p in people)
+    assert fast.summary.same_sector <= exact.summary.same_sector
+    assert fast.summary.repeats <= exact.summary.repeats
+    assert fast.summary.score >= 0.99 * exact.summary.score
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: 98.7 % of the exact score (2,042 of 2,069)")
+def test_known_gap_civil_society_at_a_third_with_small_blocks() -> None:
+    """Found by the property above (its random search, not the CI's fixed examples): with
+    civil society at 0.3 and blocks of 100, the decomposition's windows leave 1.3 % of the
+    exact score behind. Same-sector pairs and repeats are as the exact optimum's; only
+    the score falls short. Kept as a failing case until the windows close it."""
+    people, history = _community(231, 27426, 0.3)
+    problem = prepare(people, history, SPARSE)
+    fast, exact = solve(problem), solve(problem, exact=True)
     assert fast.summary.same_sector <= exact.summary.same_sector
     assert fast.summary.repeats <= exact.summary.repeats
     assert fast.summary.score >= 0.99 * exact.summary.score
