@@ -164,8 +164,7 @@ def test_invariants(data: tuple[list[Person], History]) -> None:
     # force a repeat that an all-same-sector partition would not have).
     index = dict(enumerate(people))
     scored = [
-        (sum(_cross([index[m] for m in g]) for g in part), part)
-        for part in partitions(list(index))
+        (sum(_cross([index[m] for m in g]) for g in part), part) for part in partitions(list(index))
     ]
     most = max(cross for cross, _ in scored)
     if any(
