@@ -42,12 +42,12 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "rsvp_burst": (
         "rsvp_burst.py",
         [],
-        ["--events", "600", "--members", "200", "--runs", "2"],
+        ["--events", "600", "--members", "200", "--runs", "1"],
     ),
     "rsvp_ingest": (
         "rsvp_ingest.py",
         [],
-        ["--events", "600", "--members", "200", "--runs", "2", "--reference-seconds", "2"],
+        ["--events", "600", "--members", "200", "--runs", "1", "--reference-seconds", "2"],
     ),
     "commands_burst": (
         "commands_burst.py",

@@ -16,8 +16,10 @@ __all__ = ["emu", "process", "world"]
 
 @pytest.fixture
 def process_env() -> dict[str, str]:
-    """More settings for the bot process (environment variables); a module overrides this."""
-    return {}
+    """More settings for the bot process (environment variables); a module overrides this.
+    Rounds are computed in a thread here: the kill points are the bot's own steps, and the
+    child process's path has its own end-to-end tests (tests/e2e/test_match_child.py)."""
+    return {"MATCH_IN_CHILD_PROCESS": "false"}
 
 
 @pytest.fixture
